@@ -1,0 +1,407 @@
+"""`nbdebug.trace`: run the model once, record everything, diagnose. Never raises for a broken model.
+
+The stages, each of which may fail without losing what came before:
+  forward   global hooks record every module call (capture.py); stats are queued on device
+  loss      the user's loss, a named one, or a stand-in (backward.py)
+  backward  torch.autograd.grad: gradients w.r.t. outputs (tensor hooks) and parameters
+  finish    the single device-to-host transfer of all stats (stats.py)
+  checks    targeted experiments: batch mixing, where NaN was born, unregistered parameters
+  probe     optimizer steps on a deep copy (probe.py), when steps > 0
+  rules     the Trace becomes ranked findings (rules/)
+All of it runs inside ModelGuard, which puts the model back exactly as it was.
+"""
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from typing import Optional
+
+import torch
+import torch.nn as nn
+
+from . import signals
+from .backward import LossSpec, compute_loss, grad_norms, param_grads, resolve_loss
+from .capture import MAX_CALLS, ModelIndex, Recorder, recording
+from .checks import batch_mixing, graph, nonfinite_origin
+from .errors import error_info, misuse
+from .guard import ModelGuard
+from .probe import ProbeError, run_probe
+from .stats import HIST_BINS, StatsBatch
+from .structure import map_tensors, tensors
+from .trace import LossInfo, ParamInfo, Trace
+
+ROW_SPREAD_LIMIT = 1 << 22
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    """The module that really runs: torch.compile's `_orig_mod`, (Distributed)DataParallel's `.module`."""
+    seen = 0
+    while seen < 8:
+        seen += 1
+        inner = getattr(model, "_orig_mod", None)
+        if isinstance(inner, nn.Module):
+            model = inner
+            continue
+        if isinstance(model, (nn.DataParallel, nn.parallel.DistributedDataParallel)):
+            model = model.module
+            continue
+        break
+    return model
+
+
+def split_inputs(inputs) -> tuple:
+    """(args, kwargs) from a tensor, a tuple/list of positional arguments, or a dict of keywords."""
+    if isinstance(inputs, dict):
+        return (), dict(inputs)
+    if isinstance(inputs, (tuple, list)) and not hasattr(inputs, "_fields"):
+        return tuple(inputs), {}
+    return (inputs,), {}
+
+
+def _validate(model, inputs, steps, max_calls):
+    if not isinstance(model, nn.Module):
+        hint = " (it is a class: pass an instance, e.g. Net())" if isinstance(model, type) else ""
+        raise misuse(f"nbdebug.trace: model must be a torch.nn.Module, not {type(model).__name__}{hint}")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise misuse(f"nbdebug.trace: steps must be a whole number >= 0 (0 = no probe), not {steps!r}",
+                     ValueError)
+    if not isinstance(max_calls, int) or max_calls < 1:
+        raise misuse(f"nbdebug.trace: max_calls must be a positive int, not {max_calls!r}", ValueError)
+    if inputs is None:
+        raise misuse("nbdebug.trace: inputs is None: pass a tensor, a tuple of positional arguments, "
+                     "or a dict of keyword arguments", ValueError)
+
+
+def _fresh(t: torch.Tensor) -> torch.Tensor:
+    """A private copy of a user input, so an in-place op in forward cannot change the user's tensor."""
+    if t.device.type == "meta" or t.layout != torch.strided:
+        return t
+    return t.detach().clone()
+
+
+def _row_spread(w: torch.Tensor):
+    """Largest difference between any row and the first: 0 when all output units are identical."""
+    if w.dim() < 2 or w.shape[0] < 2 or w.numel() > ROW_SPREAD_LIMIT:
+        return None
+    rows = w.reshape(w.shape[0], -1).float()
+    return (rows - rows[:1]).abs().amax()
+
+
+class _Tracer:
+    def __init__(self, model, inputs, target, loss, optimizer, steps, backward, max_calls, bins):
+        self.model = model
+        self.root = unwrap(model)
+        self.args, self.kwargs = split_inputs(inputs)
+        self.target = target
+        self.spec: LossSpec = resolve_loss(loss, target)
+        self.optimizer = optimizer
+        self.steps = steps
+        self.want_backward = backward
+        self.batch = StatsBatch(bins)
+        self.index = ModelIndex(model, self.root)
+        self.t = Trace(model=type(model).__name__, training=self.root.training)
+        self.recorder = Recorder(self.index, self.batch, grads=backward, max_calls=max_calls)
+        self.output = None
+        self.loss_value = None
+        self.grad_tensors: list = []
+        self.timings: dict = {}
+
+    # ------------------------------------------------------------------ stages
+    def run(self) -> Trace:
+        t = self.t
+        start = time.perf_counter()
+        with ModelGuard(self.model) as guard, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            self._describe_model()
+            self._record_params()
+            ok = self._forward()
+            if ok:
+                self._walk_graph()
+                ok = self._loss()
+            if ok and self.loss_value is not None:
+                self._backward()
+            self.output = None
+            self.loss_value = None
+            self.recorder.remove_grad_hooks()
+            self._lap("forward+backward", start)
+            self.batch.finish()
+            self._lap("stats", start)
+            self._checks(guard)
+            self._probe()
+            self._lap("checks+probe", start)
+            if guard.changed_params:
+                t.checks["params_changed_in_forward"] = list(guard.changed_params)
+        t.checks["warnings"] = _warning_texts(caught)
+        if self.recorder.dropped:
+            t.checks["calls_not_recorded"] = dict(self.recorder.dropped)
+            t.notes.append(f"{sum(self.recorder.dropped.values())} calls beyond the first "
+                           f"{len(t.calls)} were counted per module, not recorded one by one")
+        if self.recorder.internal_errors:
+            t.notes.append("nbdebug internal: " + "; ".join(self.recorder.internal_errors[:3]))
+        self._diagnose()
+        self._lap("rules", start)
+        t.meta["timings"] = self.timings
+        return t
+
+    def _lap(self, name, start):
+        self.timings[name] = round(time.perf_counter() - start, 6)
+
+    def _describe_model(self):
+        t = self.t
+        first = next(iter(list(self.root.parameters()) + list(self.root.buffers())), None)
+        x = next((v for _, v in tensors((self.args, self.kwargs))), None)
+        ref = first if first is not None else x
+        if ref is not None:
+            t.device, t.dtype = str(ref.device), str(ref.dtype).replace("torch.", "")
+        t.meta.update(torch=torch.__version__, loss=self.spec.description, steps=self.steps,
+                      wrapper=type(self.model).__name__ if self.root is not self.model else "")
+        if isinstance(self.root, torch.jit.ScriptModule):
+            t.notes.append("TorchScript module: hooks cannot see inside it, so only its outer call is "
+                           "recorded; trace the original Python module to see every layer")
+        if self.spec.stand_in and self.want_backward:
+            t.notes.append(self.spec.description)
+        elif not self.spec.stand_in and self.spec.description.startswith("no loss given"):
+            t.notes.append(self.spec.description)
+
+    def _record_params(self):
+        owner = {}
+        for mname, m in self.model.named_modules():
+            for pname, p in m.named_parameters(recurse=False):
+                owner.setdefault(id(p), mname)
+        in_opt = None
+        if isinstance(self.optimizer, torch.optim.Optimizer):
+            in_opt = {id(p) for g in self.optimizer.param_groups for p in g["params"]}
+        self.named_params = []
+        seen = set()
+        for name, p in self.model.named_parameters():
+            if id(p) in seen:
+                continue
+            seen.add(id(p))
+            info = ParamInfo(name=name, module=owner.get(id(p), ""), shape=tuple(p.shape),
+                             dtype=str(p.dtype).replace("torch.", ""), device=str(p.device),
+                             requires_grad=p.requires_grad,
+                             in_optimizer=None if in_opt is None else id(p) in in_opt,
+                             fan_in=p[0].numel() if p.dim() >= 2 else 0)
+            info.stats = self.batch.add(p, name, {"row_spread": _row_spread})
+            self.t.params.append(info)
+            self.named_params.append((info, p))
+        if in_opt is not None:
+            model_ids = {id(p) for _, p in self.named_params}
+            extra = [p for p in in_opt if p not in model_ids]
+            self.t.checks["optimizer"] = {"class": type(self.optimizer).__name__,
+                                          "lr": self.optimizer.param_groups[0].get("lr"),
+                                          "foreign_params": len(extra)}
+
+    def _forward(self) -> bool:
+        t = self.t
+        args = map_tensors(self.args, _fresh)
+        kwargs = map_tensors(self.kwargs, _fresh)
+        self.fresh_args, self.fresh_kwargs = args, kwargs
+        extras = signals.for_model_input()
+        t.inputs = [self.batch.add(v, p, extras) for p, v in tensors((args, kwargs), "")]
+        for s in t.inputs:
+            s.path = _input_path(s.path)
+        self.recorder.root_kwargs = kwargs
+        self.rng_before = torch.get_rng_state()
+        grad_mode = torch.enable_grad() if self.want_backward else torch.no_grad()
+        try:
+            with grad_mode, recording(self.recorder):
+                self.output = self.root(*args, **kwargs)
+        except Exception as e:
+            t.calls = self.recorder.calls
+            t.error = error_info(e, "forward", self.recorder.failing_call())
+            return False
+        finally:
+            t.calls = self.recorder.calls
+        out_tensors = tensors(self.output)
+        numel = sum(v.numel() for _, v in out_tensors)
+        t.outputs = [self.batch.add(v, p, signals.for_model_output(numel)) for p, v in out_tensors]
+        t.output_kind = _kind(self.output)
+        return True
+
+    def _walk_graph(self):
+        try:
+            leaves = [v for _, v in tensors((self.fresh_args, self.fresh_kwargs))]
+            found = graph.unregistered_parameters(self.model, [v for _, v in tensors(self.output)],
+                                                  leaves, self.index)
+            self.t.checks["unregistered_params"] = found
+        except Exception as e:
+            self.t.notes.append(f"unregistered-parameter check skipped: {type(e).__name__}: {e}")
+
+    def _loss(self) -> bool:
+        t = self.t
+        spec = self.spec
+        t.loss = LossInfo(name=spec.kind if not spec.stand_in else "stand-in", stand_in=spec.stand_in,
+                          description=spec.description)
+        t.loss.output = t.outputs[0] if t.outputs else None
+        if self.target is not None:
+            out = next((v for _, v in tensors(self.output)), None)
+            classes = max(int(out.shape[1]), 2) if out is not None and out.dim() >= 2 else 2
+            t.target = [self.batch.add(v, p or "target", signals.for_target(classes))
+                        for p, v in tensors(self.target)]
+            t.loss.target = t.target[0] if t.target else None
+            t.meta["loss_name"] = spec.name
+        if not self.want_backward and spec.stand_in:
+            return True
+        try:
+            with torch.enable_grad() if self.want_backward else torch.no_grad():
+                value = compute_loss(spec, self.output, self.target)
+        except Exception as e:
+            t.error = error_info(e, "loss")
+            return False
+        if isinstance(value, torch.Tensor) and value.numel() == 1:
+            self.batch.add_vector(value.detach().float().reshape(1), _setter(t.loss, "value"))
+            if value.requires_grad and self.want_backward:
+                self.loss_value = value
+            elif self.want_backward and not spec.stand_in:
+                t.checks["loss_without_grad"] = True
+        elif value is None and self.want_backward:
+            t.checks["loss_without_grad"] = True
+        return True
+
+    def _backward(self):
+        trainable = [(info, p) for info, p in self.named_params if p.requires_grad]
+        try:
+            grads = param_grads(self.loss_value, [(i.name, p) for i, p in trainable])
+        except Exception as e:
+            self.t.error = error_info(e, "backward")
+            return
+        norms = grad_norms(grads)
+        if norms is not None:
+            infos = [i for i, _ in trainable]
+
+            def fill(values, infos=infos, grads=grads):
+                for info, v, g in zip(infos, values, grads):
+                    if g is not None:
+                        info.grad_norm = v
+                        info.grad_nonfinite = 0 if math.isfinite(v) else 1
+            self.batch.add_vector(norms, fill)
+        self.t.meta["backward"] = True
+
+    def _checks(self, guard: ModelGuard):
+        t = self.t
+        if self.want_backward and t.error is None:
+            try:
+                batch = _batch_size(self.args, self.kwargs)
+                t.checks["batch_mixing"] = batch_mixing.run(
+                    self.root, map_tensors(self.args, _fresh), map_tensors(self.kwargs, _fresh), batch)
+            except Exception as e:
+                t.checks["batch_mixing"] = {"skipped": f"{type(e).__name__}: {e}"[:300]}
+            finally:
+                guard.restore_modes()
+        if _nonfinite_born(t):
+            try:
+                torch.set_rng_state(self.rng_before)
+                loss_fn = None
+                if self.target is not None and not self.spec.stand_in:
+                    loss_fn = lambda out: compute_loss(self.spec, out, self.target)  # noqa: E731
+                t.checks["nonfinite_origin"] = nonfinite_origin.run(
+                    self.root, map_tensors(self.args, _fresh), map_tensors(self.kwargs, _fresh),
+                    self.index.names, loss_fn)
+            except Exception as e:
+                t.checks["nonfinite_origin"] = {"found": False, "skipped": f"{type(e).__name__}: {e}"[:300]}
+            finally:
+                guard.restore_modes()
+
+    def _probe(self):
+        t = self.t
+        if self.steps <= 0:
+            return
+        if self.spec.stand_in:
+            t.notes.append("probe steps skipped: they need a target (and a loss) to train towards")
+            t.checks["probe"] = {"skipped": "no target"}
+            return
+        if t.error is not None:
+            t.checks["probe"] = {"skipped": "the forward, loss or backward failed"}
+            return
+        try:
+            t.steps, description = run_probe(self.root, self.args, self.kwargs, self.target, self.spec,
+                                             self.optimizer, self.steps)
+            t.checks["probe"] = {"optimizer": description, "steps": len(t.steps)}
+        except ProbeError as e:
+            t.checks["probe"] = {"skipped": str(e)}
+            t.notes.append(f"probe steps skipped: {e}")
+        except Exception as e:
+            t.checks["probe"] = {"skipped": f"{type(e).__name__}: {e}"[:300]}
+            t.notes.append(f"probe steps stopped: {type(e).__name__}: {e}"[:300])
+
+    def _diagnose(self):
+        from .rules import diagnose
+
+        try:
+            self.t.findings = diagnose(self.t)
+        except Exception as e:  # a rule bug must not cost the user the trace
+            self.t.notes.append(f"nbdebug internal: rules failed: {type(e).__name__}: {e}")
+
+
+def _setter(obj, attr):
+    def fill(values):
+        setattr(obj, attr, values[0])
+    return fill
+
+
+def _batch_size(args, kwargs) -> Optional[int]:
+    for _, v in tensors((args, kwargs)):
+        if v.dim() >= 1:
+            return int(v.shape[0])
+    return None
+
+
+def _input_path(path: str) -> str:
+    """'[0][0]' -> 'args[0]' ; "[1]['left']" -> 'left' (positional and keyword inputs)."""
+    if path.startswith("[0]"):
+        return "args" + path[3:]
+    if path.startswith("[1]['") and "']" in path[5:]:
+        key, tail = path[5:].split("']", 1)
+        return key + tail
+    return path
+
+
+def _kind(obj) -> str:
+    from .structure import kind
+
+    return kind(obj)
+
+
+def _nonfinite_born(t: Trace) -> bool:
+    """Non-finite values appear in some call's output (or in the loss) while the inputs are finite."""
+    if any(not s.finite for s in t.inputs):
+        return False
+    if any(not s.finite for c in t.calls for s in c.outputs):
+        return True
+    value = None if t.loss is None or t.loss.stand_in else t.loss.value
+    return value is not None and not math.isfinite(value)
+
+
+def _warning_texts(caught) -> list:
+    out = []
+    for w in caught or []:
+        text = f"{w.category.__name__}: {w.message}"
+        if text not in out:
+            out.append(text[:400])
+    return out[:20]
+
+
+def trace(model, inputs, *, target=None, loss=None, optimizer=None, steps: int = 0,
+          backward: bool = True, max_calls: int = MAX_CALLS, bins: int = HIST_BINS) -> Trace:
+    """Run `model` once on `inputs`, record every module call, and diagnose what is wrong.
+
+    model      an nn.Module (torch.compile'd and DataParallel models are unwrapped)
+    inputs     a tensor, a tuple/list of positional arguments, or a dict of keyword arguments
+    target     optional target for the loss
+    loss       a callable loss(output, target), or a name: 'cross_entropy', 'mse', 'bce_with_logits',
+               'nll', ... (default: inferred from the target; a stand-in when there is no target)
+    optimizer  an optimizer instance (its class and hyperparameters are reused on a copy) or a
+               factory params -> Optimizer; used by the probe steps
+    steps      optimizer steps to probe on a deep copy of the model (0 = none)
+    backward   False for a forward-only trace (no gradients)
+
+    Returns a Trace. Never raises because the model is broken: the failure is in `trace.error` and
+    explained in `trace.findings`. Raises only when nbdebug itself is called wrongly.
+    """
+    _validate(model, inputs, steps, max_calls)
+    if not isinstance(bins, int) or not 2 <= bins <= 512:
+        raise misuse(f"nbdebug.trace: bins must be an int between 2 and 512, not {bins!r}", ValueError)
+    tracer = _Tracer(model, inputs, target, loss, optimizer, steps, bool(backward), max_calls, bins)
+    return tracer.run()

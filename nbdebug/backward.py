@@ -1,0 +1,161 @@
+"""The loss (the user's, one named by a short name, or a stand-in) and the backward pass.
+
+Gradients come from `torch.autograd.grad`, so the user's `.grad` is never touched. Gradients w.r.t.
+module outputs arrive through the tensor hooks that capture registered; parameter gradient norms are
+reduced on device here, with `torch._foreach_norm` where available (one batched reduction).
+
+The stand-in loss, used when no target is given, is a fixed random projection of the output:
+`sum_i (out_i * r_i).sum() / batch` with r ~ N(0, 1) drawn from nbdebug's own seeded generator (the
+global RNG is not touched). Its gradient w.r.t. the output is r / batch, scale-free and the same for
+every output unit, so gradient norms across layers compare the layers, not the loss.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Optional
+
+import torch
+import torch.nn.functional as F
+
+from .structure import tensors
+
+STANDIN_SEED = 1234
+
+
+def _bce(output, target):
+    return F.binary_cross_entropy(output, target)
+
+
+LOSSES: dict = {
+    "cross_entropy": F.cross_entropy,
+    "ce": F.cross_entropy,
+    "nll": F.nll_loss,
+    "nll_loss": F.nll_loss,
+    "mse": F.mse_loss,
+    "mse_loss": F.mse_loss,
+    "l1": F.l1_loss,
+    "l1_loss": F.l1_loss,
+    "smooth_l1": F.smooth_l1_loss,
+    "huber": F.huber_loss,
+    "bce": _bce,
+    "binary_cross_entropy": _bce,
+    "bce_with_logits": F.binary_cross_entropy_with_logits,
+    "binary_cross_entropy_with_logits": F.binary_cross_entropy_with_logits,
+    "kl_div": F.kl_div,
+}
+
+# The nn.Module loss class each short name stands for: rules key on this canonical name.
+CANONICAL = {
+    "cross_entropy": "CrossEntropyLoss", "ce": "CrossEntropyLoss",
+    "nll": "NLLLoss", "nll_loss": "NLLLoss",
+    "mse": "MSELoss", "mse_loss": "MSELoss",
+    "l1": "L1Loss", "l1_loss": "L1Loss",
+    "smooth_l1": "SmoothL1Loss", "huber": "HuberLoss",
+    "bce": "BCELoss", "binary_cross_entropy": "BCELoss",
+    "bce_with_logits": "BCEWithLogitsLoss", "binary_cross_entropy_with_logits": "BCEWithLogitsLoss",
+    "kl_div": "KLDivLoss",
+}
+_FUNCTION_KIND = {fn: CANONICAL[name] for name, fn in LOSSES.items() if name in CANONICAL}
+
+
+class LossSpec:
+    """What loss to apply, and how to describe it."""
+
+    def __init__(self, fn: Optional[Callable], name: str, kind: str, stand_in: bool, description: str):
+        self.fn = fn
+        self.name = name            # as the user named it
+        self.kind = kind            # canonical class name ("CrossEntropyLoss") or "custom" / "stand-in"
+        self.stand_in = stand_in
+        self.description = description
+
+
+def resolve_loss(loss, target) -> LossSpec:
+    """Turn the `loss` argument into a LossSpec. Raises only for misuse of nbdebug's API."""
+    if loss is None:
+        if target is None:
+            return LossSpec(None, "stand-in", "stand-in", True,
+                             "no target given: a stand-in loss (a fixed random projection of the output) "
+                             "drives the backward pass")
+        if isinstance(target, torch.Tensor) and not target.is_floating_point() and target.dtype != torch.bool:
+            return LossSpec(F.cross_entropy, "cross_entropy", "CrossEntropyLoss", False,
+                            "no loss given: cross_entropy chosen because the target holds integers")
+        return LossSpec(F.mse_loss, "mse", "MSELoss", False,
+                        "no loss given: mse chosen because the target holds floats")
+    if isinstance(loss, str):
+        key = loss.strip().lower().replace("-", "_")
+        if key not in LOSSES:
+            raise ValueError(f"unknown loss {loss!r}: pass one of {', '.join(sorted(LOSSES))}, "
+                             "or a callable loss(output, target)")
+        return LossSpec(LOSSES[key], key, CANONICAL.get(key, key), False, f"loss: {key}")
+    if callable(loss):
+        if isinstance(loss, torch.nn.Module):
+            name = type(loss).__name__
+            return LossSpec(loss, name, name if name.endswith("Loss") else "custom", False, f"loss: {name}")
+        name = getattr(loss, "__name__", type(loss).__name__)
+        return LossSpec(loss, name, _FUNCTION_KIND.get(loss, "custom"), False, f"loss: {name}")
+    raise TypeError(f"loss must be a callable loss(output, target) or a name such as 'cross_entropy', "
+                    f"not {type(loss).__name__}")
+
+
+def loss_input(output):
+    """The tensor a loss receives: the output itself, or the first tensor of a structured output."""
+    if isinstance(output, torch.Tensor):
+        return output
+    found = tensors(output)
+    return found[0][1] if found else None
+
+
+def standin_loss(output) -> Optional[torch.Tensor]:
+    """sum of (out * r).sum() / batch over the floating outputs that require grad."""
+    total = None
+    for _, t in tensors(output):
+        if not (t.is_floating_point() and t.requires_grad) or t.numel() == 0 or t.device.type == "meta":
+            continue
+        gen = torch.Generator(device=t.device)
+        gen.manual_seed(STANDIN_SEED)
+        r = torch.randn(t.shape, generator=gen, device=t.device, dtype=torch.float32)
+        batch = t.shape[0] if t.dim() > 0 and t.shape[0] > 0 else 1
+        term = (t.float() * r).sum() / batch
+        total = term if total is None else total + term
+    return total
+
+
+def compute_loss(spec: LossSpec, output, target) -> Optional[torch.Tensor]:
+    if spec.stand_in:
+        return standin_loss(output)
+    # a user's own loss gets the output exactly as their training loop would; a named one, its tensor
+    given = output if spec.kind == "custom" or spec.name not in LOSSES else loss_input(output)
+    value = spec.fn(given, target)
+    if isinstance(value, torch.Tensor) and value.numel() != 1:
+        value = value.mean()  # reduction='none': average, as the usual reduction does
+    return value
+
+
+def param_grads(loss: torch.Tensor, named_params: list) -> list:
+    """Gradients of the loss w.r.t. each (name, param); None where the param got none."""
+    params = [p for _, p in named_params]
+    if not params:
+        return []
+    return list(torch.autograd.grad(loss, params, allow_unused=True))
+
+
+def grad_norms(grads: list) -> Optional[torch.Tensor]:
+    """One device vector of L2 norms (NaN for a missing gradient), batched where torch allows."""
+    present = [g for g in grads if g is not None]
+    if not present:
+        return None
+    by_device: dict = {}
+    for g in present:
+        by_device.setdefault(g.device, []).append(g)
+    norms = {}
+    for device, gs in by_device.items():
+        try:
+            values = torch._foreach_norm([g.float() if g.dtype in (torch.float16, torch.bfloat16) else g for g in gs])
+        except Exception:
+            values = [torch.linalg.vector_norm(g.float()) for g in gs]
+        for g, v in zip(gs, values):
+            norms[id(g)] = v
+    device = present[0].device
+    out = [norms[id(g)].to(device=device, dtype=torch.float64 if device.type != "mps" else torch.float32)
+           if g is not None else torch.tensor(math.nan, device=device) for g in grads]
+    return torch.stack([o.reshape(()) for o in out])

@@ -1,0 +1,74 @@
+"""Walk the autograd graph of the output to find trainable tensors the model does not own.
+
+A leaf that requires grad, is reached from the output, and is not among `model.parameters()` (nor an
+input) belongs to a layer kept in a plain list or dict, a tensor attribute made with
+`requires_grad=True` instead of `nn.Parameter`, or a module created inside `forward`. No optimizer
+built from `model.parameters()` will ever update it.
+"""
+from __future__ import annotations
+
+import torch
+
+MAX_NODES = 200_000
+
+
+def reachable_leaves(roots: list) -> list:
+    """The leaf tensors (AccumulateGrad variables) reached from these tensors' grad_fn."""
+    seen, leaves, stack = set(), [], []
+    for t in roots:
+        if isinstance(t, torch.Tensor) and t.grad_fn is not None:
+            stack.append(t.grad_fn)
+    while stack and len(seen) < MAX_NODES:
+        fn = stack.pop()
+        if fn is None or fn in seen:
+            continue
+        seen.add(fn)
+        var = getattr(fn, "variable", None)
+        if isinstance(var, torch.Tensor):
+            leaves.append(var)
+        for nxt, _ in getattr(fn, "next_functions", ()):
+            if nxt is not None and nxt not in seen:
+                stack.append(nxt)
+    return leaves
+
+
+def _tensor_names(model: torch.nn.Module, index) -> dict:
+    """id(tensor) -> a name for tensors the model reaches without registering them."""
+    names = {}
+    for owner_name, owner in model.named_modules():
+        for attr, value in vars(owner).items():
+            if attr.startswith("_"):
+                continue
+            prefix = f"{owner_name}.{attr}" if owner_name else attr
+            if isinstance(value, torch.Tensor):
+                names.setdefault(id(value), prefix)
+            elif isinstance(value, torch.nn.Module):
+                for n, p in value.named_parameters():
+                    names.setdefault(id(p), f"{prefix}.{n}")
+            elif isinstance(value, (list, tuple, dict)):
+                items = value.items() if isinstance(value, dict) else enumerate(value)
+                for k, v in items:
+                    if isinstance(v, torch.nn.Module):
+                        for n, p in v.named_parameters():
+                            names.setdefault(id(p), f"{prefix}.{k}.{n}")
+                    elif isinstance(v, torch.Tensor):
+                        names.setdefault(id(v), f"{prefix}.{k}")
+    return names
+
+
+def unregistered_parameters(model: torch.nn.Module, outputs: list, inputs: list, index) -> list:
+    """Plain-data records of trainable leaves reached from the output that the model does not own."""
+    owned = {id(p) for p in model.parameters()}
+    owned |= {id(t) for t in inputs if isinstance(t, torch.Tensor)}
+    names = None
+    found = []
+    for leaf in reachable_leaves(outputs):
+        if id(leaf) in owned or not leaf.requires_grad:
+            continue
+        owned.add(id(leaf))
+        if names is None:
+            names = _tensor_names(model, index)
+        found.append({"name": names.get(id(leaf), f"<tensor {tuple(leaf.shape)}>"),
+                      "shape": list(leaf.shape), "numel": leaf.numel(), "is_parameter":
+                      isinstance(leaf, torch.nn.Parameter)})
+    return found

@@ -1,0 +1,51 @@
+"""The rules registry: every rule, explicitly listed, and `diagnose(trace)` -> ranked findings.
+
+One rule per module. Each module defines `RULE = Rule(...)` (see base.py). The docs catalogue
+(docs/rules.md) is generated from RULES by scripts/gen_rule_docs.py.
+"""
+from __future__ import annotations
+
+import importlib
+
+from ..trace import Trace
+from .base import CAUSES, Rule, rank
+
+# Modules listed by group. Each group is kept in its own block so parallel work does not collide.
+RULE_MODULES = [
+    # -- inputs, exceptions, structure of the data --------------------------------------------
+    "nonfinite_input",
+    # -- activations, initialisation, wiring --------------------------------------------------
+    # -- losses, targets, gradients and training dynamics -------------------------------------
+]
+
+
+def _load() -> list:
+    rules = []
+    for name in RULE_MODULES:
+        module = importlib.import_module(f"{__name__}.{name}")
+        rules.append(module.RULE)
+    return rules
+
+
+RULES: list = _load()
+
+
+def by_code(code: str) -> Rule:
+    for r in RULES:
+        if r.code == code:
+            return r
+    raise KeyError(code)
+
+
+def diagnose(trace: Trace, rules=None) -> list:
+    """Run every rule over the trace; a rule that fails is noted, never raised."""
+    findings = []
+    for rule in rules if rules is not None else RULES:
+        try:
+            findings.extend(rule.run(trace))
+        except Exception as e:
+            trace.notes.append(f"nbdebug internal: rule {rule.code} failed: {type(e).__name__}: {e}")
+    return rank(findings)
+
+
+__all__ = ["RULES", "RULE_MODULES", "Rule", "CAUSES", "diagnose", "by_code"]

@@ -1,0 +1,143 @@
+"""Small queries over a Trace that several rules share, and number formatting for messages."""
+from __future__ import annotations
+
+import math
+from typing import Iterable, Optional
+
+from ..trace import Call, TensorStats, Trace
+
+LINEAR_TYPES = ("Linear", "LazyLinear", "Bilinear", "NonDynamicallyQuantizableLinear")
+CONV_TYPES = ("Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
+              "LazyConv1d", "LazyConv2d", "LazyConv3d")
+WEIGHTED_TYPES = LINEAR_TYPES + CONV_TYPES
+RELU_TYPES = ("ReLU", "ReLU6", "Threshold")
+SQUASH_TYPES = ("Sigmoid", "Tanh", "Hardsigmoid", "Softsign", "LogSigmoid")
+SOFTMAX_TYPES = ("Softmax", "LogSoftmax", "Softmin", "Softmax2d")
+NORM_TYPES = ("BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm", "LazyBatchNorm1d",
+              "LazyBatchNorm2d", "LazyBatchNorm3d")
+DROPOUT_TYPES = ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout")
+# Modules that pass values through without mixing them (for data-flow questions).
+PASSTHROUGH_TYPES = ("Identity", "Flatten", "Unflatten") + DROPOUT_TYPES
+
+
+def fmt(x: Optional[float], digits: int = 3) -> str:
+    """3 significant digits; scientific notation when very large or small."""
+    if x is None:
+        return "n/a"
+    if isinstance(x, bool) or isinstance(x, int):
+        return str(x)
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "Inf" if x > 0 else "-Inf"
+    if x == 0:
+        return "0"
+    a = abs(x)
+    if a >= 1e4 or a < 1e-3:
+        return f"{x:.{digits - 1}e}"
+    return f"{x:.{digits}g}"
+
+
+def pct(frac: float) -> str:
+    return "n/a" if frac is None or math.isnan(frac) else f"{100 * frac:.0f} %"
+
+
+def shape(s) -> str:
+    """(1, 28, 28) from a TensorStats or a shape tuple."""
+    dims = s.shape if isinstance(s, TensorStats) else s
+    return "(" + ", ".join(str(d) for d in dims) + ("," if len(dims) == 1 else "") + ")"
+
+
+def children(trace: Trace, call: Call) -> list:
+    return [c for c in trace.calls if c.parent == call.index]
+
+
+def is_leaf(trace: Trace, call: Call) -> bool:
+    return not any(c.parent == call.index for c in trace.calls)
+
+
+def leaf_calls(trace: Trace) -> list:
+    parents = {c.parent for c in trace.calls if c.parent is not None}
+    return [c for c in trace.calls if c.index not in parents]
+
+
+def calls_of_type(trace: Trace, *types: str) -> list:
+    return [c for c in trace.calls if c.type in types]
+
+
+def call(trace: Trace, index: Optional[int]) -> Optional[Call]:
+    if index is None or not 0 <= index < len(trace.calls):
+        return None
+    return trace.calls[index]
+
+
+def error_call(trace: Trace) -> Optional[Call]:
+    return call(trace, trace.error.call) if trace.error is not None else None
+
+
+def producer(trace: Trace, ref: int, before: Optional[int] = None) -> Optional[Call]:
+    """The innermost call that output the tensor with this ref (a leaf rather than its container)."""
+    found = None
+    for c in trace.calls:
+        if before is not None and c.index >= before:
+            break
+        if any(s.ref == ref for s in c.outputs):
+            if found is None or c.depth >= found.depth:
+                found = c
+    return found
+
+
+def consumers(trace: Trace, ref: int) -> list:
+    return [c for c in trace.calls if any(s.ref == ref for s in c.inputs)]
+
+
+def model_input(trace: Trace) -> Optional[TensorStats]:
+    return trace.inputs[0] if trace.inputs else None
+
+
+def float_inputs(trace: Trace) -> list:
+    return [s for s in trace.inputs if s.is_float and s.has_values]
+
+
+def batch_size(trace: Trace) -> Optional[int]:
+    for s in trace.inputs:
+        if s.shape:
+            return s.shape[0]
+    return None
+
+
+def loss_kind(trace: Trace) -> str:
+    """Canonical loss class name ('CrossEntropyLoss', 'MSELoss', ...), 'custom', 'stand-in' or ''."""
+    return trace.loss.name if trace.loss is not None else ""
+
+
+def model_output(trace: Trace) -> Optional[TensorStats]:
+    return trace.outputs[0] if trace.outputs else None
+
+
+def weighted_calls(trace: Trace) -> list:
+    return [c for c in trace.calls if c.type in WEIGHTED_TYPES]
+
+
+def params_of(trace: Trace, module: str) -> list:
+    return [p for p in trace.params if p.module == module]
+
+
+def first_param_call(trace: Trace) -> Optional[Call]:
+    """The first leaf call of a module that owns parameters: where the input is first consumed."""
+    owners = {p.module for p in trace.params}
+    for c in leaf_calls(trace):
+        if c.name in owners:
+            return c
+    return None
+
+
+def qualname_ok(name: str) -> str:
+    """'' (the root) is shown as the model itself in messages."""
+    return name if name else "the model"
+
+
+def first(items: Iterable):
+    for x in items:
+        return x
+    return None

@@ -1,0 +1,54 @@
+"""Which extra on-device reductions each tensor gets, by its role. The rules read them from
+`TensorStats.extra`; computing them here, while the tensor exists, is what lets the trace hold no
+activations.
+
+Extras are cheap (one or two passes) and asked for only where a rule needs them.
+"""
+from __future__ import annotations
+
+import torch.nn as nn
+
+from . import stats
+
+# ReLU-family: units that output zero for every sample are dead.
+RELU_FAMILY = (nn.ReLU, nn.ReLU6, nn.Threshold)
+# Squashing activations: pre-activations with |x| >= 5 saturate them (DeepDiagnosis).
+SQUASHING = (nn.Sigmoid, nn.Tanh, nn.Hardsigmoid, nn.Softsign, nn.LogSigmoid, nn.Tanhshrink)
+
+OUTPUT_LIMIT = 1 << 22   # root outputs larger than this skip the per-dim extras
+
+
+def for_module_input(module) -> dict:
+    if isinstance(module, SQUASHING):
+        return {"abs_ge5_frac": stats.abs_ge5_frac}
+    return {}
+
+
+def for_module_output(module) -> dict:
+    if isinstance(module, RELU_FAMILY):
+        return {"dead_unit_frac": stats.dead_unit_frac}
+    return {}
+
+
+def for_model_input() -> dict:
+    return {"batch_std": stats.batch_std, "feature_scale_ratio": stats.feature_scale_ratio}
+
+
+def for_model_output(numel: int) -> dict:
+    if numel > OUTPUT_LIMIT:
+        return {}
+    return {
+        "batch_std": stats.batch_std,
+        "dead_unit_frac": stats.dead_unit_frac,
+        "sum1_err_d0": stats.sum_to_one_err(0),
+        "sum1_err_d1": stats.sum_to_one_err(1),
+        "sum1_err_dlast": lambda x: stats.sum_to_one_err(x.dim() - 1)(x) if x.dim() > 2 else None,
+        "logsumexp_d1": stats.logsumexp_abs,
+    }
+
+
+def for_target(num_classes: int) -> dict:
+    extras = {"integral_frac": stats.integral_frac}
+    if 0 < num_classes <= 4096:
+        extras["label_counts"] = stats.label_counts(num_classes)
+    return extras
