@@ -14,6 +14,13 @@ from .base import CAUSES, Rule, rank
 RULE_MODULES = [
     # -- inputs, exceptions, structure of the data --------------------------------------------
     "nonfinite_input",
+    "unbatched_input",
+    "unbatched_silent",
+    "layer_input_size",
+    "channels_last",
+    "input_rank",
+    "embedding_range",
+    "shape_error",
     # -- activations, initialisation, wiring --------------------------------------------------
     # -- losses, targets, gradients and training dynamics -------------------------------------
 ]
