@@ -24,7 +24,7 @@ from . import signals
 from .backward import LossSpec, compute_loss, grad_norms, param_grads, resolve_loss
 from .capture import MAX_CALLS, ModelIndex, Recorder, recording
 from .checks import batch_mixing, graph, nonfinite_origin
-from .errors import error_info, misuse
+from .errors import describe, error_info, misuse
 from .guard import ModelGuard
 from .probe import ProbeError, run_probe
 from .stats import HIST_BINS, StatsBatch
@@ -93,7 +93,7 @@ class _Tracer:
         self.model = model
         self.root = unwrap(model)
         self.args, self.kwargs = split_inputs(inputs)
-        self.target = target
+        self.target = map_tensors(target, _fresh)  # private, and not an inference tensor
         self.spec: LossSpec = resolve_loss(loss, target)
         self.optimizer = optimizer
         self.steps = steps
@@ -177,6 +177,11 @@ class _Tracer:
         for name, p in self.model.named_parameters():
             if id(p) in seen:
                 continue
+            if isinstance(p, nn.parameter.UninitializedTensorMixin):  # lazy: no shape before forward
+                if not any("lazy" in n for n in self.t.notes):
+                    self.t.notes.append("lazy module parameters are not initialised before this forward, "
+                                        "so they are not recorded; run the model once before tracing")
+                continue
             seen.add(id(p))
             info = ParamInfo(name=name, module=owner.get(id(p), ""), shape=tuple(p.shape),
                              dtype=str(p.dtype).replace("torch.", ""), device=str(p.device),
@@ -227,7 +232,7 @@ class _Tracer:
                                                   leaves, self.index)
             self.t.checks["unregistered_params"] = found
         except Exception as e:
-            self.t.notes.append(f"unregistered-parameter check skipped: {type(e).__name__}: {e}")
+            self.t.notes.append(f"unregistered-parameter check skipped: {describe(e)}")
 
     def _loss(self) -> bool:
         t = self.t
@@ -287,7 +292,7 @@ class _Tracer:
                 t.checks["batch_mixing"] = batch_mixing.run(
                     self.root, map_tensors(self.args, _fresh), map_tensors(self.kwargs, _fresh), batch)
             except Exception as e:
-                t.checks["batch_mixing"] = {"skipped": f"{type(e).__name__}: {e}"[:300]}
+                t.checks["batch_mixing"] = {"skipped": describe(e)[:300]}
             finally:
                 guard.restore_modes()
         if _nonfinite_born(t):
@@ -300,7 +305,7 @@ class _Tracer:
                     self.root, map_tensors(self.args, _fresh), map_tensors(self.kwargs, _fresh),
                     self.index.names, loss_fn)
             except Exception as e:
-                t.checks["nonfinite_origin"] = {"found": False, "skipped": f"{type(e).__name__}: {e}"[:300]}
+                t.checks["nonfinite_origin"] = {"found": False, "skipped": describe(e)[:300]}
             finally:
                 guard.restore_modes()
 
@@ -323,8 +328,8 @@ class _Tracer:
             t.checks["probe"] = {"skipped": str(e)}
             t.notes.append(f"probe steps skipped: {e}")
         except Exception as e:
-            t.checks["probe"] = {"skipped": f"{type(e).__name__}: {e}"[:300]}
-            t.notes.append(f"probe steps stopped: {type(e).__name__}: {e}"[:300])
+            t.checks["probe"] = {"skipped": describe(e)[:300]}
+            t.notes.append(f"probe steps stopped: {describe(e)}"[:300])
 
     def _diagnose(self):
         from .rules import diagnose
@@ -332,7 +337,7 @@ class _Tracer:
         try:
             self.t.findings = diagnose(self.t)
         except Exception as e:  # a rule bug must not cost the user the trace
-            self.t.notes.append(f"nbdebug internal: rules failed: {type(e).__name__}: {e}")
+            self.t.notes.append(f"nbdebug internal: rules failed: {describe(e)}")
 
 
 def _setter(obj, attr):
@@ -403,5 +408,6 @@ def trace(model, inputs, *, target=None, loss=None, optimizer=None, steps: int =
     _validate(model, inputs, steps, max_calls)
     if not isinstance(bins, int) or not 2 <= bins <= 512:
         raise misuse(f"nbdebug.trace: bins must be an int between 2 and 512, not {bins!r}", ValueError)
-    tracer = _Tracer(model, inputs, target, loss, optimizer, steps, bool(backward), max_calls, bins)
-    return tracer.run()
+    with torch.inference_mode(False):  # called inside `torch.inference_mode()`: still get gradients
+        tracer = _Tracer(model, inputs, target, loss, optimizer, steps, bool(backward), max_calls, bins)
+        return tracer.run()

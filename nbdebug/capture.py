@@ -72,7 +72,8 @@ class ModelIndex:
     def param_count(self, module: nn.Module) -> int:
         key = id(module)
         if key not in self._params:
-            self._params[key] = sum(p.numel() for p in module.parameters(recurse=False)) + sum(
+            self._params[key] = sum(p.numel() for p in module.parameters(recurse=False)
+                                    if not isinstance(p, nn.parameter.UninitializedTensorMixin)) + sum(
                 self.param_count(c) for c in module.children())
         return self._params[key]
 

@@ -25,8 +25,25 @@ def user_frames(tb) -> list:
             for f in frames[-MAX_FRAMES:]]
 
 
+def _message(exc: BaseException) -> str:
+    """str(exc), or a stand-in when the exception's own __str__/__repr__ is broken."""
+    for render in (str, repr):
+        try:
+            text = render(exc).strip()
+            if text:
+                return text
+        except Exception:
+            pass
+    return f"<{type(exc).__name__}: its message could not be rendered>"
+
+
+def describe(exc: BaseException) -> str:
+    """'Type: message' for notes, safe for exceptions whose __str__ raises."""
+    return f"{type(exc).__name__}: {_message(exc)}"
+
+
 def error_info(exc: BaseException, stage: str, call=None) -> ErrorInfo:
-    message = str(exc).strip() or repr(exc)
+    message = _message(exc)
     info = ErrorInfo(type=type(exc).__name__, message=message[:MAX_MESSAGE], stage=stage,
                      call=None if call is None else call.index, where="" if call is None else call.name,
                      frames=user_frames(exc.__traceback__))

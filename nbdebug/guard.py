@@ -9,25 +9,95 @@ Snapshotted on entry and put back on exit, success or failure:
   change a forward makes (reported in `changed_params`);
 - `.grad` of every parameter: the same tensor object with the same values (nbdebug itself only uses
   torch.autograd.grad, which never writes .grad);
-- the global CPU RNG and the RNG of every CUDA device in use (torch.random.fork_rng).
+- the global CPU RNG and the RNG of every CUDA device in use (torch.random.fork_rng);
+- each module's class and attributes (a forward that registers hooks, adds submodules, caches
+  tensors on `self` or initialises a lazy module): attributes are put back by identity, and the
+  contents of plain dict/list/set attributes (hook and child dictionaries included) in place;
+- modules the model keeps unregistered in plain lists or dicts get all of the above too.
 """
 from __future__ import annotations
 
 import contextlib
+import copy
 
 import torch
 import torch.nn as nn
 
 PARAM_CLONE_BYTES = 64 << 20
 BUFFER_CLONE_BYTES = 512 << 20
+CONTAINER_LIMIT = 100_000   # larger dict/list/set attributes are restored by identity only
+_CONTAINERS = (dict, list, set)
 
 
 def _nbytes(t: torch.Tensor) -> int:
+    if isinstance(t, nn.parameter.UninitializedTensorMixin):  # a lazy module's: no size yet
+        return 0
     return t.numel() * t.element_size()
 
 
+def _version(t: torch.Tensor):
+    """The in-place version counter; None for inference tensors, which have none."""
+    return None if t.is_inference() else t._version
+
+
 def _cloneable(t: torch.Tensor) -> bool:
-    return t.device.type != "meta" and t.layout == torch.strided
+    return t.device.type != "meta" and t.layout == torch.strided and not isinstance(
+        t, nn.parameter.UninitializedTensorMixin)
+
+
+def _all_modules(model: nn.Module) -> list:
+    """(name, module) for the registered modules and those kept unregistered in plain containers."""
+    found = list(model.named_modules())
+    seen = {id(m) for _, m in found}
+    i = 0
+    while i < len(found):
+        owner_name, owner = found[i]
+        i += 1
+        for attr, value in list(vars(owner).items()):
+            if attr.startswith("_") or not isinstance(value, (list, tuple, dict)):
+                continue
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for k, v in list(items)[:1000]:
+                if isinstance(v, nn.Module) and id(v) not in seen:
+                    for sub, m in v.named_modules(prefix=f"{owner_name}.{attr}.{k}".lstrip(".")):
+                        if id(m) not in seen:
+                            seen.add(id(m))
+                            found.append((sub, m))
+    return found
+
+
+def _attr_state(mod: nn.Module) -> tuple:
+    """The module's class, a shallow copy of its attributes, and copies of its plain containers."""
+    attrs = dict(vars(mod))
+    contents = {k: (v, copy.copy(v)) for k, v in attrs.items()
+                if isinstance(v, _CONTAINERS) and len(v) <= CONTAINER_LIMIT}
+    return mod, type(mod), attrs, contents
+
+
+def _changed(obj, saved) -> bool:
+    if isinstance(obj, dict):
+        return obj.keys() != saved.keys() or any(obj[k] is not v for k, v in saved.items())
+    if isinstance(obj, list):
+        return len(obj) != len(saved) or any(a is not b for a, b in zip(obj, saved))
+    return obj != saved
+
+
+def _restore_attrs(mod, cls, attrs, contents) -> None:
+    if type(mod) is not cls:
+        mod.__class__ = cls  # a lazy module that turned into its concrete class
+    current = vars(mod)
+    for k in [k for k in current if k not in attrs]:
+        del current[k]
+    for k, v in attrs.items():
+        if k not in current or current[k] is not v:
+            current[k] = v
+    for obj, saved in contents.values():
+        if _changed(obj, saved):
+            obj.clear()
+            if isinstance(obj, list):
+                obj.extend(saved)
+            else:
+                obj.update(saved)
 
 
 class ModelGuard(contextlib.AbstractContextManager):
@@ -38,7 +108,8 @@ class ModelGuard(contextlib.AbstractContextManager):
 
     def __enter__(self):
         m = self.model
-        self._modules = list(m.named_modules())
+        self._modules = _all_modules(m)
+        self._attrs = [_attr_state(mod) for _, mod in self._modules]
         self._training = [(mod, mod.training) for _, mod in self._modules]
         self._slots = []  # (owner module, kind '_parameters'/'_buffers', key, tensor object, version, clone)
         params_small = sum(_nbytes(p) for p in m.parameters()) <= PARAM_CLONE_BYTES
@@ -47,13 +118,21 @@ class ModelGuard(contextlib.AbstractContextManager):
             for key, t in list(mod._parameters.items()):
                 if t is not None:
                     clone = t.detach().clone() if params_small and _cloneable(t) else None
-                    self._slots.append((mod, "_parameters", key, t, t._version, clone))
+                    self._slots.append((mod, "_parameters", key, t, _version(t), clone))
             for key, t in list(mod._buffers.items()):
                 if t is not None:
                     clone = t.detach().clone() if (buffers_small or mod.training) and _cloneable(t) else None
-                    self._slots.append((mod, "_buffers", key, t, t._version, clone))
-        self._requires_grad = [(p, p.requires_grad) for p in m.parameters()]
-        self._grads = [(p, p.grad, None if p.grad is None else p.grad._version) for p in m.parameters()]
+                    self._slots.append((mod, "_buffers", key, t, _version(t), clone))
+        params = [t for _, mod in self._modules for t in mod._parameters.values() if t is not None]
+        # lazy modules turn their UninitializedParameter objects into real ones in place
+        self._lazy = [(t, type(t), t.data) for _, mod in self._modules
+                      for t in list(mod._parameters.values()) + list(mod._buffers.values())
+                      if isinstance(t, nn.parameter.UninitializedTensorMixin)]
+        self._requires_grad = [(p, p.requires_grad) for p in params]
+        # a forward that calls backward itself accumulates into existing .grad in place
+        self._grads = [(p, p.grad, None if p.grad is None else _version(p.grad),
+                        p.grad.detach().clone() if p.grad is not None and params_small
+                        and _cloneable(p.grad) else None) for p in params]
         devices = sorted({p.device.index or 0 for p in list(m.parameters()) + list(m.buffers())
                           if p.device.type == "cuda"})
         if torch.cuda.is_available() and torch.cuda.is_initialized() and not devices:
@@ -70,6 +149,8 @@ class ModelGuard(contextlib.AbstractContextManager):
 
     def __exit__(self, *exc):
         try:
+            for state in self._attrs:
+                _restore_attrs(*state)
             self.restore_modes()
             with torch.no_grad():
                 for mod, kind, key, obj, version, clone in self._slots:
@@ -78,16 +159,28 @@ class ModelGuard(contextlib.AbstractContextManager):
                         slots[key] = obj
                     # batch_norm updates running stats inside its kernel without bumping the
                     # version counter, so buffers are always copied back from their clone
+                    if version is None:  # an inference tensor: writable only in inference mode
+                        if clone is not None:
+                            with torch.inference_mode():
+                                obj.copy_(clone)
+                        continue
                     if clone is not None and (kind == "_buffers" or obj._version != version):
                         obj.copy_(clone)
                     elif clone is None and kind == "_parameters" and obj._version != version:
                         self.changed_params.append(key)
+            for t, cls, data in self._lazy:
+                if type(t) is not cls:
+                    t.data = data
+                    t.__class__ = cls
             for p, flag in self._requires_grad:
                 if p.requires_grad != flag:
                     p.requires_grad_(flag)
-            for p, grad, version in self._grads:
+            for p, grad, version, clone in self._grads:
                 if p.grad is not grad:
                     p.grad = grad
+                if grad is not None and version is not None and grad._version != version and clone is not None:
+                    with torch.no_grad():
+                        grad.copy_(clone)
         finally:
             self._rng.__exit__(None, None, None)
         return False

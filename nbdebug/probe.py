@@ -15,6 +15,7 @@ from typing import Optional
 import torch
 
 from .backward import LossSpec, compute_loss
+from .errors import describe
 from .structure import map_tensors
 from .trace import ProbeStep
 
@@ -65,7 +66,7 @@ def run_probe(model: torch.nn.Module, args: tuple, kwargs: dict, target, spec: L
     try:
         twin = copy.deepcopy(model)
     except Exception as e:
-        raise ProbeError(f"the model could not be deep-copied ({type(e).__name__}: {e})") from None
+        raise ProbeError(f"the model could not be deep-copied ({describe(e)})") from None
     opt, description = rebuild_optimizer(optimizer, model, twin)
     names = [n for n, p in twin.named_parameters() if p.requires_grad]
     params = [p for n, p in twin.named_parameters() if p.requires_grad]

@@ -205,7 +205,7 @@ class StatsBatch:
         if entry is None:
             return None
         ref, version, st = entry
-        if ref() is t and t._version == version:
+        if ref() is t and _version(t) == version:
             return st
         return None
 
@@ -214,7 +214,7 @@ class StatsBatch:
 
         self._next_ref += 1
         try:
-            self._refs[id(t)] = (weakref.ref(t), t._version, st)
+            self._refs[id(t)] = (weakref.ref(t), _version(t), st)
         except TypeError:
             pass
         return self._next_ref
@@ -289,6 +289,10 @@ class StatsBatch:
         self._rows.clear()
         self._refs.clear()
         self._twins.clear()
+
+
+def _version(t: torch.Tensor):
+    return None if t.is_inference() else t._version  # inference tensors have no version counter
 
 
 def _sample_len(n: int) -> int:

@@ -14,7 +14,11 @@ def snapshot(model: torch.nn.Module) -> dict:
     """Everything nbdebug promises not to change."""
     return {
         "state": {k: v.detach().clone() for k, v in model.state_dict(keep_vars=True).items()
-                  if isinstance(v, torch.Tensor) and v.device.type != "meta"},
+                  if isinstance(v, torch.Tensor) and v.device.type != "meta"
+                  and not isinstance(v, torch.nn.parameter.UninitializedTensorMixin)},
+        # lazy modules: which entries are still uninitialised, and each module's class
+        "kinds": {k: type(v).__name__ for k, v in model.state_dict(keep_vars=True).items()},
+        "classes": {n: type(m).__name__ for n, m in model.named_modules()},
         "param_ids": [id(p) for p in model.parameters()],
         "grads": {n: (None if p.grad is None else (id(p.grad), p.grad.detach().clone()))
                   for n, p in model.named_parameters()},
@@ -52,7 +56,7 @@ def differences(before: dict, after: dict) -> list:
     for k, v in before["grads"].items():
         if not _same(v, after["grads"].get(k)):
             out.append(f"grad {k}")
-    for key in ("requires_grad", "training", "hooks", "global_hooks"):
+    for key in ("requires_grad", "training", "hooks", "global_hooks", "kinds", "classes"):
         if before[key] != after[key]:
             out.append(key)
     if not torch.equal(before["rng"], after["rng"]):
