@@ -31,7 +31,8 @@ def for_module_output(module) -> dict:
 
 
 def for_model_input() -> dict:
-    return {"batch_std": stats.batch_std, "feature_scale_ratio": stats.feature_scale_ratio}
+    return {"batch_std": stats.batch_std, "feature_scale_ratio": stats.feature_scale_ratio,
+            "integral_frac": stats.integral_frac, "feature_std_range": stats.feature_std_range}
 
 
 def for_model_output(numel: int) -> dict:

@@ -369,6 +369,16 @@ def feature_scale_ratio(x: torch.Tensor):
     return s.max() / s.min().clamp_min(1e-12)
 
 
+def feature_std_range(x: torch.Tensor):
+    """[smallest, largest] per-feature std over the batch for (batch, features) inputs, ignoring
+    constant features (a column of ones, a one-hot column absent from the batch): spread, not gaps."""
+    if x.dim() != 2 or x.shape[0] < 2 or x.shape[1] < 2 or not x.is_floating_point():
+        return None
+    s = _as_float(x).std(0, correction=0)
+    varying = s > 1e-6 * s.max().clamp_min(1e-30)
+    return torch.stack([torch.where(varying, s, math.inf).amin(), s.max()])
+
+
 def sum_to_one_err(dim: int) -> Callable:
     """Mean |sum along `dim` - 1|: near 0 when the tensor holds probabilities over `dim`."""
     def fn(x: torch.Tensor):

@@ -21,6 +21,12 @@ RULE_MODULES = [
     "input_rank",
     "embedding_range",
     "shape_error",
+    "input_dtype",
+    "embedding_float_ids",
+    "device_mismatch",
+    "none_output",
+    "nonfinite_created",
+    "nonfinite_gradient",
     # -- activations, initialisation, wiring --------------------------------------------------
     # -- losses, targets, gradients and training dynamics -------------------------------------
 ]
