@@ -29,6 +29,10 @@ RULE_MODULES = [
     "nonfinite_gradient",
     # -- activations, initialisation, wiring --------------------------------------------------
     # -- losses, targets, gradients and training dynamics -------------------------------------
+    "double_softmax", "double_sigmoid", "nll_without_log_softmax", "cross_entropy_one_class",
+    "bce_on_multiclass", "bce_on_logits", "regression_loss_on_labels", "float_class_labels",
+    "labels_out_of_range", "bce_target_range", "target_shape", "class_imbalance",
+    "vanishing_gradients", "exploding_gradients", "lr_too_high", "lr_too_low",
 ]
 
 

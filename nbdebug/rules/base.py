@@ -57,6 +57,9 @@ EXPLAINS = {
     "saturated-activation": ("vanishing-gradients", "constant-output"),
     "exploding-activations": ("exploding-gradients", "nonfinite-created"),
     "double-softmax": ("vanishing-gradients",),
+    # a deep contracting stack (sigmoid chains) flattens the output and the gradient alike; the gradient
+    # view names the layers to change
+    "vanishing-gradients": ("constant-output",),
     "none-output": ("shape-mismatch", "dtype-mismatch"),
     "untrained-parameter": ("no-gradient",),
     "lr-too-high": ("nonfinite-created",),
