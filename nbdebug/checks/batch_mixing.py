@@ -15,6 +15,7 @@ import torch
 from torch.nn.modules import module as module_mod
 
 from ..structure import map_tensors, tensors
+from . import mixing_origin
 
 SUB_BATCH = 2
 SEED = 4321
@@ -75,18 +76,28 @@ def run(model: torch.nn.Module, args: tuple, kwargs: dict, batch: int) -> dict:
     gen = torch.Generator(device=o.device)
     gen.manual_seed(SEED)
     r = torch.randn(o[0].shape, generator=gen, device=o.device, dtype=torch.float32)
-    probe = (o[0].float() * r).sum()
-    grads = torch.autograd.grad(probe, wrt, allow_unused=True)
     own = other = 0.0
     pieces = []
-    for g in grads:
-        if g is None:
-            continue
-        flat = g.detach().float().reshape(k, -1)
-        pieces.append(torch.stack([flat[0].norm(), flat[1:].norm()]))
+    # the first sample's output w.r.t. the others, and the last one's: a causal mix (an RNN reading
+    # the batch as time) shows only in the later samples
+    for i in (0, k - 1):
+        probe = (o[i].float() * r).sum()
+        grads = torch.autograd.grad(probe, wrt, allow_unused=True, retain_graph=i == 0)
+        for g in grads:
+            if g is None:
+                continue
+            flat = g.detach().float().reshape(k, -1)
+            rest = torch.cat([flat[:i], flat[i + 1:]])
+            pieces.append(torch.stack([flat[i].norm(), rest.norm()]))
     if not pieces:
         return {"skipped": "no gradient reached the inputs"}
     own, other = torch.stack(pieces).sum(0).double().cpu().tolist()  # the check's one transfer
     mixed = other > 0 and other > 1e-6 * max(own, 1e-30)
-    return {"mixed": bool(mixed), "own_grad": own, "other_grad": other, "sub_batch": k,
-            "wrt": "input" if leaves else "first activation", "output_shape": list(o.shape)}
+    result = {"mixed": bool(mixed), "own_grad": own, "other_grad": other, "sub_batch": k,
+              "wrt": "input" if leaves else "first activation", "output_shape": list(o.shape)}
+    if mixed:  # rare, so the localising re-run costs nothing on healthy models
+        try:
+            result["origin"] = mixing_origin.locate(model, args, kwargs, batch)
+        except Exception as e:
+            result["origin"] = {"call": None, "skipped": f"{type(e).__name__}: {e}"[:200]}
+    return result

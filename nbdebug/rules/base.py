@@ -57,6 +57,8 @@ EXPLAINS = {
     "saturated-activation": ("vanishing-gradients", "constant-output"),
     "exploding-activations": ("exploding-gradients", "nonfinite-created"),
     "double-softmax": ("vanishing-gradients",),
+    # normalising over the batch ties the samples together and leaves rows that are not distributions
+    "softmax-wrong-dim": ("batch-mixing", "loss-mismatch"),
     # a deep contracting stack (sigmoid chains) flattens the output and the gradient alike; the gradient
     # view names the layers to change
     "vanishing-gradients": ("constant-output",),

@@ -141,3 +141,36 @@ def first(items: Iterable):
     for x in items:
         return x
     return None
+
+
+RECURRENT_TYPES = ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell")
+# Layers that mix positions along dim 0 unless batch_first=True: they read (seq, batch, features).
+SEQ_FIRST_TYPES = ("RNN", "LSTM", "GRU", "MultiheadAttention", "Transformer", "TransformerEncoder",
+                   "TransformerDecoder", "TransformerEncoderLayer", "TransformerDecoderLayer")
+
+
+def rms(s: Optional[TensorStats]) -> float:
+    """Root mean square over the finite values: the scale of an activation (NaN when unknown)."""
+    if s is None or not s.has_values or math.isnan(s.mean):
+        return math.nan
+    std = 0.0 if math.isnan(s.std) else s.std
+    return math.sqrt(s.mean * s.mean + std * std)
+
+
+def training_intent(trace: Trace) -> bool:
+    """The user gave what training needs: a real loss with a target, or an optimizer."""
+    real_loss = trace.loss is not None and not trace.loss.stand_in and bool(trace.target)
+    return real_loss or trace.checks.get("optimizer") is not None or any(
+        p.in_optimizer is not None for p in trace.params)
+
+
+def backward_ran(trace: Trace) -> bool:
+    return bool(trace.meta.get("backward")) and trace.error is None
+
+
+def module_expr(name: str, root: str = "model") -> str:
+    """Python that reaches a module from the model: 'layers.0.fc' -> 'model.layers[0].fc'."""
+    out = root
+    for part in name.split(".") if name else []:
+        out += f"[{part}]" if part.isdigit() else f".{part}"
+    return out

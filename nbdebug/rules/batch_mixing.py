@@ -1,0 +1,181 @@
+"""NBD270 batch-mixing: one sample's output depends on another sample's input (a wrong view/reshape,
+or a sequence-first layer fed batch-first data), found by the backprop test of checks/batch_mixing.py."""
+import torch
+import torch.nn as nn
+
+from .base import Rule
+from .helpers import NORM_TYPES, RECURRENT_TYPES, SEQ_FIRST_TYPES, fmt, model_output, shape
+from .softmax_batch_dim import over_batch
+from .softmax_batch_dim_silent import over_batch_output
+
+INTENDED_TYPES = NORM_TYPES + ("InstanceNorm1d",)  # batch statistics: mixing by design
+
+
+def _culprit(trace, origin):
+    index, side = origin.get("call"), origin.get("side")
+    if index is None or not 0 <= index < len(trace.calls):
+        return None, side
+    c = trace.calls[index]
+    if side == "input":
+        return (trace.calls[c.parent] if c.parent is not None else None), side
+    return c, side
+
+
+def _batch_first_fix(c) -> str:
+    a = c.attrs
+    if c.type == "MultiheadAttention" and a.get("embed_dim") and a.get("num_heads"):
+        ctor = f"nn.MultiheadAttention({a['embed_dim']}, {a['num_heads']}, batch_first=True)"
+    elif c.type in RECURRENT_TYPES and a.get("input_size") and a.get("hidden_size"):
+        ctor = f"nn.{c.type}({a['input_size']}, {a['hidden_size']}, batch_first=True)"
+    else:
+        ctor = f"nn.{c.type}(..., batch_first=True)"
+    return (f"Build `{c.name}` as `{ctor}`, or transpose around it (`x.transpose(0, 1)` before, and back "
+            f"after), so it reads (batch, seq, features) correctly.")
+
+
+def _seq_first_misread(trace, c):
+    """(clear?, message part) when a sequence-first layer got a batch-first tensor."""
+    if c.type not in SEQ_FIRST_TYPES or c.attrs.get("batch_first", False) or not c.inputs:
+        return None
+    x, out = c.inputs[0], model_output(trace)
+    if len(x.shape) != 3:
+        return None
+    n0, n1 = x.shape[0], x.shape[1]
+    clear = out is not None and len(out.shape) < 3 and out.shape and out.shape[0] == n0
+    part = (f"`{c.name}` ({c.type}, batch_first=False) reads its {shape(x)} input as (seq={n0}, "
+            f"batch={n1}, features), but dimension 0 is the batch the output keeps, so it mixes the "
+            f"{n0} samples across what it takes for time")
+    return clear, part
+
+
+def check(trace):
+    mix = trace.checks.get("batch_mixing") or {}
+    if not mix.get("mixed"):
+        return
+    ratio = mix.get("other_grad", 0.0) / max(mix.get("own_grad", 0.0), 1e-30)
+    evidence = {"own_grad": mix.get("own_grad"), "other_grad": mix.get("other_grad"),
+                "origin": mix.get("origin")}
+    c, side = _culprit(trace, mix.get("origin") or {})
+    if c is not None and (c.type in INTENDED_TYPES or over_batch(trace, c)):
+        return  # batch statistics by design, or a softmax over the batch: NBD250 names it
+    if over_batch_output(trace) is not None:
+        return  # the output is a distribution over the batch: NBD251 names it
+    out = model_output(trace)
+    batch = out.shape[0] if out is not None and out.shape else None
+    if out is not None and len(out.shape) == 2 and batch and batch >= 3 and out.shape[1] == batch:
+        yield RULE.finding(c.name if c is not None else "", f"The output {shape(out)} compares every sample "
+                           f"with every other (a similarity matrix?), so samples interact by design.",
+                           "Nothing to do if this is a contrastive or retrieval head.", severity="info",
+                           call=c.index if c is not None else None, evidence=evidence)
+        return
+    tail = (f" (the gradient of one sample's output reaches the other sample's input with "
+            f"{fmt(ratio)}× the size of its own)")
+    seq = _seq_first_misread(trace, c) if c is not None else None
+    if seq is not None:
+        clear, part = seq
+        if clear:
+            yield RULE.finding(c.name, part + tail + ".", _batch_first_fix(c), call=c.index, evidence=evidence)
+        else:
+            yield RULE.finding(c.name, part.replace("but dimension 0 is the batch the output keeps, ", "")
+                               + "; if your data is (batch, seq, features) that is a bug.",
+                               _batch_first_fix(c), call=c.index, severity="info", evidence=evidence)
+        return
+    if c is None:
+        where, at = "", "the model's forward"
+    elif side == "input":
+        where, at = c.name, f"the forward of `{c.name}` ({c.type}), between its sub-module calls"
+    else:
+        where, at = c.name, f"`{c.name}` ({c.type})"
+    message = f"Samples of the batch influence each other's outputs, first in {at}{tail}."
+    fix = ("Keep the batch dimension first and separate: flatten with `x.flatten(1)` or "
+           "`x.view(x.size(0), -1)` (never `x.view(-1, n)` with n the batch or a mismatched size), use "
+           "`permute`/`transpose` rather than `view` to reorder dimensions, and reduce (`mean`, `sum`, "
+           "`softmax`) over feature dimensions, not dim 0.")
+    yield RULE.finding(where, message, fix, call=c.index if c is not None else None, evidence=evidence)
+
+
+def _bad_view_swaps_batch():
+    torch.manual_seed(0)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 4, 3, padding=1)
+            self.fc = nn.Linear(4 * 6 * 6, 3)
+
+        def forward(self, x):
+            h = self.conv(x)                              # (batch, 4, 6, 6)
+            h = h.view(4, x.shape[0], 6, 6).transpose(0, 1)  # meant h.view(batch, 4, 6, 6)
+            return self.fc(h.reshape(x.shape[0], -1))
+
+    return dict(model=Net(), inputs=torch.randn(5, 1, 6, 6), target=torch.randint(0, 3, (5,)))
+
+
+def _bad_lstm_batch_first_confusion():
+    torch.manual_seed(0)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(3, 10)                    # seq-first by default
+            self.head = nn.Linear(10, 1)
+
+        def forward(self, x):                             # x: (batch, seq, features)
+            out, _ = self.lstm(x)
+            return self.head(out[:, -1])
+
+    return dict(model=Net(), inputs=torch.randn(6, 12, 3), target=torch.randn(6, 1))
+
+
+def _good_seq_first_fed_correctly():
+    torch.manual_seed(0)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 8, bidirectional=True)
+            self.fc = nn.Linear(16, 2)
+
+        def forward(self, x):                             # x: (seq, batch, features)
+            out, _ = self.gru(x)
+            return self.fc(out)                           # per-step outputs, (seq, batch, 2)
+
+    return dict(model=Net(), inputs=torch.randn(7, 3, 4))
+
+
+def _good_batchnorm_training():
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.3), nn.Linear(8, 2)).train()
+    return dict(model=m, inputs=torch.randn(16, 4), target=torch.randint(0, 2, (16,)))
+
+
+RULE = Rule(
+    code="NBD270",
+    cause="batch-mixing",
+    severity="error",
+    title="Samples in a batch influence each other's outputs",
+    explanation=(
+        "Each sample's prediction should depend on that sample only (batch-norm statistics aside). When "
+        "a `view`/`reshape` reorders memory across the batch dimension, or a layer that expects "
+        "(seq, batch, features), an RNN, LSTM, GRU or MultiheadAttention built without "
+        "batch_first=True, receives (batch, seq, features), information leaks between samples: the model "
+        "trains on scrambled data, its predictions change with the batch composition, and evaluation "
+        "with another batch size gives different results. Nothing crashes, because the shapes fit."
+    ),
+    fix="Keep the batch dimension first and separate: `flatten(1)` instead of a `view` that splits the "
+        "batch, `permute`/`transpose` to reorder dimensions, and `batch_first=True` on sequence layers fed "
+        "(batch, seq, features).",
+    check=check,
+    bad=[_bad_view_swaps_batch, _bad_lstm_batch_first_confusion],
+    good=[_good_seq_first_fed_correctly, _good_batchnorm_training],
+    needs="backward",
+    thresholds=(
+        "The backprop test (Karpathy, 'A Recipe for Training Neural Networks': set the loss to depend on "
+        "one sample and check that only its input gets a gradient): on two samples with every module in "
+        "eval mode, the gradient of sample 0's (and the last sample's) output w.r.t. the other sample's "
+        "input is above 1e-6 × its own. Not an error when the first mixing module keeps batch "
+        "statistics (BatchNorm), when it is a sequence-first layer whose output keeps both leading "
+        "dimensions (the data may really be seq-first: info), or when the output is a (batch, batch) "
+        "similarity matrix (info)."
+    ),
+)

@@ -1,0 +1,174 @@
+"""NBD260 missing-nonlinearity: a Linear/Conv feeds another Linear/Conv directly (or through
+pass-through layers such as Dropout, Flatten, Identity), so the two collapse into one linear map."""
+import torch
+import torch.nn as nn
+
+from .base import Rule
+from .helpers import CONV_TYPES, LINEAR_TYPES, PASSTHROUGH_TYPES, leaf_calls
+
+MAPS = tuple(t for t in LINEAR_TYPES if t != "Bilinear") + CONV_TYPES
+
+
+def _width(call, side: str):
+    a = call.attrs
+    return a.get(f"{side}_features", a.get(f"{side}_channels"))
+
+
+def _depthwise(call) -> bool:
+    groups = call.attrs.get("groups") or 1
+    return groups > 1 and groups == call.attrs.get("in_channels")
+
+
+def _bottleneck(a, b) -> bool:
+    """A low-rank factorisation (d -> r -> d' with r smaller than both): linear on purpose."""
+    r, d_in, d_out = _width(a, "out"), _width(a, "in"), _width(b, "out")
+    return None not in (r, d_in, d_out) and r < d_in and r < d_out
+
+
+def _next_maps(leaves, a) -> list:
+    """Linear maps that receive a's output through nothing but pass-through layers."""
+    found, refs, seen = [], [a.outputs[0].ref], set()
+    while refs:
+        ref = refs.pop()
+        if ref in seen:
+            continue
+        seen.add(ref)
+        for c in leaves:
+            if c.index <= a.index or not c.inputs or c.inputs[0].ref != ref:
+                continue
+            if c.type in PASSTHROUGH_TYPES and c.outputs:
+                refs.append(c.outputs[0].ref)
+            elif c.type in MAPS:
+                found.append(c)
+    return found
+
+
+def _pairs(trace) -> list:
+    leaves = leaf_calls(trace)
+    pairs = []
+    for a in leaves:
+        if a.type not in MAPS or not a.outputs or _depthwise(a):
+            continue
+        for b in _next_maps(leaves, a):
+            if not _depthwise(b):
+                pairs.append((a, b))
+    return pairs
+
+
+def _chains(pairs) -> list:
+    nxt = {}
+    for a, b in pairs:
+        nxt.setdefault(a.index, (a, b))
+    heads = [a for a, _ in pairs if not any(b.index == a.index for _, b in pairs)]
+    chains = []
+    for head in heads:
+        chain, cur = [head], head
+        while cur.index in nxt and len(chain) < 64:
+            cur = nxt[cur.index][1]
+            chain.append(cur)
+        if chain not in chains:
+            chains.append(chain)
+    return chains
+
+
+def _collapsed(chain) -> str:
+    if all(c.type == "Linear" for c in chain):
+        d_in, d_out = _width(chain[0], "in"), _width(chain[-1], "out")
+        if d_in is not None and d_out is not None:
+            return f"`nn.Linear({d_in}, {d_out})`"
+    return "one linear map"
+
+
+def check(trace):
+    for chain in _chains(_pairs(trace)):
+        low_rank = all(_bottleneck(a, b) for a, b in zip(chain, chain[1:]))
+        names = " → ".join(f"`{c.name}` ({c.type})" for c in chain)
+        message = (f"{names} follow each other with no activation in between, so together they compute "
+                   f"no more than {_collapsed(chain)}.")
+        if low_rank:
+            message += " The middle width is smaller than both ends: a low-rank factorisation, if intended."
+        after = ", ".join(f"`{c.name}`" for c in chain[:-1])
+        fix = (f"Add a non-linearity after {after} (e.g. `nn.ReLU()` between them in the nn.Sequential, "
+               f"or `F.relu(...)` in forward), or drop the extra layers if one linear map is enough.")
+        yield RULE.finding(chain[0].name, message, fix, call=chain[0].index,
+                           severity="info" if low_rank else None,
+                           evidence={"chain": [c.name for c in chain], "low_rank": low_rank})
+
+
+def _bad_conv_stack():
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(),
+                      nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 2))
+    return dict(model=m, inputs=torch.randn(2, 3, 8, 8))
+
+
+def _bad_linear_dropout_linear():
+    torch.manual_seed(0)
+
+    class Head(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.hidden = nn.Linear(12, 48)
+            self.drop = nn.Dropout(0.2)
+            self.out = nn.Linear(48, 5)
+
+        def forward(self, x):
+            return self.out(self.drop(self.hidden(x)))
+
+    return dict(model=Head(), inputs=torch.randn(6, 12))
+
+
+def _good_with_activations():
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Dropout(0.1), nn.Linear(32, 32), nn.GELU(),
+                      nn.Linear(32, 2))
+    return dict(model=m, inputs=torch.randn(4, 10))
+
+
+def _good_depthwise_separable():
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1, groups=8), nn.Conv2d(8, 16, 1), nn.ReLU())
+    return dict(model=m, inputs=torch.randn(2, 8, 6, 6))
+
+
+def _good_low_rank_adapter():
+    torch.manual_seed(0)
+
+    class LoRALinear(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.base = nn.Linear(32, 32)
+            self.down = nn.Linear(32, 4, bias=False)
+            self.up = nn.Linear(4, 32, bias=False)
+
+        def forward(self, x):
+            return torch.relu(self.base(x) + self.up(self.down(x)))
+
+    return dict(model=LoRALinear(), inputs=torch.randn(3, 32))
+
+
+RULE = Rule(
+    code="NBD260",
+    cause="missing-nonlinearity",
+    severity="warning",
+    title="Two linear layers in a row with no activation between them",
+    explanation=(
+        "A composition of linear maps is a linear map: Linear(20, 64) followed directly by Linear(64, 3) "
+        "can only compute what a single Linear(20, 3) computes, with more parameters and a harder "
+        "optimisation. The same holds for convolutions. Usually an activation was forgotten in an "
+        "nn.Sequential, or a forward calls the layers one after the other without F.relu. Pass-through "
+        "layers (Dropout, Flatten, Identity) do not count as activations."
+    ),
+    fix="Insert an activation (ReLU, GELU, Tanh) between the two layers.",
+    check=check,
+    bad=[_bad_conv_stack, _bad_linear_dropout_linear],
+    good=[_good_with_activations, _good_depthwise_separable, _good_low_rank_adapter],
+    needs="forward",
+    thresholds=(
+        "No number: the output tensor of a Linear/Conv call (same tensor identity, followed through "
+        "Dropout/Flatten/Identity calls) is the input of the next Linear/Conv call. Not reported for "
+        "depthwise-separable pairs (a depthwise conv, groups = in_channels, then a pointwise one: "
+        "Chollet 2017); a low-rank bottleneck (middle width smaller than both ends, as in LoRA) is "
+        "reported as info only."
+    ),
+)

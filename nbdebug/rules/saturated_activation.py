@@ -1,0 +1,119 @@
+"""NBD220 saturated-activation: most pre-activations of a sigmoid/tanh are so large that its output is
+pinned at the bounds and its gradient vanishes."""
+import math
+
+import torch
+import torch.nn as nn
+
+from .base import Rule
+from .helpers import SQUASH_TYPES, fmt, model_output, pct, producer, rms
+
+SATURATED = 0.5          # DeepDiagnosis: > 50 % of the pre-activations with |x| >= 5
+OUTPUT_SATURATED = 0.9   # on the model's own output layer, where confident scores are legal
+MIN_VALUES = 8
+GRADIENT_AT_5 = {"Sigmoid": 6.6e-3, "Tanh": 1.8e-4, "Hardsigmoid": 0.0, "LogSigmoid": 6.7e-3}
+
+
+def _norm_layer(pre) -> str:
+    if len(pre.shape) == 2:
+        return f"nn.BatchNorm1d({pre.shape[1]})"
+    if len(pre.shape) >= 3:
+        return f"nn.LayerNorm({pre.shape[-1]})"
+    return "a normalisation layer"
+
+
+def check(trace):
+    out = model_output(trace)
+    for call in trace.calls:
+        if call.type not in SQUASH_TYPES or not call.inputs:
+            continue
+        pre = call.inputs[0]
+        frac = pre.extra.get("abs_ge5_frac")
+        if frac is None or math.isnan(frac) or pre.numel < MIN_VALUES:
+            continue
+        is_output = out is not None and bool(call.outputs) and call.outputs[0].ref == out.ref
+        if frac <= (OUTPUT_SATURATED if is_output else SATURATED):
+            continue
+        src = producer(trace, pre.ref, before=call.index)
+        fed = f" from `{src.name}` ({src.type})" if src is not None and src.index != call.parent else ""
+        grad = GRADIENT_AT_5.get(call.type)
+        grad_txt = f", where its gradient is below {fmt(grad)}" if grad else ""
+        message = (f"{pct(frac)} of the {pre.numel} pre-activations reaching `{call.name}` ({call.type})"
+                   f"{fed} have |x| ≥ 5 (their scale is {fmt(rms(pre))}), so its outputs sit at the bounds"
+                   f"{grad_txt}.")
+        inputs_rms = max((rms(s) for s in trace.inputs if s.is_float and s.has_values), default=math.nan)
+        if math.isfinite(inputs_rms) and inputs_rms > 10:
+            first = f"standardise the model's input (its scale is {fmt(inputs_rms)}): `x = (x - mean) / std`"
+        elif src is not None and src.params:
+            first = f"re-initialise `{src.name}` with xavier/default init so its outputs stay near unit scale"
+        else:
+            first = "scale the pre-activations down to unit size"
+        fix = f"{first[0].upper()}{first[1:]}; or put `{_norm_layer(pre)}` before `{call.name}`."
+        yield RULE.finding(call.name, message, fix, call=call.index,
+                           evidence={"abs_ge5_frac": frac, "values": pre.numel, "output_layer": is_output})
+
+
+def _bad_tanh_wide_weights():
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Linear(32, 32), nn.Tanh(), nn.Linear(32, 2))
+    nn.init.normal_(m[0].weight, std=3.0)
+    return dict(model=m, inputs=torch.randn(16, 32))
+
+
+def _bad_sigmoid_gate_on_raw_counts():
+    torch.manual_seed(0)
+
+    class Gate(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.proj = nn.Linear(3, 8)
+            self.gate = nn.Sigmoid()
+            self.out = nn.Linear(8, 1)
+
+        def forward(self, x):
+            return self.out(self.gate(self.proj(x)) * x.mean(1, keepdim=True))
+
+    return dict(model=Gate(), inputs=torch.rand(20, 3) * 300)
+
+
+def _good_tanh_standardised():
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 1), nn.Sigmoid())
+    return dict(model=m, inputs=torch.randn(32, 8))
+
+
+def _good_confident_output_sigmoid():
+    # A binary classifier whose logits are mostly (not all) beyond ±5: confident, not broken.
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Linear(4, 1), nn.Sigmoid())
+    with torch.no_grad():
+        m[0].weight.fill_(5.0)  # logits ~ N(0, 10²): about 60 % beyond ±5
+    return dict(model=m, inputs=torch.randn(32, 4))
+
+
+RULE = Rule(
+    code="NBD220",
+    cause="saturated-activation",
+    severity="warning",
+    title="Sigmoid/tanh saturated: most pre-activations have |x| ≥ 5",
+    explanation=(
+        "Sigmoid and tanh are flat away from zero: at |x| = 5 the sigmoid's slope is 0.007 and tanh's "
+        "0.0002. When most of the values reaching them are that large, the outputs are stuck at 0/1 (or "
+        "±1), the layer stops carrying information about the input and almost no gradient flows back "
+        "through it, so everything before it learns very slowly. The usual cause is scale: unnormalised "
+        "input features (values in the hundreds), weights too large for the fan-in, or a missing "
+        "normalisation layer."
+    ),
+    fix="Bring the pre-activations to unit scale: standardise the input, use xavier/default init, or add "
+        "a normalisation layer before the activation.",
+    check=check,
+    bad=[_bad_tanh_wide_weights, _bad_sigmoid_gate_on_raw_counts],
+    good=[_good_tanh_standardised, _good_confident_output_sigmoid],
+    needs="forward",
+    thresholds=(
+        f"More than {SATURATED:.0%} of the pre-activations of a Sigmoid/Tanh/Hardsigmoid/Softsign/"
+        f"LogSigmoid with |x| ≥ 5 (DeepDiagnosis, Wardat et al. ICSE 2022), over at least {MIN_VALUES} "
+        f"values; on the layer that produces the model's output, more than {OUTPUT_SATURATED:.0%}, since "
+        "confident predictions are legal there (own reasoning)."
+    ),
+)
