@@ -27,6 +27,11 @@ RULE_MODULES = [
     "none_output",
     "nonfinite_created",
     "nonfinite_gradient",
+    "unnormalized_input",
+    "feature_scale_spread",
+    "batchnorm_single_value",
+    "train_mode_inference",
+    "eval_mode_training",
     # -- activations, initialisation, wiring --------------------------------------------------
     "init_scale",
     "init_symmetric",

@@ -129,7 +129,9 @@ def rank(findings: list) -> list:
 
 
 def _explained_by(f: Finding, present: dict) -> Optional[Finding]:
-    if f.severity == "info":
+    # evidence["root_cause"]: the rule knows this finding is a cause in itself (e.g. a division by zero
+    # written in the loss), whatever else was found beside it
+    if f.severity == "info" or f.evidence.get("root_cause"):
         return None
     for cause, consequences in EXPLAINS.items():
         if f.cause in consequences and cause in present and present[cause] is not f:

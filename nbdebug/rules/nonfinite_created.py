@@ -96,9 +96,12 @@ def check(trace):
                    + f", min {origin.get('input_min', float('nan')):.3g}")
         elif _short(op) in EXP_OPS and origin.get("input_max") is not None:
             why = f": its input reaches {origin['input_max']:.3g}"
+        # A domain error (log/sqrt of <= 0, division by 0) is a cause in itself; an overflow is usually
+        # the consequence of exploding activations or a bad init, and is ranked after them.
+        evidence = dict(origin, root_cause=_short(op) in LOG_OPS + SQRT_OPS + DIV_OPS + ARC_OPS)
         if origin.get("stage") == "loss":
             message = f"The loss's {op}{where_code} turned the finite model output into {got}{of}{why}."
-            yield RULE.finding("loss", message, _fix(op, origin, ""), evidence=dict(origin))
+            yield RULE.finding("loss", message, _fix(op, origin, ""), evidence=evidence)
             return
         module = origin.get("module", "")
         call = _module_call(trace, module)
@@ -106,7 +109,7 @@ def check(trace):
         who = label(call) if call is not None else f"module {module!r}"
         message = f"{op} in {who}{where_code} turned finite inputs into {got}{of}{why}."
         yield RULE.finding(module, message, _fix(op, origin, dtype), call=call.index if call else None,
-                           evidence=dict(origin))
+                           evidence=evidence)
         return
     call = _first_creator(trace)
     if call is not None:

@@ -5,14 +5,16 @@ import re
 import torch
 import torch.nn as nn
 
-from . import channels_last, embedding_range, input_rank, layer_input_size, unbatched_input
+from . import batchnorm_single_value, channels_last, device_mismatch, embedding_range, input_dtype, input_rank, \
+    layer_input_size, none_output, unbatched_input
 from .base import Rule
 from .helpers import shape
 from .layout import NONE_MESSAGE, SHAPE_MESSAGE, forward_error, label
 from .helpers import children, error_call
 
-# The rules that name a precise shape cause; this one stays silent when any of them fires.
-SPECIFIC = (unbatched_input, layer_input_size, channels_last, input_rank, embedding_range)
+# The rules that name a precise cause for a forward exception; this one stays silent when any fires.
+SPECIFIC = (unbatched_input, layer_input_size, channels_last, input_rank, embedding_range, input_dtype,
+            device_mismatch, none_output, batchnorm_single_value)
 
 VIEW = re.compile(r"shape '\[([^\]]*)\]' is invalid for input of size (\d+)")
 BROADCAST = re.compile(r"size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\) at "
@@ -126,5 +128,5 @@ RULE = Rule(
     good=[_good_heads_agree],
     needs="forward",
     thresholds="No numbers: the forward raised an exception whose message is a torch shape error, and "
-               "none of NBD102-NBD107 explains it.",
+               "no more specific rule (NBD102-NBD107, dtype, device, none-output, NBD160) explains it.",
 )

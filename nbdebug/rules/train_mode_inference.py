@@ -1,0 +1,108 @@
+"""NBD161 train-eval-mode: dropout or batch-norm layers run in training mode although the trace is an
+inference run (no target, no loss, no optimizer, no steps): `model.eval()` was forgotten."""
+import torch
+import torch.nn as nn
+
+from .base import Rule
+from .helpers import DROPOUT_TYPES, NORM_TYPES
+
+
+def inference_run(trace) -> bool:
+    """Nothing in the call says training: no target, no loss of the user's, no optimizer, no steps."""
+    user_loss = trace.loss is not None and not trace.loss.stand_in
+    return (not trace.target and not user_loss and "optimizer" not in trace.checks
+            and not trace.steps and not trace.meta.get("steps"))
+
+
+def stochastic_calls(trace) -> list:
+    """Calls of layers that behave differently in training mode and ran in it."""
+    out, seen = [], set()
+    for c in trace.calls:
+        if not c.training or c.status != "ok" or c.name in seen:
+            continue
+        if (c.type in DROPOUT_TYPES and (c.attrs.get("p") or 0) > 0) or (
+                c.type in NORM_TYPES and c.attrs.get("track_running_stats", True)):
+            out.append(c)
+            seen.add(c.name)
+    return out
+
+
+def check(trace):
+    if trace.error is not None or not trace.training or not inference_run(trace):
+        return
+    active = stochastic_calls(trace)
+    if not active:
+        return
+    drop = [c for c in active if c.type in DROPOUT_TYPES]
+    norm = [c for c in active if c.type in NORM_TYPES]
+    parts = []
+    if drop:
+        ps = sorted({c.attrs.get("p") for c in drop})
+        parts.append(f"{len(drop)} dropout layer(s) (p={', '.join(str(p) for p in ps)}) zero random units, so "
+                     f"the output changes from run to run")
+    if norm:
+        parts.append(f"{len(norm)} batch-norm layer(s) normalise with this batch's statistics instead of "
+                     f"their running averages")
+    message = (f"The model is in training mode for what looks like an inference run (no target, loss or "
+               f"optimizer): {'; '.join(parts)}.")
+    fix = ("Switch to evaluation mode for inference: `model.eval()` (and run under `torch.inference_mode()` "
+           "or `torch.no_grad()`); call `model.train()` again before training. If this trace is a training "
+           "check, pass the target and the loss so nbdebug knows.")
+    first = active[0]
+    yield RULE.finding(first.name, message, fix, call=first.index,
+                       evidence={"dropout": [c.name for c in drop], "batchnorm": [c.name for c in norm]})
+
+
+def _net():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(8, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.5), nn.Linear(16, 3))
+
+
+def _bad_predict_without_eval():
+    return dict(model=_net().train(), inputs=torch.randn(4, 8))
+
+
+def _bad_transformer_left_in_train_mode():
+    torch.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(16, 2, 32, dropout=0.1, batch_first=True)
+    return dict(model=nn.TransformerEncoder(layer, 1, enable_nested_tensor=False).train(),
+                inputs=torch.randn(2, 5, 16))
+
+
+def _good_predict_in_eval():
+    return dict(model=_net().eval(), inputs=torch.randn(4, 8))
+
+
+def _good_training_step_with_target():
+    return dict(model=_net().train(), inputs=torch.randn(4, 8), target=torch.randint(0, 3, (4,)),
+                loss=nn.CrossEntropyLoss())
+
+
+def _good_no_dropout_or_norm():
+    torch.manual_seed(0)
+    return dict(model=nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3)).train(),
+                inputs=torch.randn(4, 8))
+
+
+RULE = Rule(
+    code="NBD161",
+    cause="train-eval-mode",
+    severity="warning",
+    title="Dropout or BatchNorm in training mode during inference",
+    explanation=(
+        "Modules start in training mode, and only `model.eval()` switches them. In training mode dropout "
+        "zeros a random fraction of units (the prediction changes on every call and is noisier), and "
+        "batch-norm normalises with the statistics of the current batch (a prediction depends on the other "
+        "samples in the batch, and a single sample may fail) while overwriting its running averages. "
+        "Forgetting `model.eval()` before evaluation or prediction is one of the most common PyTorch bugs."
+    ),
+    fix="Call `model.eval()` before inference or evaluation, and `model.train()` before training.",
+    check=check,
+    bad=[_bad_predict_without_eval, _bad_transformer_left_in_train_mode],
+    good=[_good_predict_in_eval, _good_training_step_with_target, _good_no_dropout_or_norm],
+    needs="forward",
+    thresholds="Structural: the model is in training mode, at least one Dropout (p > 0) or BatchNorm "
+               "(tracking running stats) ran in training mode, and the call gives no target, no loss, no "
+               "optimizer and no steps (an inference run). With a target or a loss it is a training step, "
+               "which is healthy.",
+)
