@@ -60,6 +60,15 @@ def check(trace):
             yield RULE.finding(flat.name, message, fix, call=flat.index,
                                evidence={"layer": call.name, "shape": list(s.shape), "accepted": list(ranks)})
             return
+        if src is not None and len(src.shape) in ranks and len(s.shape) < len(src.shape):
+            # the input had the right rank: the model itself flattened it (a view/reshape in forward)
+            message = (f"{label(call)} needs {want} input, but the model reshapes its input {shape(src)} to "
+                       f"{shape(s)} before it (a `view`/`reshape`/`flatten` in forward).")
+            fix = (f"Remove that reshape before {label(call)}: keep (batch, channels, spatial dims) through "
+                   f"the convolutions and flatten only before the first Linear (`x.flatten(1)`).")
+            yield RULE.finding(call.name, message, fix, call=call.index,
+                               evidence={"layer": call.name, "shape": list(s.shape), "accepted": list(ranks)})
+            return
         where = "input" if src is not None else call.name
         var = input_name(src) if src is not None else "x"
         origin = "the input" if src is not None else (

@@ -258,12 +258,16 @@ def accepted_ranks(call: Call) -> Optional[tuple]:
     return None
 
 
+# Layers with a rank rule that are meant to follow a Flatten (classifier heads).
+FLAT_OK_TYPES = ("BatchNorm1d", "LazyBatchNorm1d", "SyncBatchNorm", "InstanceNorm1d", "Dropout1d")
+
+
 def flattened_before(trace: Trace, call: Call) -> Optional[Call]:
     """The Flatten whose output a spatial layer (conv, pooling, batch-norm) received, or None."""
     from .helpers import producer
 
     s = first_input(call)
-    if s is None or accepted_ranks(call) is None:
+    if s is None or accepted_ranks(call) is None or call.type in FLAT_OK_TYPES:
         return None
     made = producer(trace, s.ref, before=call.index)
     if made is not None and made.type == "Flatten" and made.inputs and len(made.inputs[0].shape) > len(s.shape):

@@ -15,6 +15,7 @@ DIV_OPS = ("div", "true_divide", "divide", "__truediv__", "__rtruediv__", "__itr
            "__rdiv__", "reciprocal", "fmod", "remainder", "__mod__", "floor_divide")
 EXP_OPS = ("exp", "expm1", "exp2", "pow", "__pow__", "__rpow__", "cosh", "sinh", "float_power")
 ARC_OPS = ("acos", "asin", "atanh", "arccos", "arcsin", "arctanh", "acosh", "arccosh", "logit", "erfinv")
+EXP_INPUT_LIMIT = 1e3   # exp of inputs up to this size: the exp overflowed, not an exploding input
 MATMUL_OPS = ("matmul", "mm", "bmm", "linear", "conv1d", "conv2d", "conv3d", "addmm", "baddbmm", "einsum",
               "__matmul__", "sum", "mean", "cumsum", "prod", "cumprod")
 
@@ -42,6 +43,17 @@ def _fix(op: str, info: dict, dtype: str) -> str:
         return ("The values overflow the dtype's range (float16 stops at 65504): compute in float32 or "
                 "bfloat16 (`torch.autocast(dtype=torch.bfloat16)`), and scale down inputs or weights.")
     return f"Guard the domain of `{op}` (clamp its input, or add an epsilon) so it cannot produce NaN/Inf."
+
+
+def _is_root(op: str, origin: dict) -> bool:
+    """A domain error (log/sqrt of <= 0, division by 0) is a cause in itself, and so is exp of a value
+    of ordinary size; an overflow of values that were already huge is the consequence of exploding
+    activations or a bad init upstream, and is ranked after them."""
+    name = _short(op)
+    if name in LOG_OPS + SQRT_OPS + DIV_OPS + ARC_OPS:
+        return True
+    largest = max(abs(origin.get("input_min", math.inf)), abs(origin.get("input_max", math.inf)))
+    return name in EXP_OPS and largest <= EXP_INPUT_LIMIT
 
 
 def _harmful(trace) -> bool:
@@ -96,9 +108,7 @@ def check(trace):
                    + f", min {origin.get('input_min', float('nan')):.3g}")
         elif _short(op) in EXP_OPS and origin.get("input_max") is not None:
             why = f": its input reaches {origin['input_max']:.3g}"
-        # A domain error (log/sqrt of <= 0, division by 0) is a cause in itself; an overflow is usually
-        # the consequence of exploding activations or a bad init, and is ranked after them.
-        evidence = dict(origin, root_cause=_short(op) in LOG_OPS + SQRT_OPS + DIV_OPS + ARC_OPS)
+        evidence = dict(origin, root_cause=_is_root(op, origin))
         if origin.get("stage") == "loss":
             message = f"The loss's {op}{where_code} turned the finite model output into {got}{of}{why}."
             yield RULE.finding("loss", message, _fix(op, origin, ""), evidence=evidence)
@@ -207,5 +217,7 @@ RULE = Rule(
     needs="forward",
     thresholds="Any NaN/Inf counts, but only when it reaches the model output, the loss or a parameter "
                "gradient (an internal -inf attention mask that softmax turns into 0 is by design), and "
-               "only when the input and target are finite (else NBD101).",
+               "only when the input and target are finite (else NBD101). Ranked as a root cause for "
+               "domain errors and for exp of inputs up to |x| <= 1e3 (exp overflows at 88 in float32); "
+               "overflows of larger inputs follow exploding activations / bad init.",
 )

@@ -71,7 +71,7 @@ def check(trace):
     where = call.name if call is not None else ""
     got = ", ".join(shape(s) for s in call.inputs[:3]) if call is not None and call.inputs else ""
     who = label(call) if call is not None else "the model"
-    text = message.splitlines()[0][:200]
+    text = message.splitlines()[0][:200].rstrip(". ")
     yield RULE.finding(where, f"{who} raised a shape error{_line(trace)}" + (f" on inputs {got}" if got else "")
                        + f": {text}{_branches(trace, call, message)}.", _fix(trace, message), call=call.index if call is not None else None,
                        evidence={"message": text})
