@@ -13,6 +13,14 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 const ICON = { error: "\u2716", warning: "\u26a0", info: "\u2139" }; // glyphs common fonts carry
 const SEVERITY_RANK = { error: 0, warning: 1, info: 2 };
 const BIG_MODEL = 400; // calls; above this, nested subtrees start collapsed
+// the call table's columns: [key, header]; cells carry the class nbd-c-<key>
+const COLUMNS = [
+  ["index", "#"], ["module", "module"], ["finding", ""], ["type", "type"], ["io", "in \u2192 out"],
+  ["dtype", "dtype"], ["device", "device"], ["params", "params"], ["moments", "mean \u00b1 std"],
+  ["zero", "zero"], ["nonfinite", "non-finite"], ["grad", "\u2016grad\u2016"],
+];
+const NUMERIC = new Set(["index", "params", "moments", "zero", "nonfinite", "grad"]);
+const FILLED = ["finding", "io", "dtype", "device", "params", "moments", "zero", "nonfinite", "grad"];
 const KEYS = [
   ["\u2192 / j", "step"],
   ["\u2190 / k", "step back"],
@@ -218,9 +226,13 @@ function gradChart(params) {
   if (hi <= lo) hi = lo + 1;
   const y = (v) => H - ((Math.log10(v) - lo) / (hi - lo)) * H;
   const svg = s("svg", { viewBox: `0 0 ${W + L} ${H + 16}`, width: W + L, height: H + 16, class: "nbd-svg" });
-  for (let d = lo; d <= hi; d++) {
-    svg.appendChild(s("line", { x1: L, x2: L + W, y1: y(10 ** d), y2: y(10 ** d), class: "nbd-grid" }));
-    svg.appendChild(svgText(L - 3, y(10 ** d) + 3, "1e" + d, "nbd-tick", "end"));
+  if (finite.length) {
+    for (let d = lo; d <= hi; d++) {
+      svg.appendChild(s("line", { x1: L, x2: L + W, y1: y(10 ** d), y2: y(10 ** d), class: "nbd-grid" }));
+      svg.appendChild(svgText(L - 3, y(10 ** d) + 3, "1e" + d, "nbd-tick", "end"));
+    }
+  } else {
+    box.appendChild(h("div", "nbd-bad", "every parameter gradient is NaN/Inf"));
   }
   const bw = W / params.length;
   params.forEach(([name, v], i) => {
@@ -302,8 +314,8 @@ class View {
     el.appendChild(this.root);
     this.build();
     this.on("change:summary", () => this.load());
-    this.on("change:cursor", () => this.moved());
-    this.on("change:selected", () => this.moved());
+    this.on("change:cursor", () => this.schedule());
+    this.on("change:selected", () => this.schedule());
     this.on("change:filter", () => this.filterChanged());
     this.on("change:status", () => this.showStatus());
     this.on("change:live", () => this.showStatus());
@@ -368,11 +380,7 @@ class View {
     this.toolbar = h("div", "nbd-toolbar", Object.values(this.buttons), this.pos, this.filterBox, help, this.statusEl);
     this.thead = h("thead", "");
     const headRow = h("tr", "");
-    for (const [label, cls] of [["#", "nbd-num"], ["module", ""], ["type", ""], ["in \u2192 out", ""],
-      ["dtype", ""], ["device", ""], ["params", "nbd-num"], ["mean \u00b1 std", "nbd-num"], ["zero", "nbd-num"],
-      ["non-finite", "nbd-num"], ["\u2016grad\u2016", "nbd-num"], ["", ""]]) {
-      headRow.appendChild(h("th", cls, label));
-    }
+    for (const [key, label] of COLUMNS) headRow.appendChild(h("th", "nbd-c-" + key + (NUMERIC.has(key) ? " nbd-num" : ""), label));
     this.thead.appendChild(headRow);
     this.tbody = h("tbody", "");
     this.table = h("table", "nbd-table", this.thead, this.tbody);
@@ -515,7 +523,13 @@ class View {
     this.rows = this.data.calls.map((c) => {
       const tr = h("tr", "nbd-row nbd-pending");
       tr.dataset.index = String(c.i);
-      const name = h("td", "nbd-name");
+      const cells = {};
+      for (const [key] of COLUMNS) {
+        cells[key] = h("td", "nbd-c-" + key + (NUMERIC.has(key) ? " nbd-num" : ""));
+        tr.appendChild(cells[key]);
+      }
+      cells.index.textContent = String(c.i);
+      const name = cells.module;
       name.style.paddingLeft = 4 + 12 * Math.min(c.depth, 12) + "px";
       const toggle = h("span", "nbd-toggle", c.children ? "\u25be" : "");
       if (c.children) toggle.title = "collapse / expand this subtree";
@@ -524,73 +538,59 @@ class View {
       if (dot > 0) name.appendChild(h("span", "nbd-prefix", c.name.slice(0, dot + 1)));
       name.appendChild(h("span", "nbd-local", dot > 0 ? c.name.slice(dot + 1) : c.name || "(root)"));
       name.title = c.name || "(root)";
-      let type = c.type;
-      if (c.repeat) type += ` \u00d7${c.repeat + 1}`;
-      const typeCell = h("td", "nbd-type", type);
-      if (c.flags & 1) typeCell.appendChild(h("span", "nbd-bad", " \u2717 raised"));
-      if (c.flags & 2) typeCell.appendChild(h("span", "nbd-bad", " \u2026 running"));
-      if (c.flags & 4) typeCell.appendChild(h("span", "nbd-warning", " unregistered"));
-      const cells = [h("td", "nbd-num", String(c.i)), name, typeCell];
-      for (let k = 0; k < 9; k++) cells.push(h("td", k >= 3 && k <= 7 ? "nbd-num" : ""));
-      tr.append(...cells);
+      cells.type.textContent = c.type + (c.repeat ? ` \u00d7${c.repeat + 1}` : "");
+      if (c.flags & 1) cells.type.appendChild(h("span", "nbd-bad", " \u2717 raised"));
+      if (c.flags & 2) cells.type.appendChild(h("span", "nbd-bad", " \u2026 running"));
+      if (c.flags & 4) cells.type.appendChild(h("span", "nbd-warning", " unregistered"));
       frag.appendChild(tr);
-      return { tr, c, cells, filled: false, toggle };
+      const row = { tr, c, cells, toggle };
+      this.fill(row);
+      return row;
     });
     this.tbody.replaceChildren(frag);
     if (!this.data.calls.length) {
       const tr = h("tr", "", h("td", "nbd-muted", "no module calls were recorded"));
-      tr.firstChild.colSpan = 12;
+      tr.firstChild.colSpan = COLUMNS.length;
       this.tbody.appendChild(tr);
     }
   }
 
   fill(row) {
-    // the stats of a call appear once the cursor has reached it
-    if (row.filled) return;
-    row.filled = true;
+    // every cell is built once; a row's numbers show once the cursor has reached it (reveal), so
+    // stepping only flips a class and the table's column widths never change under the user
     const c = row.c, cells = row.cells;
-    const text = (i, v, cls) => {
-      cells[i].textContent = v;
-      if (cls) cells[i].classList.add(cls);
+    const text = (key, v, cls) => {
+      cells[key].textContent = v;
+      if (cls) cells[key].classList.add(cls);
     };
-    text(3, c.io);
-    text(4, c.dtype);
-    text(5, c.device);
-    text(6, c.params ? count(c.params) : "");
-    text(7, c.mean === null ? "\u2013" : `${fmt(c.mean)} \u00b1 ${fmt(c.std)}`, c.mean === "NaN" ? "nbd-bad" : "");
-    text(8, pct(c.zero), c.zero >= 0.5 && c.type.includes("ReLU") ? "nbd-warn-cell" : "");
-    text(9, c.nonfin === null ? "\u2013" : c.nonfin > 0 ? "NaN/Inf " + pct(c.nonfin) : "0 %", c.nonfin > 0 ? "nbd-bad" : "");
-    text(10, c.grad === "NaN" ? "NaN" : fmt(c.grad), c.grad === "NaN" ? "nbd-bad" : "");
+    text("io", c.io);
+    text("dtype", c.dtype);
+    text("device", c.device);
+    text("params", c.params ? count(c.params) : "");
+    text("moments", c.mean === null ? "\u2013" : `${fmt(c.mean)} \u00b1 ${fmt(c.std)}`, c.mean === "NaN" ? "nbd-bad" : "");
+    text("zero", pct(c.zero), c.zero >= 0.5 && c.type.includes("ReLU") ? "nbd-warn-cell" : "");
+    text("nonfinite", c.nonfin === null ? "\u2013" : c.nonfin > 0 ? "NaN/Inf " + pct(c.nonfin) : "0 %", c.nonfin > 0 ? "nbd-bad" : "");
+    text("grad", c.grad === "NaN" ? "NaN" : fmt(c.grad), c.grad === "NaN" ? "nbd-bad" : "");
+    for (const key of FILLED) cells[key].classList.add("nbd-stat");
     const f = worst(c.findings);
     if (f) {
       const badge = h("span", "nbd-badge " + severityClass(f.severity), `${ICON[f.severity] || ""} ${f.cause}`);
       badge.title = `${f.rule} ${f.cause}: ${f.message}`;
-      cells[11].appendChild(badge);
+      cells.finding.appendChild(badge);
       row.tr.classList.add("nbd-flag-" + (f.severity in SEVERITY_RANK ? f.severity : "info"));
     }
     if (c.nonfin > 0 || c.flags & 1) row.tr.classList.add("nbd-row-bad");
-    row.tr.classList.remove("nbd-pending");
-  }
-
-  unfill(row) {
-    if (!row.filled) return;
-    row.filled = false;
-    for (let k = 3; k < 12; k++) {
-      row.cells[k].replaceChildren();
-      row.cells[k].classList.remove("nbd-bad", "nbd-warn-cell");
-    }
-    row.tr.classList.remove("nbd-row-bad", "nbd-flag-error", "nbd-flag-warning", "nbd-flag-info");
-    row.tr.classList.add("nbd-pending");
   }
 
   // rows revealed so far: 0..cursor. Only the rows between the old and new cursor are touched.
   reveal(upto) {
+    const pending = (i, yes) => this.rows[i].tr.classList.toggle("nbd-pending", yes);
     if (this.revealed < 0) {
-      this.rows.forEach((r, i) => (i <= upto ? this.fill(r) : this.unfill(r)));
+      this.rows.forEach((r, i) => pending(i, i > upto));
     } else if (upto > this.revealed) {
-      for (let i = this.revealed + 1; i <= upto; i++) this.fill(this.rows[i]);
+      for (let i = this.revealed + 1; i <= upto; i++) pending(i, false);
     } else {
-      for (let i = upto + 1; i <= this.revealed; i++) this.unfill(this.rows[i]);
+      for (let i = upto + 1; i <= this.revealed; i++) pending(i, true);
     }
     this.revealed = upto;
   }
@@ -668,11 +668,22 @@ class View {
     this.model.send({ kind: "rerun" });
   }
 
+  schedule() {
+    // cursor and selection change together: draw once, after both have arrived
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      this.moved();
+    });
+  }
+
   moved() {
     if (!this.data) return;
     const n = this.data.calls.length;
     const cur = n ? this.clamp(this.cursor()) : -1;
     const sel = n ? this.clamp(this.selected()) : -1;
+    if (cur === this.shown && sel === this.prevSel) return;
     this.reveal(cur);
     const old = this.shown;
     if (old !== undefined && old >= 0 && this.rows[old]) this.rows[old].tr.classList.remove("nbd-current");
