@@ -170,6 +170,31 @@ def test_token_ids_beyond_the_table_fix_the_table_size(traced):
     assert (f.rule, f.where) == ("NBD107", "emb") and "nn.Embedding(64, 4)" in f.fix
 
 
+@pytest.mark.parametrize("n", [7, 32])
+def test_batch_of_scalars_without_feature_dim(traced, n):
+    m = seeded(lambda: nn.Sequential(nn.Linear(1, 4), nn.ReLU(), nn.Linear(4, 1)))
+    f = top(traced(m, torch.linspace(0, 1, n)))
+    assert (f.rule, f.where) == ("NBD104", "input") and "x.unsqueeze(1)" in f.fix and f"({n}, 1)" in f.fix
+
+
+def test_feature_map_shrunk_below_the_kernel(traced):
+    m = seeded(lambda: nn.Sequential(nn.Conv2d(3, 4, 5), nn.MaxPool2d(2), nn.Conv2d(4, 4, 5)))
+    f = top(traced(m, torch.randn(2, 3, 10, 10)))
+    assert (f.rule, f.where) == ("NBD109", "2") and "padding" in f.fix
+
+
+def test_sets_encoded_one_by_one_are_not_unbatched_inputs(traced):
+    class PerSample(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.GRU(4, 3)
+
+        def forward(self, x):
+            return torch.stack([self.rnn(seq)[0][-1] for seq in x])
+
+    quiet_group_a(traced(seeded(PerSample), torch.randn(2, 6, 4)))
+
+
 def test_cat_of_mismatched_branches_is_a_generic_shape_error(traced):
     class Net(nn.Module):
         def __init__(self):
@@ -216,6 +241,25 @@ def test_bfloat16_layer_inside_float32_model_points_at_the_layer(traced):
 
     f = top(traced(seeded(Net), torch.randn(3, 4)))
     assert (f.rule, f.where) == ("NBD110", "head.1") and "model.head[1].float()" in f.fix
+
+
+def test_numpy_float64_parameter_in_a_float32_model_is_blamed_on_the_module(traced):
+    import numpy as np
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.proj = nn.Module()
+            self.proj.w = nn.Parameter(torch.from_numpy(np.ones((4, 3))))  # float64
+            self.fc = nn.Linear(3, 2)
+
+        def forward(self, x):
+            return self.fc(torch.matmul(x, self.proj.w))
+
+    t = traced(seeded(Net), torch.randn(2, 4))
+    f = top(t)
+    assert (f.rule, f.cause, f.where) == ("NBD110", "dtype-mismatch", "proj") and "proj.w" in f.message
+    assert "model.proj.float()" in f.fix
 
 
 @pytest.mark.parametrize("ids", [torch.randint(0, 20, (2, 5)).double(), torch.randint(0, 20, (2, 5)).half()])

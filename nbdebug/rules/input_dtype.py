@@ -1,6 +1,7 @@
 """NBD110 dtype-mismatch: a layer raised because its input's dtype differs from its parameters' dtype
 (integer pixels into Conv2d, float32 data into a float64 or half model, one layer cast on its own)."""
 import collections
+import math
 
 import torch
 import torch.nn as nn
@@ -18,8 +19,11 @@ def _cast(var, dtype):
 
 
 def _model_dtype(trace):
-    """The dtype most of the model's floating parameters have."""
-    counts = collections.Counter(p.dtype for p in trace.params if not is_int_dtype(p.dtype))
+    """The dtype most of the model's floating parameter values have."""
+    counts = collections.Counter()
+    for p in trace.params:
+        if not is_int_dtype(p.dtype):
+            counts[p.dtype] += math.prod(p.shape) if p.shape else 1
     return counts.most_common(1)[0][0] if counts else ""
 
 
@@ -54,6 +58,14 @@ def check(trace):
         s, dtype = found
         src = model_input_of(trace, s) or next((i for i in trace.inputs if same_data(i, s)), None)
         evidence = {"layer": call.name, "input_dtype": s.dtype, "param_dtype": dtype, "model_dtype": model_dtype}
+        if model_dtype and dtype != model_dtype and s.dtype == model_dtype:
+            names = ", ".join(p.name for p in params_of(trace, call.name)[:3])
+            message = (f"{label(call)} has {dtype} parameters ({names}) while the rest of the model is "
+                       f"{model_dtype}, so its {s.dtype} input {shape(s)} does not fit them.")
+            fix = (f"Cast that layer back with the rest: `{module_expr(call.name)}.{CAST.get(model_dtype, 'float()')}`"
+                   f" (parameters built from numpy arrays are float64: use `torch.from_numpy(a).float()`).")
+            yield RULE.finding(call.name, message, fix, call=call.index, evidence=evidence)
+            return
         if src is not None:
             var = input_name(src)
             kind = "integer" if is_int_dtype(s.dtype) else s.dtype
@@ -72,13 +84,6 @@ def check(trace):
                 fix = f"Cast the input to the model's dtype: `{_cast(var, dtype)}`."
             yield RULE.finding("input", message, fix, call=call.index, evidence=evidence)
             return
-        if model_dtype and dtype != model_dtype:
-            message = (f"{label(call)} has {dtype} parameters while the rest of the model is {model_dtype}, so "
-                       f"its {s.dtype} input {shape(s)} does not fit it.")
-            fix = f"Cast that layer back with the rest: `{module_expr(call.name)}.{CAST.get(model_dtype, 'float()')}`" \
-                  f" (or cast the whole model once, `model.{CAST.get(model_dtype, 'float()')}`)."
-            yield RULE.finding(call.name, message, fix, call=call.index, evidence=evidence)
-            return
         made = producer(trace, s.ref, before=call.index)
         origin = f"{label(made)} outputs" if made is not None and made.name else "the forward makes"
         message = f"{origin} {s.dtype} {shape(s)}, but {label(call)} computes in {dtype}."
@@ -92,6 +97,17 @@ def check(trace):
     if not DTYPE_MESSAGE.search(message) or "indices" in message:
         return
     call = next(iter(raised_calls(trace)), None)
+    odd = [p for p in trace.params if model_dtype and p.dtype != model_dtype and not is_int_dtype(p.dtype)]
+    if odd:
+        names = ", ".join(p.name for p in odd[:3])
+        message_ = (f"The model computes in {model_dtype} but {names} {'is' if len(odd) == 1 else 'are'} "
+                    f"{odd[0].dtype}, and {label(call) if call else 'the forward'} raised when combining them: "
+                    f"{message.splitlines()[0][:160]}.")
+        fix = (f"Create the parameter in the model's dtype (`torch.from_numpy(a).float()`: numpy arrays are "
+               f"float64), or cast it: `{module_expr(odd[0].module)}.{CAST.get(model_dtype, 'float()')}`.")
+        yield RULE.finding(odd[0].module, message_, fix, call=call.index if call is not None else None,
+                           evidence={"params": [p.name for p in odd[:10]], "model_dtype": model_dtype})
+        return
     where = call.name if call is not None else ""
     dtypes = ", ".join(f"{shape(i)} {i.dtype}" for i in call.inputs[:3]) if call is not None else ""
     yield RULE.finding(where, f"{label(call) if call else 'The model'} raised a dtype error on inputs {dtypes}: "

@@ -6,8 +6,8 @@ import torch.nn as nn
 
 from .base import Rule
 from .helpers import producer, shape
-from .layout import channels_last, first_input, flattened_before, forward_error, label, raised_calls, received_size, size_fix, \
-    unbatched_calls
+from .layout import channels_last, first_input, flattened_before, forward_error, input_name, label, \
+    model_input_of, raised_calls, received_size, size_fix, unbatched_calls
 
 
 def _shown(v):
@@ -25,6 +25,9 @@ def check(trace):
             return  # the root cause is the missing batch dim upstream (NBD102), not this layer's size
         declared, got, what = found
         s = first_input(call)
+        if call.type == "Linear" and declared == 1 and len(s.shape) == 1:
+            yield _scalar_batch(trace, call, s)
+            return
         src = producer(trace, s.ref, before=call.index)
         came = f" from {label(src)}" if src is not None and src.name else ""
         message = (f"{label(call)} was built for {_shown(declared)} input {what} but receives "
@@ -36,6 +39,17 @@ def check(trace):
         yield RULE.finding(call.name, message, fix, call=call.index,
                            evidence={"declared": declared, "received": got, "input_shape": list(s.shape)})
         return
+
+
+def _scalar_batch(trace, call, s):
+    """A batch of N scalars passed as (N,) to nn.Linear(1, ...): the feature dim is missing."""
+    src = model_input_of(trace, s)
+    var = input_name(src) if src is not None else "x"
+    message = (f"{label(call)} takes 1 feature per sample but receives a 1-D tensor {shape(s)}, which it "
+               f"reads as one sample with {s.shape[0]} features: the {s.shape[0]} scalars need a feature dim.")
+    fix = f"Give each sample its feature dim: `{var}.unsqueeze(1)` (shape ({s.shape[0]}, 1)), or `{var}.view(-1, 1)`."
+    return RULE.finding("input" if src is not None else call.name, message, fix, call=call.index,
+                        evidence={"declared": 1, "received": s.shape[0], "input_shape": list(s.shape)})
 
 
 def _bad_linear_after_conv_stack():
@@ -53,6 +67,11 @@ def _bad_batchnorm_width():
 def _bad_lstm_input_size():
     torch.manual_seed(0)
     return dict(model=nn.LSTM(10, 4, batch_first=True), inputs=torch.randn(3, 5, 7))
+
+
+def _bad_scalars_without_feature_dim():
+    torch.manual_seed(0)
+    return dict(model=nn.Sequential(nn.Linear(1, 8), nn.Tanh(), nn.Linear(8, 1)), inputs=torch.rand(16))
 
 
 def _good_matching_sizes():
@@ -76,10 +95,12 @@ RULE = Rule(
     fix="Build the layer for the size it actually receives (computed from the trace), use a Lazy layer, "
         "or fix the layers before it.",
     check=check,
-    bad=[_bad_linear_after_conv_stack, _bad_batchnorm_width, _bad_lstm_input_size],
+    bad=[_bad_linear_after_conv_stack, _bad_batchnorm_width, _bad_lstm_input_size,
+         _bad_scalars_without_feature_dim],
     good=[_good_matching_sizes],
     needs="forward",
     thresholds="Structural, no numbers: the declared size attribute differs from the matching dim of the "
-               "input the raising layer received. Skipped when an earlier layer read an unbatched input "
-               "(NBD102) or the input is channels-last (NBD105).",
+               "input the raising layer received; a 1-D input to nn.Linear(1, ...) is a batch of scalars "
+               "without its feature dim (fix at the input). Skipped when an earlier layer read an unbatched "
+               "input (NBD102), the input is channels-last (NBD105) or a Flatten came before a conv (NBD106).",
 )

@@ -16,6 +16,7 @@ from .helpers import children, error_call
 SPECIFIC = (unbatched_input, layer_input_size, channels_last, input_rank, embedding_range, input_dtype,
             device_mismatch, none_output, batchnorm_single_value)
 
+TOO_SMALL = re.compile(r"Kernel size can't be greater than actual input size|Output size is too small")
 VIEW = re.compile(r"shape '\[([^\]]*)\]' is invalid for input of size (\d+)")
 BROADCAST = re.compile(r"size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\) at "
                        r"non-singleton dimension (\d+)")
@@ -45,6 +46,10 @@ def _branches(trace, call, message):
 
 
 def _fix(trace, message):
+    if TOO_SMALL.search(message):
+        return ("The feature map has shrunk below this layer's kernel: pad the convolutions "
+                "(`padding=k // 2`), drop a pooling/stride-2 layer, or feed larger inputs; "
+                "`nn.AdaptiveAvgPool2d` before the head makes the model independent of the input size.")
     m = VIEW.search(message)
     if m:
         return (f"The target shape [{m.group(1)}] does not hold {m.group(2)} elements: keep the batch dim "
@@ -106,6 +111,12 @@ def _bad_broadcast_between_heads():
     return dict(model=_TwoHeads(3), inputs=torch.randn(6, 5))
 
 
+def _bad_too_many_poolings():
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Conv2d(1, 2, 3), nn.MaxPool2d(2), nn.Conv2d(2, 2, 3), nn.MaxPool2d(2), nn.Conv2d(2, 2, 3))
+    return dict(model=m, inputs=torch.randn(2, 1, 12, 12))
+
+
 def _good_heads_agree():
     torch.manual_seed(0)
     return dict(model=_TwoHeads(4), inputs=torch.randn(6, 5))
@@ -124,7 +135,7 @@ RULE = Rule(
     fix="Reshape with sizes inferred from the tensor (`x.flatten(1)`, `x.reshape(x.shape[0], -1)`), and "
         "make the widths of combined branches agree.",
     check=check,
-    bad=[_bad_hard_coded_view, _bad_broadcast_between_heads],
+    bad=[_bad_hard_coded_view, _bad_broadcast_between_heads, _bad_too_many_poolings],
     good=[_good_heads_agree],
     needs="forward",
     thresholds="No numbers: the forward raised an exception whose message is a torch shape error, and "

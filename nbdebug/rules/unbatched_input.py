@@ -49,8 +49,9 @@ def _reading(call, s):
     return f"one unbatched sequence of {s.shape[0]} tokens"
 
 
-def findings(rule, trace):
-    """One finding per unbatched source tensor, built with `rule` (NBD102 or NBD103)."""
+def findings(rule, trace, inputs_only=False):
+    """One finding per unbatched source tensor, built with `rule` (NBD102 or NBD103). `inputs_only`:
+    only the model's own inputs (a forward that loops over samples reads them unbatched on purpose)."""
     reported = set()
     for call in unbatched_calls(trace):
         s = unbatched_read(call)
@@ -58,6 +59,9 @@ def findings(rule, trace):
         key = src.ref if src is not None else "inside"
         if key in reported or (src is None and reported):
             continue  # a later layer reading the same unbatched data is a consequence, not a new cause
+        if src is None and inputs_only:
+            reported.add(key)
+            continue
         reported.add(key)
         where = "input" if src is not None else call.name
         crashed = trace.error is not None

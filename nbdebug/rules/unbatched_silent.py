@@ -9,7 +9,7 @@ from .unbatched_input import findings
 
 def check(trace):
     if trace.error is None:
-        yield from findings(RULE, trace)
+        yield from findings(RULE, trace, inputs_only=True)
 
 
 def _bad_fully_convolutional_single_image():
@@ -40,6 +40,22 @@ def _good_batched_image():
     return dict(model=m, inputs=torch.rand(1, 3, 24, 24))
 
 
+def _good_per_sample_loop():
+    torch.manual_seed(0)
+
+    class SetEncoder(nn.Module):
+        """Variable-size sets, encoded one at a time: each set is read unbatched on purpose."""
+
+        def __init__(self):
+            super().__init__()
+            self.attn = nn.MultiheadAttention(6, 2)
+
+        def forward(self, x):
+            return torch.stack([self.attn(s, s, s)[0].mean(0) for s in x])
+
+    return dict(model=SetEncoder(), inputs=torch.randn(3, 5, 6))
+
+
 def _good_batch_first_gru():
     torch.manual_seed(0)
     return dict(model=nn.GRU(5, 12, batch_first=True), inputs=torch.randn(4, 9, 5))
@@ -62,9 +78,10 @@ RULE = Rule(
         "give each sample a time axis.",
     check=check,
     bad=[_bad_fully_convolutional_single_image, _bad_gru_over_a_table],
-    good=[_good_batched_image, _good_batch_first_gru],
+    good=[_good_batched_image, _good_batch_first_gru, _good_per_sample_loop],
     needs="forward",
     thresholds="Structural, as NBD102: Conv{N}d input with N+1 dims whose first dim equals in_channels; "
                "RNN/GRU/LSTM input with 2 dims (not a PackedSequence); MultiheadAttention query with 2 "
-               "dims; only when the forward and loss ran without an error.",
+               "dims; only when the forward and loss ran without an error, and only for the model's own "
+               "input (a forward that loops over samples reads slices unbatched on purpose).",
 )
