@@ -490,3 +490,46 @@ def test_nan_gradient_of_sqrt_at_zero_is_not_called_exploding():
     t = run(Dist(), torch.randn(6, 3), target=torch.randn(6, 1), loss=nn.MSELoss())
     assert any(p.grad_norm is not None and not math.isfinite(p.grad_norm) for p in t.params)
     assert not [f for f in group_c(t) if f.cause == "exploding-gradients"]
+
+
+@pytest.mark.parametrize("seed", [1, 5, 7])
+def test_dropout_noise_on_a_tiny_batch_is_not_a_bad_learning_rate(seed):
+    # with p=0.5 dropout on 8 samples the one-batch loss wobbles by ~20 % from step to step
+    torch.manual_seed(seed)
+    m = nn.Sequential(nn.Linear(10, 64), nn.ReLU(), nn.Dropout(0.5), nn.Linear(64, 64), nn.ReLU(), nn.Dropout(0.5),
+                      nn.Linear(64, 3)).train()
+    t = run(m, torch.randn(8, 10), target=torch.randint(0, 3, (8,)),
+            optimizer=lambda ps: torch.optim.Adam(ps, lr=3e-3), steps=5)
+    assert len(t.steps) == 5
+    quiet(t)
+
+
+def test_plain_sgd_at_1e_3_is_slow_but_not_flagged():
+    torch.manual_seed(39)
+    m = nn.Sequential(nn.Linear(10, 64), nn.ReLU(), nn.Linear(64, 1))
+    x = torch.rand(100, 10)
+    t = run(m, x, target=(x.sum(1, keepdim=True) > 5).float(), loss=nn.BCEWithLogitsLoss(),
+            optimizer=torch.optim.SGD(m.parameters(), lr=1e-3), steps=15)
+    quiet(t)
+
+
+def test_a_mismatch_with_a_loss_nbdebug_guessed_is_only_a_hint():
+    # no loss given: nbdebug picks cross-entropy for integer targets, MSE for float ones; integer counts
+    # regressed by one output, or a (N,) float target against (N, 1), may be right for the user's real loss
+    torch.manual_seed(40)
+    counts = run(nn.Linear(4, 1), torch.randn(10, 4), target=torch.randint(0, 3, (10,)))
+    flat = run(nn.Linear(4, 1), torch.randn(10, 4), target=torch.randn(10))
+    for t, rule in ((counts, "NBD412"), (flat, "NBD424")):
+        mine = [f for f in t.findings if f.rule == rule]
+        assert mine and all(f.severity == "info" for f in mine), [str(f) for f in t.findings]
+        assert "no loss was given" in mine[0].message or rule == "NBD424"
+        quiet(t)
+
+
+def test_large_regression_targets_are_not_exploding_gradients():
+    # targets in the tens of thousands give gradient norms ~3e4: a loss scale, not an explosion
+    torch.manual_seed(41)
+    m = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1))
+    t = run(m, torch.randn(64, 8), target=1e4 * (1 + torch.rand(64, 1)), loss=nn.MSELoss())
+    assert max(p.grad_norm for p in t.params) > 1e4
+    quiet(t)

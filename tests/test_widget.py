@@ -98,7 +98,7 @@ def test_summary_is_strict_compact_json_without_histograms(nan_widget):
 
 def test_payload_within_budget_for_2000_calls(deep_widget):
     w = deep_widget
-    assert 1900 <= len(w.trace.calls) <= 2100
+    assert len(w.trace.calls) >= 2000
     size = len(w.summary.encode("utf-8"))
     assert size <= BUDGET, f"summary is {size} bytes for {len(w.trace.calls)} calls"
     state = {k: v for k, v in w.get_state().items() if k not in ("_esm", "_css")}

@@ -4,7 +4,8 @@ import torch.nn as nn
 
 from .base import Rule
 from .helpers import fmt, shape
-from .loss_signals import CLASS_LOSSES, head_fix, output, output_call, target, user_loss
+from .loss_signals import (CLASS_LOSSES, guessed_severity, head_fix, loss_name, output, output_call, target,
+                           user_loss)
 
 
 def check(trace):
@@ -19,21 +20,24 @@ def check(trace):
     call = head.index if head is not None else None
     loss = trace.loss.value if trace.loss is not None else None
     if len(out.shape) >= 2 and out.shape[1] == 1:
-        message = (f"{kind} normalises over the output's dimension 1, which has a single unit ({shape(out)}): "
+        message = (f"{loss_name(trace)} normalises over the output's dimension 1, which has a single unit "
+                   f"({shape(out)}): "
                    f"softmax over one class is always 1, so the loss is "
                    f"{fmt(loss) if loss is not None else 'always 0 or an out-of-bounds error'} and no "
                    f"gradient flows.")
         fix = (f"For a binary problem keep one output and use `nn.BCEWithLogitsLoss()` with "
                f"`y.float().view(-1, 1)`; or {head_fix(trace, 2)} and keep {kind} with labels 0/1.")
-        yield RULE.finding("loss", message, fix, call=call, evidence={"output_shape": list(out.shape)})
+        yield RULE.finding("loss", message, fix, call=call, severity=guessed_severity(trace),
+                           evidence={"output_shape": list(out.shape)})
     elif len(out.shape) == 1 and tgt is not None and tuple(tgt.shape) == tuple(out.shape):
         # F.cross_entropy reads a 1-D input as ONE unbatched sample whose classes are the batch.
-        message = (f"The output {shape(out)} has no class dimension, so {kind} reads the whole batch as one "
-                   f"sample with {out.shape[0]} classes and the target {shape(tgt)} as its class "
+        message = (f"The output {shape(out)} has no class dimension, so {loss_name(trace)} reads the whole batch "
+                   f"as one sample with {out.shape[0]} classes and the target {shape(tgt)} as its class "
                    f"probabilities: the loss compares samples with each other.")
         fix = ("For a binary problem use `nn.BCEWithLogitsLoss()` on the (N,) output with `y.float()`; for "
                "C classes return (N, C) logits and pass labels of shape (N,).")
-        yield RULE.finding("loss", message, fix, call=call, evidence={"output_shape": list(out.shape)})
+        yield RULE.finding("loss", message, fix, call=call, severity=guessed_severity(trace),
+                           evidence={"output_shape": list(out.shape)})
 
 
 def _bad_one_logit():

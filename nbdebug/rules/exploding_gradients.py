@@ -10,7 +10,7 @@ from .grad_signals import call_index, finite, layer_count, stand_in, weights_in_
 
 RATIO = 70.0            # AUTOTRAINER: ||grad W_first|| / ||grad W_last|| above this
 SEVERE_RATIO = 1e3      # own choice: over an order of magnitude beyond AUTOTRAINER, a warning on its own
-HUGE_NORM = 1e4         # a weight gradient this large under the user's loss (clipping norms are ~1-5)
+HUGE_NORM = 1e6         # a weight gradient this large under the user's loss (clipping norms are ~1-5)
 LARGE_NORM = 1e2        # second signal for the ratio test
 BLOWN_ACTIVATION = 1e8  # forward values this large explain a non-finite loss by overflow
 
@@ -170,7 +170,8 @@ RULE = Rule(
         f"NaN/Inf parameter gradients from finite inputs and a finite forward pass, with signs of overflow "
         f"(forward values >= {BLOWN_ACTIVATION:g} or a finite gradient norm >= {HUGE_NORM:g}; otherwise a "
         f"singular derivative is to blame, which is nonfinite-created); or a weight gradient norm > {HUGE_NORM:g} "
-        f"under the user's loss (own choice: usual clipping norms are 1-5); or AUTOTRAINER's "
+        f"under the user's loss (own choice: usual clipping norms are 1-5; norms of 1e3-1e5 already come from "
+        f"a large loss scale such as unnormalised regression targets, which adaptive optimizers absorb); or AUTOTRAINER's "
         f"||grad W_first|| / ||grad W_last|| > {RATIO:g}, a warning when > {SEVERE_RATIO:g} or backed by a "
         f"gradient norm > {LARGE_NORM:g} under the user's loss, info otherwise."
     ),

@@ -24,6 +24,23 @@ def user_loss(trace: Trace) -> str:
     return "" if kind in ("", "stand-in") or (trace.loss is not None and trace.loss.stand_in) else kind
 
 
+def inferred(trace: Trace) -> bool:
+    """No loss was given: nbdebug picked cross-entropy (integer target) or MSE (float target)."""
+    return trace.loss is not None and trace.loss.description.startswith("no loss given")
+
+
+def loss_name(trace: Trace) -> str:
+    """The loss's name for a message, saying so when nbdebug chose it."""
+    kind = user_loss(trace)
+    return f"{kind} (nbdebug's choice, as no loss was given)" if inferred(trace) else kind
+
+
+def guessed_severity(trace: Trace):
+    """'info' when the loss was nbdebug's guess: a mismatch with a loss the user never chose is a hint,
+    not a bug; None (the rule's own severity) otherwise."""
+    return "info" if inferred(trace) else None
+
+
 def output(trace: Trace) -> Optional[TensorStats]:
     """The tensor the loss received (the model's first output tensor)."""
     if trace.loss is not None and trace.loss.output is not None:
@@ -58,7 +75,7 @@ def loss_error_matches(trace: Trace, *patterns: str) -> bool:
 
 def is_integral(s: Optional[TensorStats]) -> bool:
     """Every value is a whole number (class indices, 0/1 labels)."""
-    if s is None or not s.has_values:
+    if s is None or not s.has_values or not s.finite or not (finite(s.min) and finite(s.max)):
         return False
     if not s.is_float:
         return s.dtype != "bool"

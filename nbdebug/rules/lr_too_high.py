@@ -9,6 +9,7 @@ from .probe_signals import HEALTHY_RATIO, finite, losses, optimizer, ratios, sug
 
 BIG_RATIO = 10 * HEALTHY_RATIO   # update/weight ratio 10x beyond CS231n's healthy 1e-3
 BLOW_UP = 10.0                    # the loss rises to 10x its starting value
+BOUNCE = 2.0                      # ... or to 2x and ends no lower than it started (dropout noise is ~20 %)
 MIN_STEPS_NO_PROGRESS = 5         # fewer steps are too noisy to call "no progress"
 
 
@@ -25,13 +26,14 @@ def check(trace):
     nan_at = next((i for i, x in enumerate(ls) if not finite(x)), None)
     peak = max(later) if later else None
     blew_up = peak is not None and peak - l0 > (BLOW_UP - 1) * abs(l0) and abs(l0) > 0
-    no_progress = len(ls) >= MIN_STEPS_NO_PROGRESS and finite(ls[-1]) and ls[-1] >= l0
+    bounced = peak is not None and peak - l0 > (BOUNCE - 1) * abs(l0)
+    no_progress = len(ls) >= MIN_STEPS_NO_PROGRESS and finite(ls[-1]) and ls[-1] >= l0 and bounced
     if nan_at is not None:
         how = f"turns {fmt(ls[nan_at])} at step {nan_at}"
     elif blew_up:
         how = f"jumps from {fmt(l0)} to {fmt(peak)} (step {ls.index(peak)})"
     elif no_progress:
-        how = f"ends at {fmt(ls[-1])}, no lower than its start {fmt(l0)}"
+        how = f"bounces up to {fmt(peak)} and ends at {fmt(ls[-1])}, no lower than its start {fmt(l0)}"
     else:
         return
     name, lr, default = optimizer(trace)
@@ -103,7 +105,8 @@ RULE = Rule(
     thresholds=(
         f"Needs a median weight update/weight ratio > {fmt(BIG_RATIO)} in some step (10x CS231n's healthy 1e-3) "
         f"and the probe loss either non-finite, or rising above {BLOW_UP:g}x its start, or (with >= "
-        f"{MIN_STEPS_NO_PROGRESS} steps) ending no lower than it started. Adam at 1e-2 on a small net moves "
+        f"{MIN_STEPS_NO_PROGRESS} steps) rising above {BOUNCE:g}x and ending no lower than it started (dropout "
+        f"makes a one-batch loss wobble by ~20 %, never double). Adam at 1e-2 on a small net moves "
         f"weights by ~1e-2 per step and is healthy, hence the loss condition (own reasoning)."
     ),
 )

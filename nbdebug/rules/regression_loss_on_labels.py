@@ -4,7 +4,8 @@ import torch.nn as nn
 
 from .base import Rule
 from .helpers import shape
-from .loss_signals import REGRESSION_LOSSES, is_integral, output, output_call, target, user_loss
+from .loss_signals import (REGRESSION_LOSSES, guessed_severity, is_integral, loss_name, output, output_call,
+                           target, user_loss)
 
 
 def applies(trace) -> bool:
@@ -26,13 +27,14 @@ def check(trace):
     out, tgt = output(trace), target(trace)
     c = int(out.shape[1])
     head = output_call(trace)
-    message = (f"{kind} compares the {c} output columns {shape(out)} with class indices {shape(tgt)} "
+    message = (f"{loss_name(trace)} compares the {c} output columns {shape(out)} with class indices {shape(tgt)} "
                f"(values {int(tgt.min)}..{int(tgt.max)}): the index is broadcast against every column, so "
                f"the model is trained to output the label's number, not to pick a class.")
     fix = ("Use `nn.CrossEntropyLoss()` on the (N, C) logits with `y.long()" +
            (".view(-1)`" if len(tgt.shape) == 2 else "`") +
            f"; if you do want a regression loss, compare with one-hot targets `F.one_hot(y.long(), {c}).float()`.")
     yield RULE.finding("loss", message, fix, call=head.index if head is not None else None,
+                       severity=guessed_severity(trace),
                        evidence={"classes": c, "target_shape": list(tgt.shape)})
 
 

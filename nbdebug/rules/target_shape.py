@@ -5,8 +5,8 @@ import torch.nn as nn
 
 from .base import Rule
 from .helpers import shape
-from .loss_signals import (BCE_LOSSES, CLASS_LOSSES, REGRESSION_LOSSES, is_integral, output, output_call,
-                           target, user_loss)
+from .loss_signals import (BCE_LOSSES, CLASS_LOSSES, REGRESSION_LOSSES, guessed_severity, is_integral,
+                           output, output_call, target, user_loss)
 from . import regression_loss_on_labels
 
 
@@ -76,6 +76,7 @@ def check(trace):
     if found:
         head = output_call(trace)
         yield RULE.finding("target", found[0], found[1], call=head.index if head is not None else None,
+                           severity=guessed_severity(trace),
                            evidence={"output_shape": list(out.shape), "target_shape": list(tgt.shape)})
 
 

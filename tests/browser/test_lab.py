@@ -101,11 +101,14 @@ def test_nbdebug_magic_steps_through_a_nan_model(lab, recorded_page):
     page.click(".nbd-back")
     wait_cursor(page, 0)
 
-    # keyboard shortcuts on the focused widget
+    # keyboard shortcuts on the focused widget (and not the notebook's: j would select the next cell)
+    active = "() => window.jupyterapp.shell.currentWidget.content.activeCellIndex"
+    cell = page.evaluate(active)
     page.focus(".nbd")
-    page.keyboard.press("ArrowRight")
+    page.keyboard.press("j")
     page.keyboard.press("ArrowRight")
     wait_cursor(page, 2)
+    assert page.evaluate(active) == cell
     page.keyboard.press("End")
     wait_cursor(page, CALLS - 1)
     assert "NaN" in rows.nth(LOG_ROW).locator("td.nbd-c-nonfinite").inner_text()
