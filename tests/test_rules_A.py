@@ -87,6 +87,23 @@ def test_rnn_over_a_flat_table_offers_both_readings(traced):
     assert "x.unsqueeze(1)" in f.fix and "x.unsqueeze(0)" in f.fix and "batch_first=False" in f.fix
 
 
+def test_rnn_reading_a_table_as_one_sequence_ranks_before_the_batch_mixing_it_causes(traced):
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.GRU(5, 8, batch_first=True)
+            self.out = nn.Linear(8, 1)
+
+        def forward(self, x):
+            return self.out(self.rnn(x)[0])
+
+    t = traced(seeded(Net), torch.randn(10, 5), target=torch.randn(10, 1), loss=nn.MSELoss())
+    f = top(t)
+    assert (f.rule, f.where) == ("NBD103", "input")
+    mixing = [g for g in t.findings if g.cause == "batch-mixing"]
+    assert all(g.consequence_of == "NBD103" for g in mixing)
+
+
 @pytest.mark.parametrize("inputs", [torch.randn(4, 3, 9, 9), torch.randn(1, 3, 9, 9)])
 def test_batched_images_are_not_unbatched(traced, inputs):
     m = seeded(lambda: nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 7 * 7, 2)))

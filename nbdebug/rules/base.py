@@ -63,6 +63,8 @@ EXPLAINS = {
     # view names the layers to change
     "vanishing-gradients": ("constant-output",),
     "none-output": ("shape-mismatch", "dtype-mismatch"),
+    # an RNN/attention layer that reads a (batch, features) table as one sequence mixes the rows
+    "shape-mismatch": ("batch-mixing",),
     "untrained-parameter": ("no-gradient",),
     "lr-too-high": ("nonfinite-created",),
 }

@@ -1,7 +1,6 @@
 """NBD110 dtype-mismatch: a layer raised because its input's dtype differs from its parameters' dtype
 (integer pixels into Conv2d, float32 data into a float64 or half model, one layer cast on its own)."""
 import collections
-import math
 
 import torch
 import torch.nn as nn
@@ -19,12 +18,12 @@ def _cast(var, dtype):
 
 
 def _model_dtype(trace):
-    """The dtype most of the model's floating parameter values have."""
-    counts = collections.Counter()
-    for p in trace.params:
-        if not is_int_dtype(p.dtype):
-            counts[p.dtype] += math.prod(p.shape) if p.shape else 1
-    return counts.most_common(1)[0][0] if counts else ""
+    """The dtype most of the model's floating parameter tensors have; a tie goes to the data's dtype."""
+    counts = collections.Counter(p.dtype for p in trace.params if not is_int_dtype(p.dtype))
+    if not counts:
+        return ""
+    data = {s.dtype for s in trace.inputs}
+    return max(counts, key=lambda d: (counts[d], d in data))
 
 
 def _mismatch(trace, call):
