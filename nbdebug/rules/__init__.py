@@ -38,6 +38,7 @@ RULE_MODULES = [
     "exploding_activations",
     "saturated_activation",
     "dead_relu",
+    "dead_relu_functional",
     "constant_output",
     "softmax_batch_dim",
     "softmax_batch_dim_silent",

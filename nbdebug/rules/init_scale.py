@@ -14,7 +14,7 @@ DEFAULT_GAIN = 1 / math.sqrt(3)
 FEEDFORWARD_BACKED = 4.0     # ... flagged when the layer's own output/input scale confirms it
 FEEDFORWARD_ALONE = 10.0     # ... flagged on the weights alone
 RECURRENT_BACKED = 2.0       # spectral radius ~ std·sqrt(n) (circular law): > 1 explodes over time
-RECURRENT_ALONE = 5.0
+RECURRENT_ALONE = 3.0
 CALL_GAIN = 4.0              # output rms / input rms of the layer's call that backs the weights
 CHECKED_TYPES = WEIGHTED_TYPES + RECURRENT_TYPES + ("MultiheadAttention",)
 
@@ -68,8 +68,9 @@ def _fix(s) -> str:
     attr = p.name.rsplit(".", 1)[-1]
     if s["recurrent"]:
         return (f"Re-initialise the recurrent weights with spectral radius about 1: "
-                f"`nn.init.orthogonal_({expr}.{attr})` (or keep PyTorch's default, std "
-                f"1/sqrt(hidden) = {fmt(1 / math.sqrt(p.fan_in))}); clip gradients, or use an LSTM/GRU.")
+                f"`nn.init.orthogonal_({expr}.{attr})`, or PyTorch's default (uniform ±1/√hidden = "
+                f"±{fmt(1 / math.sqrt(p.fan_in))}) with `{expr}.reset_parameters()`; clip gradients, or use "
+                f"an LSTM/GRU.")
     target = DEFAULT_GAIN / math.sqrt(p.fan_in)
     return (f"Re-initialise `{p.module}` with a fan-in based scheme: `{expr}.reset_parameters()` (PyTorch's "
             f"default, std {fmt(target)} here) or `nn.init.kaiming_normal_({expr}.weight, "
@@ -85,13 +86,21 @@ def check(trace):
     typical = DEFAULT_GAIN / math.sqrt(p.fan_in)
     others = sorted({x["param"].module for x in suspects[1:]} - {p.module})
     more = f"; {len(others)} more layer(s) too ({', '.join(f'`{o}`' for o in others[:4])})" if others else ""
-    kind = "recurrent weights" if s["recurrent"] else "weights"
     grows = (f", and the layer multiplies its input's scale by {fmt(s['layer_gain'])}"
              if math.isfinite(s["layer_gain"]) and s["layer_gain"] >= CALL_GAIN else "")
+    if s["recurrent"]:
+        gauge = (f"spectral radius about std·√hidden = {fmt(s['gain'])}, where a stable recurrence needs "
+                 f"about 1")
+    else:
+        gauge = f"std·√fan_in = {fmt(s['gain'])}, healthy about 0.5–1.7"
+    kind = "recurrent weights" if s["recurrent"] else "weights"
     message = (f"`{p.name}` ({call.type}, fan-in {p.fan_in}) has {kind} of scale {fmt(s['scale'])}, "
-               f"{fmt(s['scale'] / typical)}× PyTorch's default {fmt(typical)} (std·√fan_in = "
-               f"{fmt(s['gain'])}, healthy about 0.5–1.7){grows}{more}.")
-    yield RULE.finding(p.module, message, _fix(s), call=call.index,
+               f"{fmt(s['scale'] / typical)}× PyTorch's default {fmt(typical)} ({gauge}){grows}{more}.")
+    fix = _fix(s)
+    if others:
+        fix += (" For every layer at once: `for m in model.modules(): getattr(m, 'reset_parameters', "
+                "lambda: None)()`.")
+    yield RULE.finding(p.module, message, fix, call=call.index,
                        evidence={"param": p.name, "gain": s["gain"], "scale": s["scale"],
                                  "layer_gain": s["layer_gain"], "others": others})
 
@@ -166,7 +175,7 @@ RULE = Rule(
     needs="forward",
     thresholds=(
         "std·√fan_in (computed as rms of the weight) ≥ 10 on its own, or ≥ 4 when the layer's recorded "
-        "output is ≥ 4× its input in scale; for recurrent (weight_hh) matrices ≥ 5, or ≥ 2 when the "
+        "output is ≥ 4× its input in scale; for recurrent (weight_hh) matrices ≥ 3, or ≥ 2 when the "
         "layer grows its input ≥ 10×. Reference points: PyTorch's default 1/√3 = 0.58, LeCun 1, He "
         "√2 = 1.41 (He et al. 2015; CS231n 'Weight initialization'); spectral radius ≈ std·√n for random "
         "matrices (circular law), which must stay near 1 for a stable recurrence (Pascanu et al. 2013). "

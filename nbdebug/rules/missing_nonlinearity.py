@@ -25,7 +25,7 @@ def _bottleneck(a, b) -> bool:
     return None not in (r, d_in, d_out) and r < d_in and r < d_out
 
 
-def _next_maps(leaves, a) -> list:
+def _next_maps(by_input: dict, a) -> list:
     """Linear maps that receive a's output through nothing but pass-through layers."""
     found, refs, seen = [], [a.outputs[0].ref], set()
     while refs:
@@ -33,8 +33,8 @@ def _next_maps(leaves, a) -> list:
         if ref in seen:
             continue
         seen.add(ref)
-        for c in leaves:
-            if c.index <= a.index or not c.inputs or c.inputs[0].ref != ref:
+        for c in by_input.get(ref, ()):
+            if c.index <= a.index:
                 continue
             if c.type in PASSTHROUGH_TYPES and c.outputs:
                 refs.append(c.outputs[0].ref)
@@ -45,11 +45,15 @@ def _next_maps(leaves, a) -> list:
 
 def _pairs(trace) -> list:
     leaves = leaf_calls(trace)
+    by_input: dict = {}
+    for c in leaves:
+        if c.inputs:
+            by_input.setdefault(c.inputs[0].ref, []).append(c)
     pairs = []
     for a in leaves:
         if a.type not in MAPS or not a.outputs or _depthwise(a):
             continue
-        for b in _next_maps(leaves, a):
+        for b in _next_maps(by_input, a):
             if not _depthwise(b):
                 pairs.append((a, b))
     return pairs
@@ -79,6 +83,23 @@ def _collapsed(chain) -> str:
     return "one linear map"
 
 
+def _sequential_with_relus(trace, chain) -> str:
+    """`nn.Sequential(nn.Linear(20, 64), nn.ReLU(), ...)` when the chain is Linear children of one
+    nn.Sequential (the usual place an activation is forgotten); '' otherwise."""
+    parents = {c.parent for c in chain}
+    if len(parents) != 1 or None in parents or trace.calls[chain[0].parent].type != "Sequential":
+        return ""
+    if not all(c.type == "Linear" and _width(c, "in") and _width(c, "out") for c in chain):
+        return ""
+    parts = ", nn.ReLU(), ".join(f"nn.Linear({_width(c, 'in')}, {_width(c, 'out')})" for c in chain)
+    return f"nn.Sequential(..., {parts}, ...)" if len(children_of(trace, chain[0].parent)) > len(chain) \
+        else f"nn.Sequential({parts})"
+
+
+def children_of(trace, index) -> list:
+    return [c for c in trace.calls if c.parent == index]
+
+
 def check(trace):
     for chain in _chains(_pairs(trace)):
         low_rank = all(_bottleneck(a, b) for a, b in zip(chain, chain[1:]))
@@ -90,6 +111,9 @@ def check(trace):
         after = ", ".join(f"`{c.name}`" for c in chain[:-1])
         fix = (f"Add a non-linearity after {after} (e.g. `nn.ReLU()` between them in the nn.Sequential, "
                f"or `F.relu(...)` in forward), or drop the extra layers if one linear map is enough.")
+        rebuilt = _sequential_with_relus(trace, chain)
+        if rebuilt:
+            fix = f"Put an activation between them: `{rebuilt}`."
         yield RULE.finding(chain[0].name, message, fix, call=chain[0].index,
                            severity="info" if low_rank else None,
                            evidence={"chain": [c.name for c in chain], "low_rank": low_rank})
