@@ -317,7 +317,8 @@ def test_transformer_encoder_fed_batch_first_data(untouched):
             return self.fc(self.enc(x)[:, 0])
 
     t = trace(untouched, Net(), torch.randn(6, 9, 16), target=torch.randint(0, 2, (6,)))
-    assert found(t, "batch-mixing", "enc")
+    f = found(t, "batch-mixing", "enc")
+    assert f and f[0].where == "enc" and "nn.TransformerEncoderLayer(16, 2, ..., batch_first=True)" in f[0].fix
 
 
 def test_view_that_splits_the_batch_is_found_in_the_forward_that_does_it(untouched):
@@ -633,6 +634,9 @@ HEALTHY = {  # name -> () -> (model, inputs, trace options)
                                  torch.randn(16, 8), dict(target=torch.randint(0, 2, (16,)))),
     "deep_tanh_mlp": lambda: (_deep_tanh(), torch.randn(64, 10), dict(target=torch.randn(64, 1))),
     "sgd_probe_steps": lambda: _with_optimizer(),
+    "batchnorm_without_running_stats": lambda: (nn.Sequential(nn.Linear(6, 16), nn.BatchNorm1d(
+        16, track_running_stats=False), nn.ReLU(), nn.Linear(16, 2)), torch.randn(12, 6),
+        dict(target=torch.randint(0, 2, (12,)))),
 }
 
 

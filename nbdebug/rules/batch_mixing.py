@@ -8,7 +8,7 @@ from .helpers import NORM_TYPES, RECURRENT_TYPES, SEQ_FIRST_TYPES, fmt, model_ou
 from .softmax_batch_dim import over_batch
 from .softmax_batch_dim_silent import over_batch_output
 
-INTENDED_TYPES = NORM_TYPES + ("InstanceNorm1d",)  # batch statistics: mixing by design
+INTENDED_TYPES = NORM_TYPES  # batch-norm without running statistics mixes samples by design
 
 
 def _culprit(trace, origin):
@@ -21,8 +21,29 @@ def _culprit(trace, origin):
     return c, side
 
 
-def _batch_first_fix(c) -> str:
+TRANSFORMER_TYPES = ("Transformer", "TransformerEncoder", "TransformerDecoder", "TransformerEncoderLayer",
+                     "TransformerDecoderLayer")
+
+
+def _outermost_transformer(trace, c):
+    """The outermost torch Transformer module around an attention call: where batch_first is set."""
+    found, parent = None, c.parent
+    while parent is not None:
+        p = trace.calls[parent]
+        if p.type in TRANSFORMER_TYPES:
+            found = p
+        parent = p.parent
+    return found
+
+
+def _batch_first_fix(c, attention=None) -> str:
     a = c.attrs
+    if c.type in TRANSFORMER_TYPES:
+        b = attention.attrs if attention is not None else {}
+        layer = "TransformerDecoderLayer" if "Decoder" in c.type else "TransformerEncoderLayer"
+        args = f"{b['embed_dim']}, {b['num_heads']}, " if b.get("embed_dim") and b.get("num_heads") else ""
+        return (f"Build the layers of `{c.name}` with `nn.{layer}({args}..., batch_first=True)`, or transpose "
+                f"around it (`x.transpose(0, 1)` before, and back after), so it reads (batch, seq, features).")
     if c.type == "MultiheadAttention" and a.get("embed_dim") and a.get("num_heads"):
         ctor = f"nn.MultiheadAttention({a['embed_dim']}, {a['num_heads']}, batch_first=True)"
     elif c.type in RECURRENT_TYPES and a.get("input_size") and a.get("hidden_size"):
@@ -73,15 +94,18 @@ def check(trace):
     seq = _seq_first_misread(trace, c) if c is not None else None
     if seq is not None:
         clear, part = seq
+        outer = _outermost_transformer(trace, c)
+        fix = _batch_first_fix(outer, c) if outer is not None else _batch_first_fix(c)
+        at = outer if outer is not None else c
         if clear:
-            yield RULE.finding(c.name, part + tail + ".", _batch_first_fix(c), call=c.index, evidence=evidence)
+            yield RULE.finding(at.name, part + tail + ".", fix, call=at.index, evidence=evidence)
         else:
-            yield RULE.finding(c.name, part.replace("but dimension 0 is the batch the output keeps, ", "")
+            yield RULE.finding(at.name, part.replace("but dimension 0 is the batch the output keeps, ", "")
                                + "; if your data is (batch, seq, features) that is a bug.",
-                               _batch_first_fix(c), call=c.index, severity="info", evidence=evidence)
+                               fix, call=at.index, severity="info", evidence=evidence)
         return
-    if c is None:
-        where, at = "", "the model's forward"
+    if c is None or not c.name:
+        where, at = "", f"the forward of {trace.model or 'the model'}"
     elif side == "input":
         where, at = c.name, f"the forward of `{c.name}` ({c.type}), between its sub-module calls"
     else:

@@ -63,7 +63,7 @@ def _suspects(trace) -> list:
 
 
 def _fix(s) -> str:
-    p, call = s["param"], s["call"]
+    p = s["param"]
     expr = module_expr(p.module)
     attr = p.name.rsplit(".", 1)[-1]
     if s["recurrent"]:
