@@ -14,8 +14,14 @@ MAX_FRAMES = 8
 MAX_MESSAGE = 2000
 
 
+# The built-in example models are "user code" for the purpose of pointing at source lines.
+_EXAMPLES = os.path.join(_OWN_DIR, "examples.py")
+
+
 def _is_library(filename: str) -> bool:
     path = os.path.abspath(filename)
+    if path == _EXAMPLES:
+        return False
     return path.startswith(_TORCH_DIR) or path.startswith(_OWN_DIR) or "site-packages" + os.sep + "torch" in path
 
 
