@@ -112,7 +112,8 @@ print("fix:", f.fix)
 # %% [markdown]
 # The diagnosis: `torch.log` in the model's own `forward` (the line is quoted) received exact zeros
 # (the ReLU outputs 0 for every negative pre-activation, about half of them) and turned them into
-# `-inf`; the last Linear layer then mixes `-inf` of different signs into NaN, and the loss is NaN.
+# `-inf`; the last Linear layer multiplies them by weights of both signs and adds `+inf` to `-inf`,
+# which is NaN, and the loss is NaN.
 # The inputs were finite, which is why the cause is `nonfinite-created` and not `nonfinite-input`.
 #
 # `f.explanation` holds the longer background, and `f.evidence` the numbers the rule used.
