@@ -13,6 +13,7 @@ All of it runs inside ModelGuard, which puts the model back exactly as it was.
 from __future__ import annotations
 
 import math
+import numbers
 import time
 import warnings
 from typing import Optional
@@ -61,16 +62,31 @@ def split_inputs(inputs) -> tuple:
 
 def _validate(model, inputs, steps, max_calls):
     if not isinstance(model, nn.Module):
-        hint = " (it is a class: pass an instance, e.g. Net())" if isinstance(model, type) else ""
+        hint = ""
+        if isinstance(model, type):
+            hint = " (it is a class: pass an instance, e.g. Net())"
+        elif isinstance(inputs, nn.Module):
+            hint = " (the arguments are swapped: nbdebug.trace(model, inputs))"
+        elif callable(model):
+            hint = " (a plain function: wrap it in an nn.Module whose forward calls it)"
         raise misuse(f"nbdebug.trace: model must be a torch.nn.Module, not {type(model).__name__}{hint}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-        raise misuse(f"nbdebug.trace: steps must be a whole number >= 0 (0 = no probe), not {steps!r}",
-                     ValueError)
+    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
+        raise misuse(f"nbdebug.trace: steps must be a whole number >= 0, e.g. steps=20 (0 = no probe), "
+                     f"not {steps!r}", ValueError)
     if not isinstance(max_calls, int) or max_calls < 1:
         raise misuse(f"nbdebug.trace: max_calls must be a positive int, not {max_calls!r}", ValueError)
     if inputs is None:
         raise misuse("nbdebug.trace: inputs is None: pass a tensor, a tuple of positional arguments, "
                      "or a dict of keyword arguments", ValueError)
+
+
+def _validate_options(optimizer, backward):
+    if optimizer is not None and not isinstance(optimizer, torch.optim.Optimizer) and not callable(optimizer):
+        raise misuse("nbdebug.trace: optimizer must be a torch.optim.Optimizer instance or a factory "
+                     "params -> Optimizer, e.g. lambda p: torch.optim.SGD(p, lr=0.1), "
+                     f"not {type(optimizer).__name__}")
+    if not isinstance(backward, (bool, numbers.Integral)):
+        raise misuse(f"nbdebug.trace: backward must be True or False, not {backward!r}")
 
 
 def _fresh(t: torch.Tensor) -> torch.Tensor:
@@ -93,7 +109,8 @@ class _Tracer:
         self.model = model
         self.root = unwrap(model)
         self.args, self.kwargs = split_inputs(inputs)
-        self.target = map_tensors(target, _fresh)  # private, and not an inference tensor
+        # an inference tensor cannot enter autograd: a normal copy (others are used as they are)
+        self.target = map_tensors(target, lambda v: _fresh(v) if v.is_inference() else v)
         self.spec: LossSpec = resolve_loss(loss, target)
         self.optimizer = optimizer
         self.steps = steps
@@ -119,9 +136,9 @@ class _Tracer:
             if ok:
                 self._walk_graph()
                 ok = self._loss()
-            if ok and self.loss_value is not None:
+            self.output = None  # let backward free the output as soon as the loss's grad is taken
+            if ok and self.loss_value is not None and not self.on_meta:
                 self._backward()
-            self.output = None
             self.loss_value = None
             self.recorder.remove_grad_hooks()
             self._lap("forward+backward", start)
@@ -137,8 +154,11 @@ class _Tracer:
             t.checks["calls_not_recorded"] = dict(self.recorder.dropped)
             t.notes.append(f"{sum(self.recorder.dropped.values())} calls beyond the first "
                            f"{len(t.calls)} were counted per module, not recorded one by one")
-        if self.recorder.internal_errors:
-            t.notes.append("nbdebug internal: " + "; ".join(self.recorder.internal_errors[:3]))
+        internal = self.recorder.internal_errors
+        if t.error is not None and t.error.type == "RecursionError":  # the hooks ran out of stack too
+            internal = [e for e in internal if "RecursionError" not in e]
+        if internal:
+            t.notes.append("nbdebug internal: " + "; ".join(internal[:3]))
         self._diagnose()
         self._lap("rules", start)
         t.meta["timings"] = self.timings
@@ -157,8 +177,22 @@ class _Tracer:
         t.meta.update(torch=torch.__version__, loss=self.spec.description, steps=self.steps,
                       wrapper=type(self.model).__name__ if self.root is not self.model else "")
         if isinstance(self.root, torch.jit.ScriptModule):
-            t.notes.append("TorchScript module: hooks cannot see inside it, so only its outer call is "
+            t.notes.append(f"TorchScript module ({type(self.root).__name__}, from torch.jit.script or "
+                           "torch.jit.trace): hooks cannot see inside it, so only its outer call is "
                            "recorded; trace the original Python module to see every layer")
+        else:
+            scripted = _scripted_children(self.model)
+            if scripted:
+                t.notes.append("TorchScript submodule(s) " + ", ".join(f"`{n}`" for n in scripted[:5])
+                               + ": hooks cannot see inside them, so each is recorded as one call; use "
+                               "the original Python modules to see their layers")
+        if self.root is not self.model:
+            t.notes.append(f"{type(self.model).__name__} wrapper: nbdebug ran the module inside it "
+                           "eagerly (without compilation or replication), so every layer is recorded")
+        self.on_meta = t.device == "meta"
+        if self.on_meta:
+            t.notes.append("the model is on the meta device: shapes and dtypes only (no values, "
+                           "gradients, checks or probe steps)")
         if self.spec.stand_in and self.want_backward:
             t.notes.append(self.spec.description)
         elif not self.spec.stand_in and self.spec.description.startswith("no loss given"):
@@ -286,7 +320,12 @@ class _Tracer:
 
     def _checks(self, guard: ModelGuard):
         t = self.t
-        if self.want_backward and t.error is None:
+        if self.want_backward and t.error is None and not self.on_meta and self.recorder.dropped:
+            # input gradients through thousands of per-step slices (RNN cells over long sequences)
+            # cost time quadratic in the sequence length: skip rather than stall the trace
+            t.checks["batch_mixing"] = {"skipped": f"more than {self.recorder.max_calls} module calls "
+                                        "(raise max_calls to run this check)"}
+        elif self.want_backward and t.error is None and not self.on_meta:
             try:
                 batch = _batch_size(self.args, self.kwargs)
                 t.checks["batch_mixing"] = batch_mixing.run(
@@ -313,6 +352,9 @@ class _Tracer:
         t = self.t
         if self.steps <= 0:
             return
+        if self.on_meta:
+            t.checks["probe"] = {"skipped": "the model is on the meta device"}
+            return
         if self.spec.stand_in:
             t.notes.append("probe steps skipped: they need a target (and a loss) to train towards")
             t.checks["probe"] = {"skipped": "no target"}
@@ -338,6 +380,15 @@ class _Tracer:
             self.t.findings = diagnose(self.t)
         except Exception as e:  # a rule bug must not cost the user the trace
             self.t.notes.append(f"nbdebug internal: rules failed: {describe(e)}")
+
+
+def _scripted_children(model: nn.Module) -> list:
+    """Names of the outermost TorchScript submodules (hooks see their call, not their insides)."""
+    found = []
+    for name, m in model.named_modules():
+        if isinstance(m, torch.jit.ScriptModule) and not any(name.startswith(f + ".") for f in found):
+            found.append(name)
+    return found
 
 
 def _setter(obj, attr):
@@ -406,6 +457,8 @@ def trace(model, inputs, *, target=None, loss=None, optimizer=None, steps: int =
     explained in `trace.findings`. Raises only when nbdebug itself is called wrongly.
     """
     _validate(model, inputs, steps, max_calls)
+    _validate_options(optimizer, backward)
+    steps = int(steps)  # numpy integers are fine
     if not isinstance(bins, int) or not 2 <= bins <= 512:
         raise misuse(f"nbdebug.trace: bins must be an int between 2 and 512, not {bins!r}", ValueError)
     with torch.inference_mode(False):  # called inside `torch.inference_mode()`: still get gradients

@@ -11,12 +11,14 @@ every output unit, so gradient norms across layers compare the layers, not the l
 """
 from __future__ import annotations
 
+import difflib
 import math
 from typing import Callable, Optional
 
 import torch
 import torch.nn.functional as F
 
+from .errors import misuse
 from .structure import tensors
 
 STANDIN_SEED = 1234
@@ -84,17 +86,22 @@ def resolve_loss(loss, target) -> LossSpec:
     if isinstance(loss, str):
         key = loss.strip().lower().replace("-", "_")
         if key not in LOSSES:
-            raise ValueError(f"unknown loss {loss!r}: pass one of {', '.join(sorted(LOSSES))}, "
-                             "or a callable loss(output, target)")
+            close = difflib.get_close_matches(key, list(LOSSES), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise misuse(f"nbdebug.trace: unknown loss {loss!r}: {hint}pass one of "
+                         f"{', '.join(sorted(LOSSES))}, or a callable loss(output, target)", ValueError)
         return LossSpec(LOSSES[key], key, CANONICAL.get(key, key), False, f"loss: {key}")
+    if isinstance(loss, type):
+        raise misuse(f"nbdebug.trace: loss is the class {loss.__name__}: pass an instance, "
+                     f"e.g. loss={loss.__name__}()")
     if callable(loss):
         if isinstance(loss, torch.nn.Module):
             name = type(loss).__name__
             return LossSpec(loss, name, name if name.endswith("Loss") else "custom", False, f"loss: {name}")
         name = getattr(loss, "__name__", type(loss).__name__)
         return LossSpec(loss, name, _FUNCTION_KIND.get(loss, "custom"), False, f"loss: {name}")
-    raise TypeError(f"loss must be a callable loss(output, target) or a name such as 'cross_entropy', "
-                    f"not {type(loss).__name__}")
+    raise misuse(f"nbdebug.trace: loss must be a callable loss(output, target) or a name such as "
+                 f"'cross_entropy', not {type(loss).__name__}")
 
 
 def loss_input(output):

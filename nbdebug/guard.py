@@ -37,7 +37,10 @@ def _nbytes(t: torch.Tensor) -> int:
 
 def _version(t: torch.Tensor):
     """The in-place version counter; None for inference tensors, which have none."""
-    return None if t.is_inference() else t._version
+    try:
+        return t._version
+    except RuntimeError:
+        return None
 
 
 def _cloneable(t: torch.Tensor) -> bool:
@@ -154,8 +157,8 @@ class ModelGuard(contextlib.AbstractContextManager):
             self.restore_modes()
             with torch.no_grad():
                 for mod, kind, key, obj, version, clone in self._slots:
-                    slots = getattr(mod, kind)
-                    if slots.get(key) is not obj:
+                    slots = getattr(mod, kind)  # TorchScript's wrapper has no .get
+                    if (slots[key] if key in slots else None) is not obj:
                         slots[key] = obj
                     # batch_norm updates running stats inside its kernel without bumping the
                     # version counter, so buffers are always copied back from their clone

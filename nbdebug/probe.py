@@ -64,9 +64,13 @@ def run_probe(model: torch.nn.Module, args: tuple, kwargs: dict, target, spec: L
               optimizer, steps: int) -> tuple:
     """Run `steps` optimizer steps on a copy; returns (list[ProbeStep], description)."""
     try:
-        twin = copy.deepcopy(model)
+        with torch.no_grad():  # TorchScript's deepcopy would otherwise clone parameters into non-leaves
+            twin = copy.deepcopy(model)
     except Exception as e:
         raise ProbeError(f"the model could not be deep-copied ({describe(e)})") from None
+    for (_, p), (_, q) in zip(model.named_parameters(), twin.named_parameters()):
+        if q.requires_grad != p.requires_grad:
+            q.requires_grad_(p.requires_grad)
     opt, description = rebuild_optimizer(optimizer, model, twin)
     names = [n for n, p in twin.named_parameters() if p.requires_grad]
     params = [p for n, p in twin.named_parameters() if p.requires_grad]

@@ -259,6 +259,8 @@ class StatsBatch:
 
     def add_vector(self, vec: torch.Tensor, on_ready: Callable[[list], None]) -> None:
         """Queue any small 1-d device vector; `on_ready(values)` receives it as floats in `finish()`."""
+        if vec.device.type == "meta":  # no values to read: on_ready is never called
+            return
         self._rows.append((vec.device, vec.detach().reshape(-1).to(_acc_dtype(vec.device)), on_ready, "callback"))
 
     def finish(self) -> None:
@@ -292,7 +294,10 @@ class StatsBatch:
 
 
 def _version(t: torch.Tensor):
-    return None if t.is_inference() else t._version  # inference tensors have no version counter
+    try:
+        return t._version
+    except RuntimeError:  # inference tensors have no version counter
+        return None
 
 
 def _sample_len(n: int) -> int:

@@ -28,7 +28,7 @@ PAYLOADS = (IMG, SCRIPT, '"><svg onload=alert(2)>', "</td></tr></table><b>x</b>"
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64, "float16": torch.float16,
           "bfloat16": torch.bfloat16, "int64": torch.int64, "int32": torch.int32, "uint8": torch.uint8,
-          "bool": torch.bool}
+          "bool": torch.bool, "complex64": torch.complex64}
 
 
 # ---------------------------------------------------------------------- the palette of layers
@@ -204,6 +204,50 @@ MarkupClass = type(SCRIPT, (nn.Module,), {"forward": lambda self, x: x})
 ImgClass = type(IMG, (nn.Linear,), {})
 
 
+class NanWeight(nn.Linear):
+    """A Linear whose weights already hold a NaN (a checkpoint gone bad)."""
+
+    def __init__(self, i: int, o: int):
+        super().__init__(i, o)
+        with torch.no_grad():
+            self.weight.view(-1)[:1] = math.nan
+
+
+class ReturnsParameter(nn.Module):
+    """Ignores its input and returns its own parameter (a leaf), as a buggy forward can."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        self.w = nn.Parameter(torch.ones(width))
+
+    def forward(self, x):
+        return self.w
+
+
+class DeepNest(nn.Module):
+    def forward(self, x):
+        for _ in range(10):
+            x = [x]
+        return x
+
+
+class ManyOutputs(nn.Module):
+    def forward(self, x):
+        return [x * i for i in range(300)]
+
+
+class ReturnsGenerator(nn.Module):
+    def forward(self, x):
+        return (x for _ in range(2))
+
+
+class Recursive(nn.Module):
+    """Calls itself until Python gives up: a RecursionError deep inside the module stack."""
+
+    def forward(self, x):
+        return self(x)
+
+
 # name -> (needs a width, factory(width_in, width_out, arg))
 PALETTE = {
     "linear": lambda i, o, a: nn.Linear(i, o),
@@ -236,8 +280,15 @@ PALETTE = {
     "unregistered": lambda i, o, a: Unregistered(i),
     "flatten": lambda i, o, a: FlattenAll(),
     "markup_class": lambda i, o, a: MarkupClass() if a % 2 else ImgClass(i, o),
+    "nan_weight": lambda i, o, a: NanWeight(i, o),
+    "returns_parameter": lambda i, o, a: ReturnsParameter(i),
+    "deep_nest": lambda i, o, a: DeepNest(),
+    "many_outputs": lambda i, o, a: ManyOutputs(),
+    "generator": lambda i, o, a: ReturnsGenerator(),
+    "lazy": lambda i, o, a: nn.LazyLinear(o),
+    "recursive": lambda i, o, a: Recursive(),
 }
-CHANGES_WIDTH = {"linear", "no_grad", "markup_class"}
+CHANGES_WIDTH = {"linear", "no_grad", "markup_class", "nan_weight", "lazy"}
 
 
 class HostileNet(nn.Module):
@@ -296,6 +347,8 @@ def build_tensor(spec):
         x = x.nan_to_num(0, 0, 0).abs().round()
     if dtype == "bool":
         return x > 0
+    if dtype == "complex64":
+        return torch.complex(x, -x)
     return x.to(DTYPES[dtype])
 
 
@@ -376,6 +429,11 @@ def build_optimizer(kind: str, model: nn.Module):
         return torch.optim.SGD(params, lr=0.1) if params else None
     if kind == "foreign":
         return torch.optim.SGD([nn.Parameter(torch.ones(2))], lr=0.1)
+    if kind == "lbfgs":  # its step() needs a closure
+        params = list(model.parameters())
+        return torch.optim.LBFGS(params) if params else None
+    if kind == "class":  # the class itself works as a factory params -> Optimizer
+        return torch.optim.SGD
     if kind == "factory":
         return lambda params: torch.optim.Adam(params, lr=1e-2)
     if kind == "factory_raises":
@@ -392,7 +450,8 @@ WIDTHS = st.integers(1, 6)
 # layers that still return one tensor of the width they were given, so a stack of them runs end to end
 TAME = ["linear", "relu", "relu_inplace", "tanh", "sigmoid", "batchnorm", "layernorm", "dropout", "softmax",
         "inplace_input", "inplace_param", "detach", "numpy", "no_grad", "log", "div0", "random",
-        "self_mutating", "calls_backward", "unregistered", "markup_class", "tuple", "dict"]
+        "self_mutating", "calls_backward", "unregistered", "markup_class", "tuple", "dict", "nan_weight",
+        "lazy", "returns_parameter"]
 
 
 @st.composite
@@ -465,7 +524,8 @@ def hostile_cases(draw, tame: bool = False):
                   draw(WIDTHS), draw(st.integers(0, 2**16)))
         loss = draw(st.sampled_from(sorted(LOSSES)))
     steps = draw(st.sampled_from([0, 1, 2] if tame else [0, 0, 0, 1, 2]))
-    optimizer = draw(st.sampled_from(["none", "sgd", "foreign", "factory", "factory_raises", "bad_factory"]))
+    optimizer = draw(st.sampled_from(["none", "sgd", "foreign", "factory", "factory_raises", "bad_factory",
+                                      "lbfgs", "class"]))
     backward = draw(st.sampled_from([True, True, True, False]))
     max_calls = draw(st.sampled_from([5000, 5000, 3]))
     return model_spec, inputs, target, loss, steps, optimizer, backward, max_calls

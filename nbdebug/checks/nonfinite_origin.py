@@ -13,7 +13,7 @@ import torch
 from torch.nn.modules import module as module_mod
 from torch.overrides import TorchFunctionMode
 
-from ..errors import _is_library
+from ..errors import _OWN_DIR, _is_library
 from ..structure import tensors
 
 MAX_OPS = 100_000
@@ -58,6 +58,8 @@ class _FirstNonfinite(TorchFunctionMode):
     def _describe(self, func, args, out) -> dict:
         frame = None
         for f in reversed(traceback.extract_stack()[:-2]):
+            if os.path.abspath(f.filename).startswith(_OWN_DIR):
+                break  # back at nbdebug: the op ran in library code (a named loss), not the user's
             if not _is_library(f.filename):
                 frame = f
                 break
