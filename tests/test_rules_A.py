@@ -194,6 +194,31 @@ def test_batch_of_scalars_without_feature_dim(traced, n):
     assert (f.rule, f.where) == ("NBD104", "input") and "x.unsqueeze(1)" in f.fix and f"({n}, 1)" in f.fix
 
 
+@pytest.mark.parametrize("layer", [lambda: nn.LSTM(6, 4, batch_first=True), lambda: nn.Linear(6, 4),
+                                   lambda: nn.LayerNorm(6)])
+def test_features_in_dim_1_instead_of_last(traced, layer):
+    f = top(traced(seeded(lambda: nn.Sequential(layer())), torch.randn(3, 6, 20)))
+    assert (f.rule, f.where) == ("NBD104", "input") and "x.transpose(1, 2)" in f.fix and "(3, 20, 6)" in f.fix
+
+
+@pytest.mark.parametrize("shape", [(4, 3, 10, 10), (4, 300)])
+def test_images_into_a_linear(traced, shape):
+    m = seeded(lambda: nn.Sequential(nn.Linear(300, 10), nn.ReLU(), nn.Linear(10, 2)))
+    t = traced(m, torch.randn(*shape))
+    if len(shape) == 2:
+        quiet_group_a(t)
+        return
+    f = top(t)
+    assert (f.rule, f.where) == ("NBD104", "0") and "nn.Flatten()" in f.fix
+
+
+@pytest.mark.parametrize("conv,shape", [(lambda: nn.Conv1d(1, 3, 5), (6, 50)),
+                                        (lambda: nn.Conv2d(1, 3, 3), (6, 9, 9))])
+def test_single_channel_batch_without_channel_dim(traced, conv, shape):
+    f = top(traced(seeded(lambda: nn.Sequential(conv(), nn.ReLU())), torch.randn(*shape)))
+    assert (f.rule, f.where) == ("NBD104", "input") and "x.unsqueeze(1)" in f.fix
+
+
 def test_feature_map_shrunk_below_the_kernel(traced):
     m = seeded(lambda: nn.Sequential(nn.Conv2d(3, 4, 5), nn.MaxPool2d(2), nn.Conv2d(4, 4, 5)))
     f = top(traced(m, torch.randn(2, 3, 10, 10)))
