@@ -425,6 +425,26 @@ def test_nan_created_by_an_op_inside_a_module(traced, op, fix):
     assert (f.rule, f.cause, f.where, f.call) == ("NBD140", "nonfinite-created", "1", 2) and fix in f.fix
 
 
+def test_std_of_a_single_sample_inside_forward(traced):
+    class Standardise(nn.Module):
+        def forward(self, x):
+            return (x - x.mean(0)) / x.std(0)
+
+    m = seeded(lambda: nn.Sequential(nn.Linear(3, 3), Standardise(), nn.Linear(3, 1)))
+    f = top(traced(m, torch.randn(1, 3)))
+    assert (f.rule, f.where) == ("NBD140", "1") and "correction=0" in f.fix
+
+
+def test_log_of_softmax_underflow(traced):
+    class LogSoftmaxByHand(nn.Module):
+        def forward(self, x):
+            return torch.log(F.softmax(x * 80, dim=1))
+
+    m = seeded(lambda: nn.Sequential(nn.Linear(3, 5), LogSoftmaxByHand()))
+    f = top(traced(m, torch.randn(4, 3) * 3))
+    assert (f.rule, f.where) == ("NBD140", "1") and "F.log_softmax" in f.fix
+
+
 def test_nan_created_in_a_functional_custom_loss(traced):
     m = seeded(lambda: nn.Sequential(nn.Linear(3, 2), nn.ReLU()))
     nn.init.constant_(m[0].bias, -10.0)

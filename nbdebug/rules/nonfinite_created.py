@@ -15,6 +15,7 @@ DIV_OPS = ("div", "true_divide", "divide", "__truediv__", "__rtruediv__", "__itr
            "__rdiv__", "reciprocal", "fmod", "remainder", "__mod__", "floor_divide")
 EXP_OPS = ("exp", "expm1", "exp2", "pow", "__pow__", "__rpow__", "cosh", "sinh", "float_power")
 ARC_OPS = ("acos", "asin", "atanh", "arccos", "arcsin", "arctanh", "acosh", "arccosh", "logit", "erfinv")
+STAT_OPS = ("std", "var", "std_mean", "var_mean")
 EXP_INPUT_LIMIT = 1e3   # exp of inputs up to this size: the exp overflowed, not an exploding input
 MATMUL_OPS = ("matmul", "mm", "bmm", "linear", "conv1d", "conv2d", "conv3d", "addmm", "baddbmm", "einsum",
               "__matmul__", "sum", "mean", "cumsum", "prod", "cumprod")
@@ -37,6 +38,10 @@ def _fix(op: str, info: dict, dtype: str) -> str:
     if name in EXP_OPS:
         return ("exp overflows past ~88 in float32 (~11 in float16): use `torch.logsumexp`, `F.softmax` or "
                 "`F.log_softmax` instead of exp-then-normalise, or clamp the exponent, `x.clamp(max=80)`.")
+    if name in STAT_OPS:
+        return ("An unbiased std/var over a single value is NaN (it divides by n - 1 = 0): use "
+                "`correction=0` (`unbiased=False`), reduce over more values (a batch > 1), and add an epsilon "
+                "when dividing by it, `x / (x.std(0) + 1e-5)`.")
     if name in ARC_OPS:
         return "Clamp the argument into the open domain first, e.g. `x.clamp(-1 + 1e-6, 1 - 1e-6)`."
     if dtype in ("float16", "bfloat16") or name in MATMUL_OPS:
@@ -50,7 +55,7 @@ def _is_root(op: str, origin: dict) -> bool:
     of ordinary size; an overflow of values that were already huge is the consequence of exploding
     activations or a bad init upstream, and is ranked after them."""
     name = _short(op)
-    if name in LOG_OPS + SQRT_OPS + DIV_OPS + ARC_OPS:
+    if name in LOG_OPS + SQRT_OPS + DIV_OPS + ARC_OPS + STAT_OPS:
         return True
     largest = max(abs(origin.get("input_min", math.inf)), abs(origin.get("input_max", math.inf)))
     return name in EXP_OPS and largest <= EXP_INPUT_LIMIT
