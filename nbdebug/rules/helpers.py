@@ -120,7 +120,20 @@ def weighted_calls(trace: Trace) -> list:
 
 
 def params_of(trace: Trace, module: str) -> list:
-    return [p for p in trace.params if p.module == module]
+    return list(_params_by_module(trace).get(module, ()))
+
+
+def _params_by_module(trace: Trace) -> dict:
+    """module name -> its ParamInfos, built once per trace: rules ask per call, and a scan per call is
+    O(calls × params) (50 ms on a 2,000-call trace). Rebuilt when trace.params is another list."""
+    key = (id(trace.params), len(trace.params))
+    cached = trace.__dict__.get("_params_by_module")
+    if cached is None or cached[0] != key:
+        index: dict = {}
+        for p in trace.params:
+            index.setdefault(p.module, []).append(p)
+        cached = trace.__dict__["_params_by_module"] = (key, index)
+    return cached[1]
 
 
 def first_param_call(trace: Trace) -> Optional[Call]:
