@@ -132,10 +132,13 @@ class ModelGuard(contextlib.AbstractContextManager):
                       for t in list(mod._parameters.values()) + list(mod._buffers.values())
                       if isinstance(t, nn.parameter.UninitializedTensorMixin)]
         self._requires_grad = [(p, p.requires_grad) for p in params]
-        # a forward that calls backward itself accumulates into existing .grad in place
-        self._grads = [(p, p.grad, None if p.grad is None else _version(p.grad),
-                        p.grad.detach().clone() if p.grad is not None and params_small
-                        and _cloneable(p.grad) else None) for p in params]
+        # a forward that calls backward itself accumulates into .grad: the user's .grad tensors are set
+        # aside for the trace (p.grad = None) and put back on exit, never touched, with nothing copied
+        # (cloning them cost more than the trace's own stats on a ResNet-18)
+        self._grads = [(p, p.grad, None if p.grad is None else _version(p.grad), None) for p in params]
+        for p in params:
+            if p.grad is not None:
+                p.grad = None
         devices = sorted({p.device.index or 0 for p in list(m.parameters()) + list(m.buffers())
                           if p.device.type == "cuda"})
         if torch.cuda.is_available() and torch.cuda.is_initialized() and not devices:
