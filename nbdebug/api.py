@@ -308,7 +308,11 @@ class _Tracer:
         except Exception as e:
             self.t.error = error_info(e, "backward")
             return
-        norms = grad_norms(grads)
+        try:
+            norms = grad_norms(grads)
+        except Exception as e:  # an exotic gradient layout: keep the trace, say what is missing
+            norms = None
+            self.t.notes.append(f"parameter gradient norms unavailable: {describe(e)}"[:300])
         if norms is not None:
             infos = [i for i, _ in trainable]
 

@@ -81,8 +81,13 @@ def resolve_loss(loss, target) -> LossSpec:
         if isinstance(target, torch.Tensor) and not target.is_floating_point() and target.dtype != torch.bool:
             return LossSpec(F.cross_entropy, "cross_entropy", "CrossEntropyLoss", False,
                             "no loss given: cross_entropy chosen because the target holds integers")
-        return LossSpec(F.mse_loss, "mse", "MSELoss", False,
-                        "no loss given: mse chosen because the target holds floats")
+        why = "the target holds floats" if isinstance(target, torch.Tensor) else \
+            f"nothing else fits a target that is a {type(target).__name__}, not a tensor"
+        return LossSpec(F.mse_loss, "mse", "MSELoss", False, f"no loss given: mse chosen because {why}")
+    if target is None and (isinstance(loss, str) or isinstance(loss, torch.nn.modules.loss._Loss)):
+        name = repr(loss) if isinstance(loss, str) else f"{type(loss).__name__}()"
+        raise misuse(f"nbdebug.trace: loss={name} needs a target: pass target=y, or leave out the loss "
+                     "to use a stand-in", ValueError)
     if isinstance(loss, str):
         key = loss.strip().lower().replace("-", "_")
         if key not in LOSSES:
@@ -146,6 +151,14 @@ def param_grads(loss: torch.Tensor, named_params: list) -> list:
     return list(torch.autograd.grad(loss, params, allow_unused=True))
 
 
+def _normable(g: torch.Tensor) -> torch.Tensor:
+    """What a norm is taken over: a sparse gradient's stored values (nn.Embedding(sparse=True)),
+    half precision as float32."""
+    if g.layout != torch.strided:
+        g = g.coalesce().values() if g.is_sparse else g.to_dense()
+    return g.float() if g.dtype in (torch.float16, torch.bfloat16) else g
+
+
 def grad_norms(grads: list) -> Optional[torch.Tensor]:
     """One device vector of L2 norms (NaN for a missing gradient), batched where torch allows."""
     present = [g for g in grads if g is not None]
@@ -157,9 +170,9 @@ def grad_norms(grads: list) -> Optional[torch.Tensor]:
     norms = {}
     for device, gs in by_device.items():
         try:
-            values = torch._foreach_norm([g.float() if g.dtype in (torch.float16, torch.bfloat16) else g for g in gs])
+            values = torch._foreach_norm([_normable(g) for g in gs])
         except Exception:
-            values = [torch.linalg.vector_norm(g.float()) for g in gs]
+            values = [torch.linalg.vector_norm(_normable(g).float()) for g in gs]
         for g, v in zip(gs, values):
             norms[id(g)] = v
     device = present[0].device

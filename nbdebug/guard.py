@@ -72,8 +72,13 @@ def _all_modules(model: nn.Module) -> list:
 def _attr_state(mod: nn.Module) -> tuple:
     """The module's class, a shallow copy of its attributes, and copies of its plain containers."""
     attrs = dict(vars(mod))
-    contents = {k: (v, copy.copy(v)) for k, v in attrs.items()
-                if isinstance(v, _CONTAINERS) and len(v) <= CONTAINER_LIMIT}
+    contents = {}
+    for k, v in attrs.items():
+        if isinstance(v, _CONTAINERS) and len(v) <= CONTAINER_LIMIT:
+            try:
+                contents[k] = (v, copy.copy(v))
+            except Exception:  # an exotic container subclass: restored by identity only
+                pass
     return mod, type(mod), attrs, contents
 
 
@@ -95,12 +100,15 @@ def _restore_attrs(mod, cls, attrs, contents) -> None:
         if k not in current or current[k] is not v:
             current[k] = v
     for obj, saved in contents.values():
-        if _changed(obj, saved):
-            obj.clear()
-            if isinstance(obj, list):
-                obj.extend(saved)
-            else:
-                obj.update(saved)
+        try:
+            if _changed(obj, saved):
+                obj.clear()
+                if isinstance(obj, list):
+                    obj.extend(saved)
+                else:
+                    obj.update(saved)
+        except Exception:  # a container subclass with its own rules: leave it as the forward left it
+            pass
 
 
 class ModelGuard(contextlib.AbstractContextManager):

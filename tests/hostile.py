@@ -541,8 +541,9 @@ def build_case(case) -> tuple:
     batch = first.shape[0] if first.dim() else 1
     kwargs = dict(target=build_target(target_spec, batch), loss=LOSSES[loss], steps=steps,
                   optimizer=build_optimizer(optimizer, model), backward=backward, max_calls=max_calls)
-    if kwargs["loss"] is None:
-        del kwargs["loss"]
+    named = isinstance(kwargs["loss"], (str, nn.modules.loss._Loss))
+    if kwargs["loss"] is None or (named and kwargs["target"] is None):
+        del kwargs["loss"]  # a named loss without a target is misuse (tests/test_api_misuse.py)
     return model, inputs, kwargs
 
 

@@ -37,6 +37,10 @@ MISUSES = {
                          ["loss must be a callable", "'cross_entropy'"]),
     "loss is a class": (lambda m: nbdebug.trace(m, X, target=Y, loss=nn.MSELoss), TypeError,
                         ["loss is the class MSELoss", "loss=MSELoss()"]),
+    "named loss without target": (lambda m: nbdebug.trace(m, X, loss="mse"), ValueError,
+                                  ["loss='mse' needs a target", "pass target=y"]),
+    "loss module without target": (lambda m: nbdebug.trace(m, X, loss=nn.CrossEntropyLoss()), ValueError,
+                                   ["loss=CrossEntropyLoss() needs a target"]),
     "optimizer is a name": (lambda m: nbdebug.trace(m, X, target=Y, steps=2, optimizer="adam"), TypeError,
                             ["optimizer must be a torch.optim.Optimizer", "factory", "not str"]),
     "optimizer is a number": (lambda m: nbdebug.trace(m, X, target=Y, steps=2, optimizer=0.1), TypeError,
@@ -101,6 +105,12 @@ def test_a_broken_model_is_not_misuse(traced):
 
     t = traced(Broken(), X, target=Y, steps=2)
     assert t.error is not None and t.error.message == "boom"
+
+
+def test_a_custom_loss_without_target_is_allowed(traced):
+    """A callable loss may need no target (e.g. an energy on the output): nbdebug passes None."""
+    t = traced(model(), X, loss=lambda out, target: out.pow(2).mean())
+    assert t.error is None and t.loss.value > 0 and not t.loss.stand_in
 
 
 def test_a_loss_that_raises_is_not_misuse(traced):

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 
 import hostile
 import nbdebug
+from conftest import differences, snapshot
 from hostile import IMG, PAYLOADS, SCRIPT
 from nbdebug.trace import Trace
 
@@ -61,7 +62,15 @@ def build(case: dict, payload: bool) -> Trace:
     if not payload:
         case = {k: ("plain" if isinstance(v, str) else v) for k, v in case.items()}
         case["names"] = SAFE_NAMES
-    return nbdebug.trace(named_model(**case), X)
+    return checked_trace(named_model(**case), X)
+
+
+def checked_trace(model, inputs, **kwargs) -> Trace:
+    """nbdebug.trace, asserting the model comes back untouched (as the `traced` fixture does)."""
+    before = snapshot(model)
+    t = nbdebug.trace(model, inputs, **kwargs)
+    assert differences(before, snapshot(model)) == []
+    return t
 
 
 def tag_counts(html: str) -> collections.Counter:
@@ -116,7 +125,7 @@ def test_payloads_reach_every_place_they_are_shown():
 
 def test_markup_class_name_is_escaped():
     m = nn.Sequential(type(SCRIPT, (nn.Module,), {"forward": lambda self, x: x})(), nn.Linear(4, 2))
-    t = nbdebug.trace(m, X)
+    t = checked_trace(m, X)
     assert t.calls[1].type == SCRIPT
     html = t._repr_html_()
     assert hostile.live_markup(html) == [] and SCRIPT in "".join(hostile.audit(html).text)
@@ -129,7 +138,7 @@ def test_notes_and_findings_are_escaped():
         raise ValueError(IMG)
 
     m = nn.Sequential(nn.Linear(4, 2))
-    t = nbdebug.trace(m, X, target=torch.randn(3, 2), steps=1, optimizer=factory)
+    t = checked_trace(m, X, target=torch.randn(3, 2), steps=1, optimizer=factory)
     assert any(IMG in n for n in t.notes)
     html = t._repr_html_()
     assert hostile.live_markup(html) == [] and IMG in "".join(hostile.audit(html).text)
@@ -174,7 +183,7 @@ def test_report_title_is_escaped():
 @given(case=hostile.hostile_cases())
 def test_report_of_hostile_models_has_no_live_markup(case):
     model, inputs, kwargs = hostile.build_case(case)
-    html = nbdebug.trace(model, inputs, **kwargs).to_html()
+    html = checked_trace(model, inputs, **kwargs).to_html()
     a = hostile.audit(html)
     assert a.handlers == []
     assert not {"img", "svg", "iframe", "object", "embed"} & set(a.tags)
