@@ -1,0 +1,1747 @@
+"""A blind generalisation zoo: new buggy and healthy setups in the acceptance zoo's format.
+
+Written before reading the rule code, to play the hidden acceptance cases "of the same kinds":
+every cause in causes.md gets at least two buggy setups that differ from the public zoo in
+architecture, sizes and form (module vs functional, silent vs crashing, nested modules, Conv1d/3d,
+RNN/GRU/LSTM/Transformer/Embedding models, dict inputs, custom modules), retold the way users
+report them on forums, and healthy setups that must stay silent.
+
+Each case is a function returning a dict:
+  model, inputs (tensor | tuple of positional args | dict of keyword args),
+  target, loss, optimizer, steps   (optional; passed to nbdebug.trace as given),
+  expect  causes of which at least one must be reported as a warning or error; [] = healthy,
+  where   optional: the matching finding's `where` must be this module (or one of these), or inside it.
+tests/test_generalisation.py runs them with the acceptance zoo's semantics.
+"""
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+CASES = {}
+
+
+def case(fn):
+    CASES[fn.__name__] = fn
+    return fn
+
+
+def _seed(s=1):
+    torch.manual_seed(s)
+
+
+# ====================================================================== shape-mismatch
+@case
+def waveform_without_channel_dim_conv1d():
+    # Audio batch (N, samples) fed to Conv1d(1, ...): the batch is read as 8 channels.
+    _seed()
+    m = nn.Sequential(nn.Conv1d(1, 16, 9, stride=4), nn.ReLU(), nn.AdaptiveAvgPool1d(1), nn.Flatten(),
+                      nn.Linear(16, 5))
+    return dict(model=m, inputs=torch.randn(8, 400), expect=["shape-mismatch"], where=["input", "0"])
+
+
+@case
+def gru_series_without_feature_dim():
+    # A univariate series (N, T) into GRU(input_size=1, batch_first=True): needs (N, T, 1).
+    _seed()
+
+    class Forecaster(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.GRU(1, 32, batch_first=True)
+            self.out = nn.Linear(32, 1)
+
+        def forward(self, x):
+            h, _ = self.rnn(x)
+            return self.out(h[:, -1])
+
+    return dict(model=Forecaster(), inputs=torch.randn(16, 30), target=torch.randn(16, 1), loss=nn.MSELoss(),
+                expect=["shape-mismatch"], where=["input", "rnn"])
+
+
+@case
+def video_clip_channels_last_conv3d():
+    # Clips loaded as (N, T, H, W, C) and passed straight to Conv3d, which wants (N, C, T, H, W).
+    _seed()
+    m = nn.Sequential(nn.Conv3d(3, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool3d(1), nn.Flatten(),
+                      nn.Linear(8, 4))
+    return dict(model=m, inputs=torch.rand(2, 6, 16, 16, 3), expect=["shape-mismatch"], where=["input", "0"])
+
+
+@case
+def classifier_in_features_miscounted():
+    # Nested features/classifier; the Linear assumes 8x8 maps but two unpadded convs leave 5x5.
+    _seed()
+
+    class SmallNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Sequential(nn.Conv2d(3, 16, 3), nn.ReLU(), nn.MaxPool2d(2),
+                                          nn.Conv2d(16, 32, 3), nn.ReLU(), nn.MaxPool2d(2))
+            self.classifier = nn.Sequential(nn.Linear(32 * 8 * 8, 64), nn.ReLU(), nn.Linear(64, 10))
+
+        def forward(self, x):
+            x = self.features(x)
+            x = x.view(x.size(0), -1)
+            return self.classifier(x)
+
+    return dict(model=SmallNet(), inputs=torch.randn(4, 3, 28, 28), target=torch.randint(0, 10, (4,)),
+                loss=nn.CrossEntropyLoss(), expect=["shape-mismatch"])
+
+
+@case
+def single_image_forgot_unsqueeze():
+    # Predicting one image: (3, 32, 32) without the batch dim; conv reads it unbatched, view(x.size(0), -1)
+    # then builds 16 "samples" and the Linear crashes.
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 16, 3, padding=1)
+            self.pool = nn.MaxPool2d(4)
+            self.fc = nn.Linear(16 * 8 * 8, 10)
+
+        def forward(self, x):
+            x = self.pool(F.relu(self.conv(x)))
+            return self.fc(x.view(x.size(0), -1))
+
+    return dict(model=Net().eval(), inputs=torch.randn(3, 32, 32), expect=["shape-mismatch"])
+
+
+# ====================================================================== dtype-mismatch
+@case
+def float_token_ids_into_embedding():
+    # Token ids went through a float tensor (padding collate built with torch.zeros) before Embedding.
+    _seed()
+
+    class BagOfWords(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(100, 16)
+            self.fc = nn.Linear(16, 3)
+
+        def forward(self, tokens):
+            return self.fc(self.emb(tokens).mean(1))
+
+    ids = torch.randint(0, 100, (6, 12)).float()
+    return dict(model=BagOfWords(), inputs=ids, expect=["dtype-mismatch"], where=["input", "emb"])
+
+
+@case
+def numpy_float64_features():
+    # torch.from_numpy(df.values) gives float64; the model is float32.
+    _seed()
+    import numpy as np
+
+    x = torch.from_numpy(np.random.RandomState(0).randn(10, 7))
+    m = nn.Sequential(nn.Linear(7, 32), nn.Tanh(), nn.Linear(32, 1))
+    return dict(model=m, inputs=x, target=torch.randn(10, 1), loss=nn.MSELoss(), expect=["dtype-mismatch"],
+                where=["input", "0"])
+
+
+@case
+def token_ids_straight_into_lstm():
+    # Integer ids fed to an LSTM with no Embedding in front.
+    _seed()
+
+    class Tagger(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(1, 24, batch_first=True)
+            self.head = nn.Linear(24, 2)
+
+        def forward(self, x):
+            return self.head(self.lstm(x)[0][:, -1])
+
+    ids = torch.randint(0, 50, (5, 9, 1))
+    return dict(model=Tagger(), inputs=ids, expect=["dtype-mismatch"], where=["input", "lstm"])
+
+
+@case
+def half_spectrogram_into_float_conv1d():
+    # Features cached to disk in float16 and loaded back without .float().
+    _seed()
+    m = nn.Sequential(nn.Conv1d(40, 64, 5, padding=2), nn.ReLU(), nn.Conv1d(64, 64, 5, padding=2), nn.ReLU(),
+                      nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(64, 12))
+    x = torch.randn(4, 40, 50).half()
+    return dict(model=m, inputs=x, expect=["dtype-mismatch"], where=["input", "0"])
+
+
+# ====================================================================== device-mismatch
+@case
+def input_left_on_meta_device():
+    # A batch created on the meta device (shape inference code path) reaches a real model.
+    _seed()
+    m = nn.Sequential(nn.Linear(10, 20), nn.ReLU(), nn.Linear(20, 2))
+    return dict(model=m, inputs=torch.empty(4, 10, device="meta"), expect=["device-mismatch"],
+                where=["input", "0"])
+
+
+@case
+def encoder_never_materialised():
+    # Deferred init: the encoder was built on meta and never moved to a real device.
+    _seed()
+
+    class Seq2One(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.proj = nn.Linear(6, 12)
+            self.encoder = nn.GRU(12, 16, batch_first=True)
+            self.head = nn.Linear(16, 1)
+
+        def forward(self, x):
+            h, _ = self.encoder(torch.relu(self.proj(x)))
+            return self.head(h[:, -1])
+
+    m = Seq2One()
+    m.encoder.to("meta")
+    return dict(model=m, inputs=torch.randn(3, 8, 6), expect=["device-mismatch"], where="encoder")
+
+
+@case
+def buffer_on_meta_in_custom_scaler():
+    # A custom normaliser whose statistics buffer lives on another device than the data.
+    _seed()
+
+    class Standardise(nn.Module):
+        def __init__(self, n):
+            super().__init__()
+            self.register_buffer("mean", torch.zeros(n, device="meta"))
+
+        def forward(self, x):
+            return x - self.mean
+
+    m = nn.Sequential(Standardise(5), nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 1))
+    return dict(model=m, inputs=torch.randn(7, 5), expect=["device-mismatch"], where="0")
+
+
+# ====================================================================== none-output
+@case
+def residual_block_missing_return():
+    _seed()
+
+    class Block(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.conv = nn.Conv2d(c, c, 3, padding=1)
+
+        def forward(self, x):
+            out = x + F.relu(self.conv(x))  # noqa: F841 - the bug: no return
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv2d(3, 8, 3, padding=1)
+            self.blocks = nn.ModuleList([Block(8), Block(8)])
+            self.head = nn.Linear(8, 3)
+
+        def forward(self, x):
+            x = self.stem(x)
+            for b in self.blocks:
+                x = b(x)
+            return self.head(x.mean((2, 3)))
+
+    return dict(model=Net(), inputs=torch.randn(2, 3, 12, 12), expect=["none-output"], where="blocks.0")
+
+
+@case
+def eval_branch_returns_nothing():
+    # Works during training; in eval mode the branch has no return.
+    _seed()
+
+    class NoisyReg(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.std = 0.1
+
+        def forward(self, x):
+            if self.training:
+                return x + self.std * torch.randn_like(x)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Linear(10, 16)
+            self.noise = NoisyReg()
+            self.dec = nn.Linear(16, 2)
+
+        def forward(self, x):
+            return self.dec(self.noise(torch.tanh(self.enc(x))))
+
+    return dict(model=Net().eval(), inputs=torch.randn(5, 10), expect=["none-output"], where="noise")
+
+
+@case
+def head_caches_instead_of_returning():
+    # The head stores its output on self for later inspection and forgets to return it.
+    _seed()
+
+    class Head(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(32, 4)
+            self.last = None
+
+        def forward(self, h):
+            self.last = self.fc(h)
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(40, 32)
+            self.lstm = nn.LSTM(32, 32, batch_first=True)
+            self.head = Head()
+
+        def forward(self, ids):
+            out, _ = self.lstm(self.emb(ids))
+            return self.head(out[:, -1])
+
+    return dict(model=Model(), inputs=torch.randint(0, 40, (3, 7)), target=torch.randint(0, 4, (3,)),
+                loss=nn.CrossEntropyLoss(), expect=["none-output"], where="head")
+
+
+# ====================================================================== nonfinite-input
+@case
+def log_transformed_counts_with_zeros():
+    # Preprocessing took log(counts) and some counts were zero: -inf in the sequence input.
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(3, 16, batch_first=True)
+            self.fc = nn.Linear(16, 1)
+
+        def forward(self, x):
+            return self.fc(self.lstm(x)[0][:, -1])
+
+    counts = torch.randint(0, 20, (6, 10, 3)).float()
+    counts[2, 4, 1] = 0.0  # at least one zero count
+    return dict(model=Net(), inputs=torch.log(counts), target=torch.randn(6, 1), loss=nn.MSELoss(),
+                expect=["nonfinite-input"], where="input")
+
+
+@case
+def missing_labels_stored_as_nan():
+    # Regression targets with missing values encoded as NaN.
+    _seed()
+    m = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 1))
+    y = torch.randn(20, 1)
+    y[[3, 11]] = float("nan")
+    return dict(model=m, inputs=torch.randn(20, 4), target=y, loss=nn.MSELoss(), expect=["nonfinite-input"],
+                where="target")
+
+
+@case
+def nan_in_keyword_input():
+    # Two-input model called with keyword tensors; the numeric side carries a NaN.
+    _seed()
+
+    class Fusion(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(20, 8)
+            self.num = nn.Linear(5, 8)
+            self.out = nn.Linear(16, 1)
+
+        def forward(self, category, numeric):
+            return self.out(torch.cat([self.emb(category), self.num(numeric)], -1))
+
+    numeric = torch.randn(9, 5)
+    numeric[7, 2] = float("nan")
+    return dict(model=Fusion(), inputs={"category": torch.randint(0, 20, (9,)), "numeric": numeric},
+                expect=["nonfinite-input"], where="input")
+
+
+# ====================================================================== nonfinite-created
+@case
+def sqrt_of_linear_output():
+    # A custom "energy" feature: sqrt of a projection that can be negative.
+    _seed()
+
+    class Energy(nn.Module):
+        def forward(self, x):
+            return torch.sqrt(x)
+
+    m = nn.Sequential(nn.Linear(6, 12), Energy(), nn.Linear(12, 1))
+    return dict(model=m, inputs=torch.randn(8, 6), expect=["nonfinite-created"], where="1")
+
+
+@case
+def hand_written_softmax_overflows():
+    # exp of sharpened scores overflows to inf, and inf/inf is NaN.
+    _seed()
+
+    class SharpAttention(nn.Module):
+        def __init__(self, d):
+            super().__init__()
+            self.score = nn.Linear(d, 1)
+            self.inv_temperature = 500.0
+
+        def forward(self, h):  # h: (N, T, d)
+            e = torch.exp(self.score(h) * self.inv_temperature)
+            w = e / e.sum(1, keepdim=True)
+            return (w * h).sum(1)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 16, batch_first=True)
+            self.attn = SharpAttention(16)
+            self.fc = nn.Linear(16, 2)
+
+        def forward(self, x):
+            return self.fc(self.attn(self.gru(x)[0]))
+
+    return dict(model=Net(), inputs=torch.randn(4, 12, 4), expect=["nonfinite-created"], where="attn")
+
+
+@case
+def custom_cross_entropy_logs_raw_outputs():
+    # A hand-written loss that takes log() of raw (possibly negative) network outputs.
+    _seed()
+    m = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))
+
+    def my_ce(output, target):
+        onehot = F.one_hot(target, 3).float()
+        return -(onehot * torch.log(output)).sum(1).mean()
+
+    return dict(model=m, inputs=torch.randn(12, 8), target=torch.randint(0, 3, (12,)), loss=my_ce,
+                expect=["nonfinite-created"])
+
+
+# ====================================================================== unnormalized-input
+@case
+def house_prices_raw_features():
+    # Square feet, year built, rooms, lot size: raw columns with very different scales.
+    _seed()
+    n = 32
+    x = torch.stack([torch.randint(600, 4000, (n,)).float(), torch.randint(1900, 2020, (n,)).float(),
+                     torch.randint(1, 8, (n,)).float(), torch.rand(n) * 20000], 1)
+    m = nn.Sequential(nn.Linear(4, 32), nn.ReLU(), nn.Linear(32, 1))
+    return dict(model=m, inputs=x, target=torch.rand(n, 1), loss=nn.MSELoss(), expect=["unnormalized-input"],
+                where="input")
+
+
+@case
+def int16_scale_waveform_conv1d():
+    # PCM samples read as float but still in int16 range.
+    _seed()
+    m = nn.Sequential(nn.Conv1d(1, 8, 16, stride=8), nn.ReLU(), nn.Conv1d(8, 8, 8, stride=4), nn.ReLU(),
+                      nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(8, 3))
+    x = (torch.randn(4, 1, 800) * 6000).clamp(-32768, 32767).round()
+    return dict(model=m, inputs=x, target=torch.randint(0, 3, (4,)), loss=nn.CrossEntropyLoss(),
+                expect=["unnormalized-input"], where="input")
+
+
+@case
+def raw_pixel_volumes_conv3d():
+    # 8-bit CT slices converted to float but never scaled.
+    _seed()
+    m = nn.Sequential(nn.Conv3d(1, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool3d(1), nn.Flatten(),
+                      nn.Linear(4, 2))
+    x = torch.randint(0, 256, (2, 1, 6, 16, 16)).float()
+    return dict(model=m, inputs=x, target=torch.randint(0, 2, (2,)), loss=nn.CrossEntropyLoss(),
+                expect=["unnormalized-input"], where="input")
+
+
+# ====================================================================== exploding-activations
+@case
+def sqrt_dmodel_scaling_in_every_block():
+    # Multiplies by sqrt(d_model) inside every block instead of once after the embedding.
+    _seed()
+
+    class Block(nn.Module):
+        def __init__(self, d):
+            super().__init__()
+            self.ff = nn.Linear(d, d)
+            self.scale = math.sqrt(d)
+
+        def forward(self, x):
+            return torch.relu(self.ff(x)) * self.scale
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(50, 64)
+            self.blocks = nn.Sequential(*[Block(64) for _ in range(6)])
+            self.out = nn.Linear(64, 50)
+
+        def forward(self, ids):
+            return self.out(self.blocks(self.emb(ids)))
+
+    return dict(model=Net(), inputs=torch.randint(0, 50, (4, 10)), expect=["exploding-activations"])
+
+
+@case
+def conv_stack_unit_normal_weights():
+    _seed()
+    layers = [nn.Conv2d(3, 16, 3, padding=1), nn.ReLU()]
+    for _ in range(5):
+        layers += [nn.Conv2d(16, 16, 3, padding=1), nn.ReLU()]
+    m = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))
+    for mod in m:
+        if isinstance(mod, nn.Conv2d):
+            nn.init.normal_(mod.weight, 0, 1.0)
+    return dict(model=m, inputs=torch.randn(2, 3, 16, 16), expect=["exploding-activations", "bad-init"])
+
+
+@case
+def mlp_gain_too_large():
+    # xavier_normal_ with gain=4 on every layer of a 10-layer MLP.
+    _seed()
+    layers = []
+    for _ in range(10):
+        lin = nn.Linear(48, 48)
+        nn.init.xavier_normal_(lin.weight, gain=4.0)
+        layers += [lin, nn.ReLU()]
+    m = nn.Sequential(*layers, nn.Linear(48, 1))
+    return dict(model=m, inputs=torch.randn(16, 48), expect=["exploding-activations", "bad-init"])
+
+
+# ====================================================================== bad-init
+@case
+def constant_weight_init_mlp():
+    # init.constant_(w, 0.05) everywhere: every hidden unit computes the same thing.
+    _seed()
+    m = nn.Sequential(nn.Linear(12, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 3))
+    for mod in m:
+        if isinstance(mod, nn.Linear):
+            nn.init.constant_(mod.weight, 0.05)
+            nn.init.zeros_(mod.bias)
+    return dict(model=m, inputs=torch.randn(16, 12), target=torch.randint(0, 3, (16,)),
+                loss=nn.CrossEntropyLoss(), expect=["bad-init"])
+
+
+@case
+def wide_head_unit_std():
+    # A single wide layer initialised with std 1: logits with std ~ sqrt(2048).
+    _seed()
+
+    class Probe(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.norm = nn.LayerNorm(2048)
+            self.fc = nn.Linear(2048, 10)
+            nn.init.normal_(self.fc.weight, std=1.0)
+
+        def forward(self, feats):
+            return self.fc(self.norm(feats))
+
+    return dict(model=Probe(), inputs=torch.randn(8, 2048), target=torch.randint(0, 10, (8,)),
+                loss=nn.CrossEntropyLoss(), expect=["bad-init"], where="fc")
+
+
+@case
+def every_parameter_normal_init_gru():
+    # for p in model.parameters(): init.normal_(p)  -- std 1 on a 128-wide GRU.
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(8, 128, batch_first=True)
+            self.fc = nn.Linear(128, 1)
+
+        def forward(self, x):
+            return self.fc(self.gru(x)[0][:, -1])
+
+    m = Net()
+    for p in m.parameters():
+        nn.init.normal_(p)
+    return dict(model=m, inputs=torch.randn(4, 6, 8), target=torch.randn(4, 1), loss=nn.MSELoss(),
+                expect=["bad-init", "saturated-activation", "exploding-activations"])
+
+
+@case
+def positive_uniform_conv1d_init():
+    # uniform_(w, 0, 1): all-positive weights with mean 0.5 on Conv1d layers.
+    _seed()
+    m = nn.Sequential(nn.Conv1d(4, 32, 5, padding=2), nn.ReLU(), nn.Conv1d(32, 32, 5, padding=2), nn.ReLU(),
+                      nn.Conv1d(32, 32, 5, padding=2), nn.ReLU(), nn.AdaptiveAvgPool1d(1), nn.Flatten(),
+                      nn.Linear(32, 2))
+    for mod in m:
+        if isinstance(mod, nn.Conv1d):
+            nn.init.uniform_(mod.weight, 0.0, 1.0)
+    return dict(model=m, inputs=torch.randn(4, 4, 40), expect=["bad-init", "exploding-activations"])
+
+
+# ====================================================================== saturated-activation
+@case
+def tanh_on_unscaled_sensor_data():
+    _seed()
+    m = nn.Sequential(nn.Linear(6, 32), nn.Tanh(), nn.Linear(32, 32), nn.Tanh(), nn.Linear(32, 1))
+    x = torch.rand(24, 6) * 400 + 100
+    return dict(model=m, inputs=x, target=torch.randn(24, 1), loss=nn.MSELoss(),
+                expect=["saturated-activation", "unnormalized-input"])
+
+
+@case
+def unscaled_dot_product_attention_softmax():
+    # Embeddings scaled by sqrt(d_model), but the scores q.k are never divided by sqrt(d): softmax is one-hot.
+    _seed()
+
+    class Attn(nn.Module):
+        def __init__(self, d):
+            super().__init__()
+            self.q = nn.Linear(d, d)
+            self.k = nn.Linear(d, d)
+            self.softmax = nn.Softmax(dim=-1)
+
+        def forward(self, x):
+            scores = self.q(x) @ self.k(x).transpose(1, 2)
+            return self.softmax(scores) @ x
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(30, 64)
+            self.attn = Attn(64)
+            self.fc = nn.Linear(64, 2)
+
+        def forward(self, ids):
+            return self.fc(self.attn(self.emb(ids) * math.sqrt(64)).mean(1))
+
+    return dict(model=Net(), inputs=torch.randint(0, 30, (3, 16)), expect=["saturated-activation"])
+
+
+@case
+def sigmoid_gate_large_weights():
+    # A gating layer whose weights were scaled by 100 "to make the gate decisive".
+    _seed()
+
+    class Gate(nn.Module):
+        def __init__(self, d):
+            super().__init__()
+            self.lin = nn.Linear(d, d)
+            with torch.no_grad():
+                self.lin.weight.mul_(100.0)
+            self.act = nn.Sigmoid()
+
+        def forward(self, x):
+            return x * self.act(self.lin(x))
+
+    m = nn.Sequential(nn.Linear(10, 64), nn.ReLU(), Gate(64), nn.Linear(64, 1))
+    return dict(model=m, inputs=torch.randn(16, 10), target=torch.randn(16, 1), loss=nn.MSELoss(),
+                expect=["saturated-activation", "bad-init"])
+
+
+# ====================================================================== dead-relu
+@case
+def conv_bias_filled_negative():
+    # A custom init helper set conv biases to -10.
+    _seed()
+    m = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(),
+                      nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))
+    with torch.no_grad():
+        m[0].bias.fill_(-10.0)
+    return dict(model=m, inputs=torch.randn(8, 1, 14, 14), target=torch.randint(0, 10, (8,)),
+                loss=nn.CrossEntropyLoss(), expect=["dead-relu"], where=["0", "1"])
+
+
+@case
+def negative_weights_functional_relu():
+    # Weights forced negative (a clamp meant for a different layer) and inputs in [0, 1]: F.relu sees
+    # nothing positive.
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(20, 64)
+            self.fc2 = nn.Linear(64, 4)
+            with torch.no_grad():
+                self.fc1.weight.copy_(-self.fc1.weight.abs())
+                self.fc1.bias.fill_(-0.1)
+
+        def forward(self, x):
+            return self.fc2(F.relu(self.fc1(x)))
+
+    return dict(model=Net(), inputs=torch.rand(32, 20), target=torch.randint(0, 4, (32,)),
+                loss=nn.CrossEntropyLoss(), expect=["dead-relu"], where="fc1")
+
+
+@case
+def gru_head_relu_negative_bias():
+    # A hidden ReLU layer in a GRU head with a bias of -6: the units never fire.
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(5, 32, batch_first=True)
+            self.hidden = nn.Linear(32, 64)
+            self.act = nn.ReLU()
+            self.out = nn.Linear(64, 1)
+            nn.init.constant_(self.hidden.bias, -6.0)
+
+        def forward(self, x):
+            return self.out(self.act(self.hidden(self.gru(x)[0][:, -1])))
+
+    return dict(model=Net(), inputs=torch.randn(16, 8, 5), target=torch.randn(16, 1), loss=nn.MSELoss(),
+                expect=["dead-relu"], where=["hidden", "act"])
+
+
+# ====================================================================== constant-output
+@case
+def sigmoid_head_pinned_by_bias():
+    # The output bias was set to +30 "to start from positive": every prediction is 1.0.
+    _seed()
+    m = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 1),
+                      nn.Sigmoid())
+    nn.init.constant_(m[4].bias, 30.0)
+    return dict(model=m, inputs=torch.randn(10, 3, 16, 16), expect=["constant-output", "saturated-activation"])
+
+
+@case
+def input_multiplied_by_empty_mask():
+    # A feature mask buffer registered with zeros and never filled: every sample looks the same.
+    _seed()
+
+    class Masked(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("mask", torch.zeros(16))
+            self.net = nn.Sequential(nn.Linear(16, 32), nn.Tanh(), nn.Linear(32, 3))
+
+        def forward(self, x):
+            return self.net(x * self.mask)
+
+    return dict(model=Masked(), inputs=torch.randn(12, 16), expect=["constant-output"])
+
+
+@case
+def clamp_output_saturates():
+    # Predictions clamped to [0, 1] after a head whose bias pushes everything above 1.
+    _seed()
+
+    class Reg(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Linear(7, 32), nn.ReLU())
+            self.head = nn.Linear(32, 1)
+            nn.init.constant_(self.head.bias, 25.0)
+
+        def forward(self, x):
+            return torch.clamp(self.head(self.body(x)), 0.0, 1.0)
+
+    return dict(model=Reg(), inputs=torch.randn(15, 7), expect=["constant-output"])
+
+
+# ====================================================================== softmax-wrong-dim
+@case
+def log_softmax_over_batch_functional():
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(9, 32)
+            self.fc2 = nn.Linear(32, 5)
+
+        def forward(self, x):
+            return F.log_softmax(self.fc2(F.relu(self.fc1(x))), dim=0)
+
+    return dict(model=Net(), inputs=torch.randn(14, 9), target=torch.randint(0, 5, (14,)), loss=nn.NLLLoss(),
+                expect=["softmax-wrong-dim"])
+
+
+@case
+def sequence_softmax_over_time():
+    # Per-token class probabilities (N, T, C) normalised over T (dim=1) instead of C.
+    _seed()
+
+    class Tagger(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(6, 16, batch_first=True)
+            self.fc = nn.Linear(16, 4)
+            self.sm = nn.Softmax(dim=1)
+
+        def forward(self, x):
+            return self.sm(self.fc(self.lstm(x)[0]))
+
+    return dict(model=Tagger().eval(), inputs=torch.randn(5, 11, 6), expect=["softmax-wrong-dim"])
+
+
+@case
+def implicit_dim_softmax_on_3d():
+    # nn.Softmax() with no dim on a 3-D tensor: PyTorch's legacy choice is dim 0, the batch.
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.proj = nn.Linear(8, 6)
+            self.sm = nn.Softmax()
+
+        def forward(self, x):
+            return self.sm(self.proj(x))
+
+    return dict(model=Net(), inputs=torch.randn(4, 5, 8), expect=["softmax-wrong-dim"])
+
+
+# ====================================================================== train-eval-mode
+@case
+def inference_with_dropout_and_bn_in_train_mode():
+    # Predicting without calling model.eval(): dropout and batch statistics are active.
+    _seed()
+    m = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.Dropout(0.5),
+                      nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 5))
+    return dict(model=m.train(), inputs=torch.randn(6, 3, 16, 16), expect=["train-eval-mode"])
+
+
+@case
+def batchnorm_head_one_sample_training():
+    # Fine-tuning with batch size 1: BatchNorm1d in the head cannot compute batch statistics.
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(3, 16, batch_first=True)
+            self.head = nn.Sequential(nn.Linear(16, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 2))
+
+        def forward(self, x):
+            return self.head(self.gru(x)[0][:, -1])
+
+    return dict(model=Net().train(), inputs=torch.randn(1, 5, 3), target=torch.randint(0, 2, (1,)),
+                loss=nn.CrossEntropyLoss(), expect=["train-eval-mode"], where="head.1")
+
+
+@case
+def training_steps_in_eval_mode():
+    # model.eval() left on from a validation loop, then training steps: dropout is off, BN frozen.
+    _seed()
+    m = nn.Sequential(nn.Linear(12, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Dropout(0.3), nn.Linear(32, 3))
+    x = torch.randn(32, 12)
+    return dict(model=m.eval(), inputs=x, target=x[:, :3].argmax(1), loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.SGD(m.parameters(), lr=0.05), steps=5, expect=["train-eval-mode"])
+
+
+# ====================================================================== batch-mixing
+@case
+def lstm_default_seq_first_fed_batch_first():
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(4, 16)  # batch_first=False by default
+            self.fc = nn.Linear(16, 1)
+
+        def forward(self, x):  # x: (N, T, F)
+            out, _ = self.lstm(x)
+            return self.fc(out[:, -1])
+
+    return dict(model=Net(), inputs=torch.randn(6, 9, 4), target=torch.randn(6, 1), loss=nn.MSELoss(),
+                expect=["batch-mixing"])
+
+
+@case
+def view_instead_of_permute_before_gru():
+    # Conv1d features (N, C, T) turned into (T, N, C) with view instead of permute.
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv1d(2, 8, 3, padding=1)
+            self.gru = nn.GRU(8, 8)
+            self.fc = nn.Linear(8, 3)
+
+        def forward(self, x):
+            n, _, t = x.shape
+            h = torch.relu(self.conv(x)).view(t, n, -1)
+            out, _ = self.gru(h)
+            return self.fc(out[-1])
+
+    return dict(model=Net(), inputs=torch.randn(4, 2, 10), target=torch.randint(0, 3, (4,)),
+                loss=nn.CrossEntropyLoss(), expect=["batch-mixing"])
+
+
+@case
+def transformer_encoder_seq_first_fed_batch_first():
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(60, 32)
+            layer = nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0)  # batch_first=False
+            self.enc = nn.TransformerEncoder(layer, 1)
+            self.fc = nn.Linear(32, 2)
+
+        def forward(self, ids):  # ids: (N, S)
+            return self.fc(self.enc(self.emb(ids)).mean(1))
+
+    return dict(model=Net().eval(), inputs=torch.randint(0, 60, (4, 12)), expect=["batch-mixing"])
+
+
+# ====================================================================== vanishing-gradients
+@case
+def deep_sigmoid_conv1d_stack():
+    _seed()
+    layers = [nn.Conv1d(2, 16, 3, padding=1), nn.Sigmoid()]
+    for _ in range(9):
+        layers += [nn.Conv1d(16, 16, 3, padding=1), nn.Sigmoid()]
+    m = nn.Sequential(*layers, nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(16, 1))
+    return dict(model=m, inputs=torch.randn(8, 2, 20), target=torch.randn(8, 1), loss=nn.MSELoss(),
+                expect=["vanishing-gradients"])
+
+
+@case
+def deep_tanh_small_init():
+    # 12 tanh layers initialised with std 0.02 (a BERT-style init copied onto a deep MLP).
+    _seed()
+    layers = []
+    for i in range(12):
+        lin = nn.Linear(10 if i == 0 else 64, 64)
+        nn.init.normal_(lin.weight, std=0.02)
+        layers += [lin, nn.Tanh()]
+    m = nn.Sequential(*layers, nn.Linear(64, 2))
+    return dict(model=m, inputs=torch.randn(16, 10), target=torch.randint(0, 2, (16,)),
+                loss=nn.CrossEntropyLoss(), expect=["vanishing-gradients", "bad-init"])
+
+
+@case
+def deep_sigmoid_mlp_functional():
+    # Sigmoid written functionally in a loop over an nn.ModuleList.
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = nn.ModuleList([nn.Linear(6, 50)] + [nn.Linear(50, 50) for _ in range(9)])
+            self.out = nn.Linear(50, 1)
+
+        def forward(self, x):
+            for lin in self.layers:
+                x = torch.sigmoid(lin(x))
+            return self.out(x)
+
+    return dict(model=Net(), inputs=torch.randn(12, 6), target=torch.rand(12, 1), loss=nn.MSELoss(),
+                expect=["vanishing-gradients"])
+
+
+# ====================================================================== exploding-gradients
+@case
+def deep_mlp_orthogonal_gain3():
+    _seed()
+    layers = []
+    for i in range(8):
+        lin = nn.Linear(5 if i == 0 else 40, 40)
+        nn.init.orthogonal_(lin.weight, gain=3.0)
+        layers += [lin, nn.ReLU()]
+    m = nn.Sequential(*layers, nn.Linear(40, 1))
+    return dict(model=m, inputs=torch.randn(16, 5), target=torch.randn(16, 1), loss=nn.MSELoss(),
+                expect=["exploding-gradients", "exploding-activations", "bad-init"])
+
+
+@case
+def rnncell_loop_large_recurrent_weights():
+    # A hand-unrolled RNNCell (relu) with recurrent weights std 0.5 over 40 steps.
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = nn.RNNCell(3, 24, nonlinearity="relu")
+            nn.init.normal_(self.cell.weight_hh, std=0.5)
+            self.fc = nn.Linear(24, 1)
+
+        def forward(self, x):  # (N, T, F)
+            h = torch.zeros(x.size(0), 24)
+            for t in range(x.size(1)):
+                h = self.cell(x[:, t], h)
+            return self.fc(h)
+
+    return dict(model=Net(), inputs=torch.randn(4, 40, 3), target=torch.randn(4, 1), loss=nn.MSELoss(),
+                expect=["exploding-gradients", "exploding-activations", "bad-init"])
+
+
+# ====================================================================== no-gradient
+@case
+def encoder_under_no_grad_in_forward():
+    # "Speed-up": the encoder runs under torch.no_grad() inside forward, so it never learns.
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(2))
+            self.head = nn.Linear(32, 4)
+
+        def forward(self, x):
+            with torch.no_grad():
+                h = self.encoder(x)
+            return self.head(h.flatten(1))
+
+    return dict(model=Net(), inputs=torch.randn(6, 1, 10, 10), target=torch.randint(0, 4, (6,)),
+                loss=nn.CrossEntropyLoss(), expect=["no-gradient"], where="encoder")
+
+
+@case
+def dot_data_cuts_graph():
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(8, 16)
+            self.fc2 = nn.Linear(16, 1)
+
+        def forward(self, x):
+            h = torch.relu(self.fc1(x)).data  # .data detaches
+            return self.fc2(h)
+
+    return dict(model=Net(), inputs=torch.randn(10, 8), target=torch.randn(10, 1), loss=nn.MSELoss(),
+                expect=["no-gradient"], where="fc1")
+
+
+@case
+def aux_head_output_discarded():
+    # The auxiliary head runs but its output never reaches the returned value or the loss.
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Linear(10, 32), nn.ReLU())
+            self.main = nn.Linear(32, 3)
+            self.aux = nn.Linear(32, 3)
+
+        def forward(self, x):
+            h = self.body(x)
+            aux = self.aux(h)  # noqa: F841 - meant to be returned as well
+            return self.main(h)
+
+    return dict(model=Net(), inputs=torch.randn(8, 10), target=torch.randint(0, 3, (8,)),
+                loss=nn.CrossEntropyLoss(), expect=["no-gradient"], where="aux")
+
+
+@case
+def argmax_hard_routing():
+    # Hard routing through argmax: the router gets no gradient.
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.router = nn.Linear(6, 4)
+            self.codebook = nn.Embedding(4, 8)
+            self.out = nn.Linear(8, 1)
+
+        def forward(self, x):
+            idx = self.router(x).argmax(-1)
+            return self.out(self.codebook(idx))
+
+    return dict(model=Net(), inputs=torch.randn(12, 6), target=torch.randn(12, 1), loss=nn.MSELoss(),
+                expect=["no-gradient"], where="router")
+
+
+# ====================================================================== untrained-parameter
+@case
+def heads_in_plain_dict():
+    _seed()
+
+    class MultiTask(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.trunk = nn.Sequential(nn.Linear(10, 32), nn.ReLU())
+            self.heads = {"age": nn.Linear(32, 1), "income": nn.Linear(32, 1)}  # should be nn.ModuleDict
+
+        def forward(self, x):
+            h = self.trunk(x)
+            return torch.cat([head(h) for head in self.heads.values()], 1)
+
+    return dict(model=MultiTask(), inputs=torch.randn(8, 10), target=torch.randn(8, 2), loss=nn.MSELoss(),
+                expect=["untrained-parameter"])
+
+
+@case
+def head_replaced_after_optimizer_built():
+    # Fine-tuning: the optimizer was created, then the classifier head was swapped for a new one.
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.backbone = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                                          nn.Flatten())
+            self.classifier = nn.Linear(8, 10)
+
+        def forward(self, x):
+            return self.classifier(self.backbone(x))
+
+    m = Net()
+    opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
+    m.classifier = nn.Linear(8, 3)
+    return dict(model=m, inputs=torch.randn(6, 3, 12, 12), target=torch.randint(0, 3, (6,)),
+                loss=nn.CrossEntropyLoss(), optimizer=opt, steps=3, expect=["untrained-parameter"],
+                where=["classifier", "optimizer"])
+
+
+@case
+def scale_tensor_not_a_parameter():
+    # A learnable temperature created as a plain tensor with requires_grad instead of nn.Parameter.
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(12, 5)
+            self.temperature = torch.ones(1, requires_grad=True)
+
+        def forward(self, x):
+            return self.fc(x) / self.temperature
+
+    return dict(model=Net(), inputs=torch.randn(8, 12), target=torch.randint(0, 5, (8,)),
+                loss=nn.CrossEntropyLoss(), expect=["untrained-parameter"])
+
+
+# ====================================================================== missing-nonlinearity
+@case
+def conv1d_stack_without_activations():
+    _seed()
+    m = nn.Sequential(nn.Conv1d(3, 16, 3, padding=1), nn.Conv1d(16, 16, 3, padding=1),
+                      nn.Conv1d(16, 16, 3, padding=1), nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(16, 2))
+    return dict(model=m, inputs=torch.randn(4, 3, 20), target=torch.randint(0, 2, (4,)),
+                loss=nn.CrossEntropyLoss(), expect=["missing-nonlinearity"], where=["0", "1", "2"])
+
+
+@case
+def activation_defined_but_not_called():
+    # self.act exists, but forward never calls it between fc1 and fc2.
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(16, 64)
+            self.act = nn.ReLU()
+            self.fc2 = nn.Linear(64, 64)
+            self.out = nn.Linear(64, 4)
+
+        def forward(self, x):
+            x = self.fc1(x)
+            x = self.fc2(x)
+            return self.out(self.act(x))
+
+    return dict(model=Net(), inputs=torch.randn(20, 16), target=torch.randint(0, 4, (20,)),
+                loss=nn.CrossEntropyLoss(), expect=["missing-nonlinearity"], where=["fc1", "fc2"])
+
+
+@case
+def embedding_then_two_linears():
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(80, 32)
+            self.proj = nn.Linear(32, 64)
+            self.cls = nn.Linear(64, 6)
+
+        def forward(self, ids):
+            return self.cls(self.proj(self.emb(ids).mean(1)))
+
+    return dict(model=Net(), inputs=torch.randint(0, 80, (10, 7)), target=torch.randint(0, 6, (10,)),
+                loss=nn.CrossEntropyLoss(), expect=["missing-nonlinearity"], where=["proj", "cls"])
+
+
+# ====================================================================== loss-mismatch
+@case
+def cross_entropy_on_single_logit():
+    # Binary task with one output unit but CrossEntropyLoss: one class only.
+    _seed()
+    m = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1))
+    return dict(model=m, inputs=torch.randn(12, 8), target=torch.randint(0, 2, (12,)),
+                loss=nn.CrossEntropyLoss(), expect=["loss-mismatch", "wrong-target"])
+
+
+@case
+def bce_on_multiclass_logits_with_indices():
+    _seed()
+    m = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 5))
+    return dict(model=m, inputs=torch.randn(16, 10), target=torch.randint(0, 5, (16,)).float(),
+                loss=nn.BCEWithLogitsLoss(), expect=["loss-mismatch", "wrong-target"])
+
+
+@case
+def mse_between_logits_and_labels():
+    _seed()
+    m = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 10))
+    return dict(model=m, inputs=torch.randn(16, 1, 8, 8), target=torch.randint(0, 10, (16,)).float(),
+                loss=nn.MSELoss(), expect=["loss-mismatch", "wrong-target"])
+
+
+@case
+def bce_loss_on_raw_logits():
+    # nn.BCELoss expects probabilities; the model ends in a Linear.
+    _seed()
+    m = nn.Sequential(nn.Linear(5, 16), nn.ReLU(), nn.Linear(16, 1))
+    return dict(model=m, inputs=torch.randn(20, 5) * 3, target=torch.randint(0, 2, (20, 1)).float(),
+                loss=nn.BCELoss(), expect=["loss-mismatch"])
+
+
+# ====================================================================== double-softmax
+@case
+def functional_softmax_then_f_cross_entropy():
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(12, 32)
+            self.fc2 = nn.Linear(32, 6)
+
+        def forward(self, x):
+            return F.softmax(self.fc2(torch.relu(self.fc1(x))), dim=1)
+
+    return dict(model=Net(), inputs=torch.randn(24, 12), target=torch.randint(0, 6, (24,)),
+                loss=F.cross_entropy, expect=["double-softmax"])
+
+
+@case
+def gru_classifier_softmax_in_nested_head():
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(50, 16)
+            self.gru = nn.GRU(16, 32, batch_first=True)
+            self.head = nn.Sequential(nn.Linear(32, 4), nn.Softmax(dim=-1))
+
+        def forward(self, ids):
+            return self.head(self.gru(self.emb(ids))[0][:, -1])
+
+    return dict(model=Net(), inputs=torch.randint(0, 50, (10, 8)), target=torch.randint(0, 4, (10,)),
+                loss=nn.CrossEntropyLoss(), expect=["double-softmax"])
+
+
+# ====================================================================== wrong-target
+@case
+def one_based_labels():
+    # Labels 1..5 from a CSV, model has 5 outputs: label 5 is out of range.
+    _seed()
+    m = nn.Sequential(nn.Linear(7, 32), nn.ReLU(), nn.Linear(32, 5))
+    y = torch.randint(1, 6, (30,))
+    y[0] = 5
+    return dict(model=m, inputs=torch.randn(30, 7), target=y, loss=nn.CrossEntropyLoss(),
+                expect=["wrong-target"], where="target")
+
+
+@case
+def segmentation_mask_0_255_with_bce():
+    # Binary masks loaded as 0/255 and never divided by 255.
+    _seed()
+    m = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 1, 1))
+    mask = (torch.rand(2, 1, 16, 16) > 0.5).float() * 255
+    return dict(model=m, inputs=torch.randn(2, 3, 16, 16), target=mask, loss=nn.BCEWithLogitsLoss(),
+                expect=["wrong-target"], where="target")
+
+
+@case
+def labels_with_extra_column():
+    # Labels of shape (N, 1) from a DataFrame column for CrossEntropyLoss.
+    _seed()
+    m = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 3))
+    return dict(model=m, inputs=torch.randn(9, 6), target=torch.randint(0, 3, (9, 1)),
+                loss=nn.CrossEntropyLoss(), expect=["wrong-target"], where="target")
+
+
+@case
+def regression_target_missing_output_dim():
+    # Output (N, 1), target (N,): MSELoss broadcasts to (N, N) silently (with a warning).
+    _seed()
+    m = nn.Sequential(nn.Linear(3, 16), nn.ReLU(), nn.Linear(16, 1))
+    return dict(model=m, inputs=torch.randn(25, 3), target=torch.randn(25), loss=nn.MSELoss(),
+                expect=["wrong-target", "loss-mismatch"])
+
+
+# ====================================================================== class-imbalance
+@case
+def fraud_labels_mostly_negative():
+    _seed()
+    m = nn.Sequential(nn.Linear(12, 32), nn.ReLU(), nn.Linear(32, 1))
+    y = torch.zeros(200, 1)
+    y[:4] = 1.0
+    return dict(model=m, inputs=torch.randn(200, 12), target=y, loss=nn.BCEWithLogitsLoss(),
+                expect=["class-imbalance"], where="target")
+
+
+@case
+def five_class_batch_92_percent_one_class():
+    _seed()
+    m = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 5))
+    y = torch.full((150,), 3)
+    y[:12] = torch.tensor([0, 1, 2, 4] * 3)
+    return dict(model=m, inputs=torch.randn(150, 16), target=y[torch.randperm(150)], loss=nn.CrossEntropyLoss(),
+                expect=["class-imbalance"], where="target")
+
+
+# ====================================================================== lr-too-high
+@case
+def sgd_lr_10_small_cnn():
+    _seed()
+    m = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                      nn.Linear(8 * 7 * 7, 10))
+    x = torch.randn(32, 1, 14, 14)
+    return dict(model=m, inputs=x, target=torch.randint(0, 10, (32,)), loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.SGD(m.parameters(), lr=10.0), steps=10, expect=["lr-too-high"],
+                where="optimizer")
+
+
+@case
+def adamw_lr_5_gru_regressor():
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(2, 16, batch_first=True)
+            self.fc = nn.Linear(16, 1)
+
+        def forward(self, x):
+            return self.fc(self.gru(x)[0][:, -1])
+
+    m = Net()
+    x = torch.randn(32, 6, 2)
+    return dict(model=m, inputs=x, target=x.sum((1, 2)).unsqueeze(1), loss=nn.MSELoss(),
+                optimizer=torch.optim.AdamW(m.parameters(), lr=5.0), steps=12, expect=["lr-too-high"])
+
+
+@case
+def sgd_momentum_lr_3_mlp():
+    _seed()
+    m = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 1))
+    x = torch.randn(64, 8)
+    return dict(model=m, inputs=x, target=x[:, :1] * 2 - x[:, 1:2], loss=nn.MSELoss(),
+                optimizer=torch.optim.SGD(m.parameters(), lr=3.0, momentum=0.9), steps=10,
+                expect=["lr-too-high"])
+
+
+# ====================================================================== lr-too-low
+@case
+def sgd_lr_1e_minus_6_classifier():
+    _seed()
+    m = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 3))
+    x = torch.randn(48, 10)
+    return dict(model=m, inputs=x, target=x[:, :3].argmax(1), loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.SGD(m.parameters(), lr=1e-6), steps=20, expect=["lr-too-low"],
+                where="optimizer")
+
+
+@case
+def adam_lr_1e_minus_8_conv1d_regressor():
+    _seed()
+    m = nn.Sequential(nn.Conv1d(1, 8, 5, padding=2), nn.ReLU(), nn.AdaptiveAvgPool1d(1), nn.Flatten(),
+                      nn.Linear(8, 1))
+    x = torch.randn(16, 1, 32)
+    return dict(model=m, inputs=x, target=x.mean(2), loss=nn.MSELoss(),
+                optimizer=torch.optim.Adam(m.parameters(), lr=1e-8), steps=15, expect=["lr-too-low"])
+
+
+@case
+def rmsprop_lr_1e_minus_7_autoencoder():
+    _seed()
+    m = nn.Sequential(nn.Linear(20, 8), nn.ReLU(), nn.Linear(8, 20))
+    x = torch.randn(32, 20)
+    return dict(model=m, inputs=x, target=x, loss=nn.MSELoss(),
+                optimizer=torch.optim.RMSprop(m.parameters(), lr=1e-7), steps=15, expect=["lr-too-low"])
+
+
+# ====================================================================== healthy
+@case
+def ok_mlp_dropout_train_with_target():
+    _seed()
+    m = nn.Sequential(nn.Linear(30, 64), nn.ReLU(), nn.Dropout(0.2), nn.Linear(64, 32), nn.ReLU(),
+                      nn.Dropout(0.2), nn.Linear(32, 5)).train()
+    x = torch.randn(40, 30)
+    return dict(model=m, inputs=x, target=x[:, :5].argmax(1), loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def ok_cnn_bn_dropout_train_with_target():
+    _seed()
+    m = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+                      nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                      nn.Flatten(), nn.Dropout(0.3), nn.Linear(32, 10)).train()
+    return dict(model=m, inputs=torch.randn(16, 3, 16, 16), target=torch.randint(0, 10, (16,)),
+                loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def ok_conv1d_keyword_spotter_eval():
+    _seed()
+    m = nn.Sequential(nn.Conv1d(40, 64, 3, padding=1), nn.BatchNorm1d(64), nn.ReLU(),
+                      nn.Conv1d(64, 64, 3, padding=1, groups=4), nn.BatchNorm1d(64), nn.ReLU(),
+                      nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(64, 12)).eval()
+    return dict(model=m, inputs=torch.randn(6, 40, 30), expect=[])
+
+
+@case
+def ok_gru_classifier_train_with_target():
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(5, 32, num_layers=2, batch_first=True, dropout=0.1)
+            self.fc = nn.Linear(32, 3)
+
+        def forward(self, x):
+            return self.fc(self.gru(x)[0][:, -1])
+
+    return dict(model=Net().train(), inputs=torch.randn(12, 15, 5), target=torch.randint(0, 3, (12,)),
+                loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def ok_seq_first_lstm_fed_seq_first():
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(4, 20)  # (T, N, F)
+            self.fc = nn.Linear(20, 1)
+
+        def forward(self, x):
+            out, _ = self.lstm(x)
+            return self.fc(out[-1])
+
+    x = torch.randn(12, 6, 4)  # T=12, N=6
+    return dict(model=Net(), inputs=x, target=x[-1, :, :1], loss=nn.MSELoss(), expect=[])
+
+
+@case
+def ok_seq_first_transformer_fed_seq_first():
+    _seed()
+    layer = nn.TransformerEncoderLayer(24, 4, 48)  # batch_first=False
+    m = nn.TransformerEncoder(layer, 2).eval()
+    return dict(model=m, inputs=torch.randn(9, 3, 24), expect=[])
+
+
+@case
+def ok_token_transformer_classifier_train():
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(100, 32)
+            self.pos = nn.Parameter(torch.zeros(1, 16, 32))
+            layer = nn.TransformerEncoderLayer(32, 4, 64, dropout=0.1, batch_first=True)
+            self.enc = nn.TransformerEncoder(layer, 2)
+            self.fc = nn.Linear(32, 4)
+
+        def forward(self, ids):
+            return self.fc(self.enc(self.emb(ids) + self.pos).mean(1))
+
+    return dict(model=Net().train(), inputs=torch.randint(0, 100, (8, 16)), target=torch.randint(0, 4, (8,)),
+                loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def ok_autoencoder_mse_adam_steps():
+    _seed()
+    m = nn.Sequential(nn.Linear(24, 12), nn.ReLU(), nn.Linear(12, 4), nn.ReLU(), nn.Linear(4, 12), nn.ReLU(),
+                      nn.Linear(12, 24))
+    x = torch.randn(64, 24)
+    return dict(model=m, inputs=x, target=x, loss=nn.MSELoss(),
+                optimizer=torch.optim.Adam(m.parameters(), lr=1e-3), steps=10, expect=[])
+
+
+@case
+def ok_binary_bce_with_logits_sgd_steps():
+    _seed()
+    m = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 1))
+    x = torch.randn(64, 6)
+    y = (x[:, :1] + x[:, 1:2] > 0).float()
+    return dict(model=m, inputs=x, target=y, loss=nn.BCEWithLogitsLoss(),
+                optimizer=torch.optim.SGD(m.parameters(), lr=0.05), steps=10, expect=[])
+
+
+@case
+def ok_multi_output_tuple_eval():
+    _seed()
+
+    class TwoHeads(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.trunk = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                                       nn.Flatten())
+            self.cls = nn.Linear(8, 5)
+            self.box = nn.Linear(8, 4)
+
+        def forward(self, x):
+            h = self.trunk(x)
+            return self.cls(h), torch.sigmoid(self.box(h))
+
+    return dict(model=TwoHeads().eval(), inputs=torch.randn(4, 3, 20, 20), expect=[])
+
+
+@case
+def ok_adamw_transformer_steps():
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            layer = nn.TransformerEncoderLayer(16, 2, 32, dropout=0.0, batch_first=True)
+            self.enc = nn.TransformerEncoder(layer, 1)
+            self.fc = nn.Linear(16, 2)
+
+        def forward(self, x):
+            return self.fc(self.enc(x)[:, 0])
+
+    m = Net()
+    x = torch.randn(16, 6, 16)
+    return dict(model=m, inputs=x, target=(x[:, 0, 0] > 0).long(), loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.AdamW(m.parameters(), lr=3e-4, weight_decay=0.01), steps=5, expect=[])
+
+
+@case
+def ok_conv3d_video_eval():
+    _seed()
+    m = nn.Sequential(nn.Conv3d(3, 8, 3, padding=1), nn.BatchNorm3d(8), nn.ReLU(), nn.MaxPool3d(2),
+                      nn.Conv3d(8, 16, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool3d(1), nn.Flatten(),
+                      nn.Linear(16, 6)).eval()
+    return dict(model=m, inputs=torch.randn(2, 3, 4, 16, 16), expect=[])
+
+
+@case
+def ok_embedding_bag_of_words_adam_steps():
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(200, 24, padding_idx=0)
+            self.fc = nn.Linear(24, 3)
+
+        def forward(self, ids):
+            return self.fc(self.emb(ids).mean(1))
+
+    m = Net()
+    ids = torch.randint(1, 200, (32, 10))
+    return dict(model=m, inputs=ids, target=ids[:, 0] % 3, loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.Adam(m.parameters(), lr=3e-3), steps=10, expect=[])
+
+
+@case
+def ok_resnet_block_bn_train_with_target():
+    _seed()
+
+    class Block(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.c1 = nn.Conv2d(c, c, 3, padding=1, bias=False)
+            self.b1 = nn.BatchNorm2d(c)
+            self.c2 = nn.Conv2d(c, c, 3, padding=1, bias=False)
+            self.b2 = nn.BatchNorm2d(c)
+
+        def forward(self, x):
+            return F.relu(x + self.b2(self.c2(F.relu(self.b1(self.c1(x))))))
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU())
+            self.blocks = nn.Sequential(Block(16), Block(16))
+            self.fc = nn.Linear(16, 10)
+
+        def forward(self, x):
+            return self.fc(self.blocks(self.stem(x)).mean((2, 3)))
+
+    return dict(model=Net().train(), inputs=torch.randn(8, 3, 16, 16), target=torch.randint(0, 10, (8,)),
+                loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def ok_tiny_unet_mse():
+    _seed()
+
+    class UNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.down = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+            self.mid = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1), nn.ReLU())
+            self.up = nn.ConvTranspose2d(8, 8, 2, stride=2)
+            self.out = nn.Conv2d(9, 1, 1)
+
+        def forward(self, x):
+            h = self.up(self.mid(self.down(x)))
+            return self.out(torch.cat([h, x], 1))
+
+    x = torch.randn(4, 1, 16, 16)
+    return dict(model=UNet(), inputs=x, target=x, loss=nn.MSELoss(), expect=[])
+
+
+@case
+def ok_keyword_tokens_and_mask():
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(50, 16)
+            self.lstm = nn.LSTM(16, 16, batch_first=True, bidirectional=True)
+            self.fc = nn.Linear(32, 2)
+
+        def forward(self, tokens, mask):
+            h = self.lstm(self.emb(tokens))[0]
+            h = h.masked_fill(~mask.unsqueeze(-1), 0.0)
+            return self.fc(h.sum(1) / mask.sum(1, keepdim=True))
+
+    tokens = torch.randint(1, 50, (5, 9))
+    mask = torch.ones(5, 9, dtype=torch.bool)
+    mask[:, 7:] = False
+    return dict(model=Net().eval(), inputs={"tokens": tokens, "mask": mask}, expect=[])
+
+
+@case
+def ok_regression_sgd_001_steps():
+    _seed()
+    m = nn.Sequential(nn.Linear(5, 32), nn.ReLU(), nn.Linear(32, 1))
+    x = torch.randn(64, 5)
+    return dict(model=m, inputs=x, target=x.sum(1, keepdim=True), loss=nn.MSELoss(),
+                optimizer=torch.optim.SGD(m.parameters(), lr=0.01), steps=15, expect=[])
+
+
+@case
+def ok_tanh_mlp_normalised_input():
+    _seed()
+    m = nn.Sequential(nn.Linear(8, 64), nn.Tanh(), nn.Linear(64, 64), nn.Tanh(), nn.Linear(64, 1))
+    x = torch.randn(32, 8)
+    return dict(model=m, inputs=x, target=torch.sin(x[:, :1]), loss=nn.MSELoss(), expect=[])
+
+
+@case
+def ok_multilabel_sigmoid_bce():
+    _seed()
+    m = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 4), nn.Sigmoid())
+    return dict(model=m, inputs=torch.randn(20, 10), target=torch.randint(0, 2, (20, 4)).float(),
+                loss=nn.BCELoss(), expect=[])
+
+
+@case
+def ok_log_softmax_nll():
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(9, 32)
+            self.fc2 = nn.Linear(32, 5)
+
+        def forward(self, x):
+            return F.log_softmax(self.fc2(F.relu(self.fc1(x))), dim=1)
+
+    return dict(model=Net(), inputs=torch.randn(14, 9), target=torch.randint(0, 5, (14,)), loss=nn.NLLLoss(),
+                expect=[])
+
+
+@case
+def ok_gru_layernorm_gelu_eval():
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(8, 32, batch_first=True)
+            self.norm = nn.LayerNorm(32)
+            self.ff = nn.Sequential(nn.Linear(32, 64), nn.GELU(), nn.Linear(64, 8))
+
+        def forward(self, x):
+            return self.ff(self.norm(self.gru(x)[0]))
+
+    return dict(model=Net().eval(), inputs=torch.randn(4, 10, 8), expect=[])
+
+
+@case
+def ok_batch_first_mha_with_target():
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attn = nn.MultiheadAttention(16, 4, batch_first=True)
+            self.fc = nn.Linear(16, 3)
+
+        def forward(self, x):
+            h, _ = self.attn(x, x, x)
+            return self.fc(h.mean(1))
+
+    return dict(model=Net(), inputs=torch.randn(6, 8, 16), target=torch.randint(0, 3, (6,)),
+                loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def ok_imagenet_normalised_cnn_eval():
+    _seed()
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    x = (torch.rand(4, 3, 32, 32) - mean) / std
+    m = nn.Sequential(nn.Conv2d(3, 16, 3, stride=2, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+                      nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
+                      nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 100)).eval()
+    return dict(model=m, inputs=x, expect=[])
+
+
+@case
+def ok_mild_imbalance_binary():
+    # 70/30 is ordinary, not a dominating class.
+    _seed()
+    m = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1))
+    y = torch.zeros(100, 1)
+    y[:30] = 1.0
+    return dict(model=m, inputs=torch.randn(100, 8), target=y[torch.randperm(100)], loss=nn.BCEWithLogitsLoss(),
+                expect=[])
+
+
+@case
+def ok_deep_relu_mlp_kaiming_with_target():
+    _seed()
+    layers = []
+    for i in range(8):
+        lin = nn.Linear(16 if i == 0 else 64, 64)
+        nn.init.kaiming_normal_(lin.weight, nonlinearity="relu")
+        nn.init.zeros_(lin.bias)
+        layers += [lin, nn.ReLU()]
+    m = nn.Sequential(*layers, nn.Linear(64, 3))
+    return dict(model=m, inputs=torch.randn(32, 16), target=torch.randint(0, 3, (32,)),
+                loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def ok_soft_label_cross_entropy():
+    # CrossEntropyLoss with class-probability targets (label smoothing / mixup) is supported by PyTorch.
+    _seed()
+    m = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 4))
+    y = torch.softmax(torch.randn(16, 4), 1)
+    return dict(model=m, inputs=torch.randn(16, 10), target=y, loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def ok_lstm_regressor_adam_steps():
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(2, 24, batch_first=True)
+            self.fc = nn.Linear(24, 1)
+
+        def forward(self, x):
+            return self.fc(self.lstm(x)[0][:, -1])
+
+    m = Net()
+    x = torch.randn(32, 8, 2)
+    return dict(model=m, inputs=x, target=x[:, :, :1].mean(1), loss=nn.MSELoss(),
+                optimizer=torch.optim.Adam(m.parameters(), lr=3e-3), steps=10, expect=[])
