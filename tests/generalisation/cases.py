@@ -1745,3 +1745,410 @@ def ok_lstm_regressor_adam_steps():
     x = torch.randn(32, 8, 2)
     return dict(model=m, inputs=x, target=x[:, :, :1].mean(1), loss=nn.MSELoss(),
                 optimizer=torch.optim.Adam(m.parameters(), lr=3e-3), steps=10, expect=[])
+
+
+# ###################################################################### second blind wave
+# Written after the first score (78/82, 0 false alarms) and still before reading the rule code:
+# subtler forms of the same causes, and healthy setups that sit near the rules' thresholds.
+
+@case
+def image_batch_into_linear_without_flatten():
+    # An MLP for 3x32x32 images called on the image batch itself; nobody flattened it.
+    _seed()
+    m = nn.Sequential(nn.Linear(3 * 32 * 32, 128), nn.ReLU(), nn.Linear(128, 10))
+    return dict(model=m, inputs=torch.rand(4, 3, 32, 32), target=torch.randint(0, 10, (4,)),
+                loss=nn.CrossEntropyLoss(), expect=["shape-mismatch"], where=["input", "0"])
+
+
+@case
+def bfloat16_model_float32_batch():
+    # model.to(torch.bfloat16) to save memory, the data loader still yields float32.
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 8, 3, padding=1)
+            self.fc = nn.Linear(8, 2)
+
+        def forward(self, x):
+            return self.fc(torch.relu(self.conv(x)).mean((2, 3)))
+
+    return dict(model=Net().to(torch.bfloat16), inputs=torch.randn(3, 1, 8, 8), expect=["dtype-mismatch"],
+                where=["input", "conv"])
+
+
+@case
+def blank_image_standardised_per_image():
+    # Per-image standardisation (x - mean) / std on a blank frame: 0/0 arrives as NaN in the batch.
+    _seed()
+    imgs = torch.rand(4, 1, 12, 12)
+    imgs[1] = 0.5
+    x = (imgs - imgs.mean((1, 2, 3), keepdim=True)) / imgs.std((1, 2, 3), keepdim=True)
+    m = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
+    return dict(model=m, inputs=x, target=torch.randint(0, 2, (4,)), loss=nn.CrossEntropyLoss(),
+                expect=["nonfinite-input"], where="input")
+
+
+@case
+def unix_timestamp_feature():
+    # A raw epoch-seconds column (~1.7e9) next to ordinary features.
+    _seed()
+    n = 24
+    x = torch.cat([1.7e9 + torch.rand(n, 1) * 3e7, torch.randn(n, 3)], 1)
+    m = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 1))
+    return dict(model=m, inputs=x, target=torch.randn(n, 1), loss=nn.MSELoss(), expect=["unnormalized-input"],
+                where="input")
+
+
+@case
+def deep_unscaled_residual_mlp():
+    # 40 residual blocks x + f(x) with Kaiming init and no normalisation: the variance doubles per block.
+    _seed()
+
+    class Block(nn.Module):
+        def __init__(self, d):
+            super().__init__()
+            self.fc = nn.Linear(d, d)
+            nn.init.kaiming_normal_(self.fc.weight, nonlinearity="relu")
+
+        def forward(self, x):
+            return x + torch.relu(self.fc(x))
+
+    m = nn.Sequential(nn.Linear(6, 32), *[Block(32) for _ in range(40)], nn.Linear(32, 1))
+    return dict(model=m, inputs=torch.randn(8, 6), target=torch.randn(8, 1), loss=nn.MSELoss(),
+                expect=["exploding-gradients", "exploding-activations"])
+
+
+@case
+def all_zero_weights_mlp():
+    # "Start from zero": every weight zeroed, so all hidden units are identical and nothing flows.
+    _seed()
+    m = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 2))
+    for mod in m:
+        if isinstance(mod, nn.Linear):
+            nn.init.zeros_(mod.weight)
+    return dict(model=m, inputs=torch.randn(16, 10), target=torch.randint(0, 2, (16,)),
+                loss=nn.CrossEntropyLoss(), expect=["bad-init"])
+
+
+@case
+def attention_pooling_softmax_over_batch():
+    # Attention pooling over time, but the softmax normalises dim 0 (the batch) of the (N, T, 1) scores.
+    _seed()
+
+    class Pool(nn.Module):
+        def __init__(self, d):
+            super().__init__()
+            self.score = nn.Linear(d, 1)
+
+        def forward(self, h):
+            w = torch.softmax(self.score(h), dim=0)
+            return (w * h).sum(1)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 16, batch_first=True)
+            self.pool = Pool(16)
+            self.fc = nn.Linear(16, 3)
+
+        def forward(self, x):
+            return self.fc(self.pool(self.gru(x)[0]))
+
+    return dict(model=Net(), inputs=torch.randn(6, 10, 4), target=torch.randint(0, 3, (6,)),
+                loss=nn.CrossEntropyLoss(), expect=["softmax-wrong-dim", "batch-mixing"])
+
+
+@case
+def transformer_inference_left_in_train_mode():
+    # Generating predictions with a TransformerEncoder whose dropout is still active (no .eval()).
+    _seed()
+    layer = nn.TransformerEncoderLayer(32, 4, 64, dropout=0.2, batch_first=True)
+    m = nn.TransformerEncoder(layer, 2).train()
+    return dict(model=m, inputs=torch.randn(3, 7, 32), expect=["train-eval-mode"])
+
+
+@case
+def transpose_then_reshape_flatten():
+    # (N, T, H) transposed to (T, N, H) for an op, then reshaped straight to (N, T*H): rows mix samples.
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(3, 8, batch_first=True)
+            self.fc = nn.Linear(5 * 8, 2)
+
+        def forward(self, x):
+            h = self.lstm(x)[0].transpose(0, 1)  # (T, N, H)
+            return self.fc(h.reshape(x.size(0), -1))
+
+    return dict(model=Net(), inputs=torch.randn(4, 5, 3), target=torch.randint(0, 2, (4,)),
+                loss=nn.CrossEntropyLoss(), expect=["batch-mixing"])
+
+
+@case
+def sigmoid_output_into_bce_with_logits():
+    # The model already ends in Sigmoid and the loss applies its own sigmoid.
+    _seed()
+    m = nn.Sequential(nn.Linear(9, 24), nn.ReLU(), nn.Linear(24, 1), nn.Sigmoid())
+    x = torch.randn(40, 9)
+    return dict(model=m, inputs=x, target=(x[:, :1] > 0).float(), loss=nn.BCEWithLogitsLoss(),
+                expect=["double-softmax", "loss-mismatch"])
+
+
+@case
+def segmentation_softmax_then_cross_entropy():
+    # Per-pixel class probabilities (softmax over dim 1) fed to CrossEntropyLoss.
+    _seed()
+    m = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 4, 1), nn.Softmax(dim=1))
+    return dict(model=m, inputs=torch.randn(2, 3, 12, 12), target=torch.randint(0, 4, (2, 12, 12)),
+                loss=nn.CrossEntropyLoss(), expect=["double-softmax"])
+
+
+@case
+def nll_loss_on_probabilities():
+    # F.nll_loss after softmax (not log_softmax): the "loss" is negative and meaningless.
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(7, 4)
+
+        def forward(self, x):
+            return torch.softmax(self.fc(x), dim=-1)
+
+    return dict(model=Net(), inputs=torch.randn(20, 7), target=torch.randint(0, 4, (20,)), loss=F.nll_loss,
+                expect=["loss-mismatch"])
+
+
+@case
+def token_logits_wrong_layout_for_cross_entropy():
+    # Language-model logits (N, T, V) passed to CrossEntropyLoss with (N, T) targets: the class dim must be 1.
+    _seed()
+
+    class LM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(30, 16)
+            self.gru = nn.GRU(16, 16, batch_first=True)
+            self.out = nn.Linear(16, 30)
+
+        def forward(self, ids):
+            return self.out(self.gru(self.emb(ids))[0])
+
+    ids = torch.randint(0, 30, (4, 9))
+    return dict(model=LM(), inputs=ids, target=torch.randint(0, 30, (4, 9)), loss=nn.CrossEntropyLoss(),
+                expect=["loss-mismatch", "wrong-target", "shape-mismatch"])
+
+
+@case
+def long_targets_for_bce_with_logits():
+    _seed()
+    m = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 1))
+    return dict(model=m, inputs=torch.randn(10, 5), target=torch.randint(0, 2, (10, 1)),
+                loss=nn.BCEWithLogitsLoss(), expect=["wrong-target"], where="target")
+
+
+@case
+def two_class_cross_entropy_96_percent_negative():
+    _seed()
+    m = nn.Sequential(nn.Conv1d(2, 8, 3), nn.ReLU(), nn.AdaptiveMaxPool1d(1), nn.Flatten(), nn.Linear(8, 2))
+    y = torch.zeros(100, dtype=torch.long)
+    y[[5, 17, 42, 80]] = 1
+    return dict(model=m, inputs=torch.randn(100, 2, 16), target=y, loss=nn.CrossEntropyLoss(),
+                expect=["class-imbalance"], where="target")
+
+
+@case
+def adam_lr_1_small_cnn():
+    _seed()
+    m = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(2), nn.Flatten(),
+                      nn.Linear(32, 5))
+    x = torch.randn(24, 1, 10, 10)
+    return dict(model=m, inputs=x, target=torch.randint(0, 5, (24,)), loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.Adam(m.parameters(), lr=1.0), steps=12, expect=["lr-too-high"])
+
+
+@case
+def sgd_lr_1e_minus_5_cnn():
+    _seed()
+    m = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(2), nn.Flatten(),
+                      nn.Linear(32, 5))
+    x = torch.randn(24, 1, 10, 10)
+    return dict(model=m, inputs=x, target=torch.randint(0, 5, (24,)), loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.SGD(m.parameters(), lr=1e-5), steps=12, expect=["lr-too-low"])
+
+
+# ---------------------------------------------------------------------- second wave: healthy
+@case
+def ok_images_in_unit_range_cnn():
+    # ToTensor() output in [0, 1] without mean/std standardisation is ordinary practice.
+    _seed()
+    m = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 16, 3, padding=1),
+                      nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))
+    return dict(model=m, inputs=torch.rand(8, 3, 24, 24), target=torch.randint(0, 10, (8,)),
+                loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def ok_large_vocab_token_ids():
+    # Integer ids up to 30k are indices, not a scale problem.
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(30000, 16)
+            self.fc = nn.Linear(16, 2)
+
+        def forward(self, ids):
+            return self.fc(self.emb(ids).mean(1))
+
+    return dict(model=Net(), inputs=torch.randint(0, 30000, (6, 12)), target=torch.randint(0, 2, (6,)),
+                loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def ok_adam_1e_minus_4_steps():
+    # The slow end of the sane range: barely moving in 10 steps is expected at 1e-4.
+    _seed()
+    m = nn.Sequential(nn.Linear(12, 32), nn.ReLU(), nn.Linear(32, 3))
+    x = torch.randn(48, 12)
+    return dict(model=m, inputs=x, target=x[:, :3].argmax(1), loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.Adam(m.parameters(), lr=1e-4), steps=10, expect=[])
+
+
+@case
+def ok_sgd_momentum_01_cnn_steps():
+    _seed()
+    m = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.AdaptiveAvgPool2d(2),
+                      nn.Flatten(), nn.Linear(32, 4))
+    x = torch.randn(32, 1, 8, 8)
+    return dict(model=m, inputs=x, target=(x.mean((1, 2, 3)) > 0).long() + 2 * (x[:, 0, 0, 0] > 0).long(),
+                loss=nn.CrossEntropyLoss(), optimizer=torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9),
+                steps=8, expect=[])
+
+
+@case
+def ok_softmax_head_inference_eval():
+    # Returning probabilities at inference (no loss involved) is fine.
+    _seed()
+    m = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 4), nn.Softmax(dim=-1)).eval()
+    return dict(model=m, inputs=torch.randn(9, 10), expect=[])
+
+
+@case
+def ok_one_hot_sparse_features():
+    # One-hot categorical features: mostly zeros, never negative.
+    _seed()
+    x = F.one_hot(torch.randint(0, 20, (30,)), 20).float()
+    m = nn.Sequential(nn.Linear(20, 16), nn.ReLU(), nn.Linear(16, 1))
+    return dict(model=m, inputs=x, target=torch.randn(30, 1), loss=nn.MSELoss(), expect=[])
+
+
+@case
+def ok_prenorm_transformer_gelu_train():
+    _seed()
+    layer = nn.TransformerEncoderLayer(24, 3, 48, dropout=0.1, activation="gelu", batch_first=True,
+                                       norm_first=True)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+            self.fc = nn.Linear(24, 3)
+
+        def forward(self, x):
+            return self.fc(self.enc(x).mean(1))
+
+    return dict(model=Net().train(), inputs=torch.randn(6, 10, 24), target=torch.randint(0, 3, (6,)),
+                loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def ok_weight_tied_language_model():
+    # Decoder weights tied to the embedding; logits flattened to (N*T, V) for the loss.
+    _seed()
+
+    class LM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(40, 16)
+            self.lstm = nn.LSTM(16, 16, batch_first=True)
+            self.dec = nn.Linear(16, 40)
+            self.dec.weight = self.emb.weight
+
+        def forward(self, ids):
+            return self.dec(self.lstm(self.emb(ids))[0]).reshape(-1, 40)
+
+    ids = torch.randint(0, 40, (4, 8))
+    return dict(model=LM(), inputs=ids, target=torch.randint(0, 40, (32,)), loss=nn.CrossEntropyLoss(),
+                expect=[])
+
+
+@case
+def ok_dict_output_eval():
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Linear(6, 16), nn.SiLU())
+            self.mu = nn.Linear(16, 2)
+            self.logvar = nn.Linear(16, 2)
+
+        def forward(self, x):
+            h = self.body(x)
+            return {"mu": self.mu(h), "logvar": self.logvar(h)}
+
+    return dict(model=Net().eval(), inputs=torch.randn(7, 6), expect=[])
+
+
+@case
+def ok_depthwise_separable_cnn_train():
+    _seed()
+    m = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU6(),
+                      nn.Conv2d(16, 16, 3, padding=1, groups=16), nn.BatchNorm2d(16), nn.ReLU6(),
+                      nn.Conv2d(16, 32, 1), nn.BatchNorm2d(32), nn.ReLU6(),
+                      nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 5))
+    return dict(model=m.train(), inputs=torch.randn(8, 3, 16, 16), target=torch.randint(0, 5, (8,)),
+                loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def ok_binary_75_25_cross_entropy():
+    _seed()
+    m = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    y = torch.zeros(80, dtype=torch.long)
+    y[:20] = 1
+    return dict(model=m, inputs=torch.randn(80, 4), target=y, loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def ok_dropout_model_in_eval_inference():
+    _seed()
+    m = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Dropout(0.5), nn.Linear(32, 2)).eval()
+    return dict(model=m, inputs=torch.randn(5, 16), expect=[])
+
+
+@case
+def ok_sgd_001_transformer_steps():
+    _seed()
+    layer = nn.TransformerEncoderLayer(16, 2, 32, dropout=0.0, batch_first=True)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.TransformerEncoder(layer, 1, enable_nested_tensor=False)
+            self.fc = nn.Linear(16, 1)
+
+        def forward(self, x):
+            return self.fc(self.enc(x).mean(1))
+
+    m = Net()
+    x = torch.randn(16, 5, 16)
+    return dict(model=m, inputs=x, target=x.mean((1, 2)).unsqueeze(1), loss=nn.MSELoss(),
+                optimizer=torch.optim.SGD(m.parameters(), lr=0.01), steps=8, expect=[])
