@@ -126,7 +126,8 @@ def _masked_vector(x: torch.Tensor) -> torch.Tensor:
         c = _as_float(raw)
         d = torch.where(torch.isfinite(c), c.to(acc) - mean, 0)
         ssq = ssq + (d * d).sum()
-    inf = torch.tensor(float(x.numel()), dtype=acc, device=x.device) - n_fin - nan
+    # torch.full, not torch.tensor: a host-to-device copy would wait for the device (a sync per tensor)
+    inf = torch.full((), float(x.numel()), dtype=acc, device=x.device) - n_fin - nan
     return torch.stack([n_fin, nan, inf, zeros, total, ssq, mn, mx])
 
 
@@ -207,7 +208,14 @@ def _histogram(x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, bins: int) -
     width = (hi - lo).clamp_min(torch.finfo(lo.dtype).tiny)
     b = ((s - lo) / width * bins).floor().clamp(0, bins - 1)
     b = torch.where(torch.isfinite(s), b, bins).long()
-    return torch.bincount(b, minlength=bins + 1)[:bins].to(lo.dtype)
+    return _counts(b, bins + 1, lo.dtype)[:bins]
+
+
+def _counts(idx: torch.Tensor, size: int, dtype) -> torch.Tensor:
+    """bincount of indices in [0, size) without a device sync: torch.bincount reads the largest index
+    back to the host to size its output, which on a GPU stalls once per tensor."""
+    out = torch.zeros(size, dtype=dtype, device=idx.device)
+    return out.scatter_add_(0, idx, torch.ones(idx.shape, dtype=dtype, device=idx.device))
 
 
 class StatsBatch:
@@ -497,7 +505,7 @@ def label_counts(num_classes: int) -> Callable:
             return None
         v = x.reshape(-1).long()
         v = torch.where((v >= 0) & (v < num_classes), v, num_classes)
-        return torch.bincount(v, minlength=num_classes + 1)[:num_classes + 1]
+        return _counts(v, num_classes + 1, torch.long)
     return fn
 
 
