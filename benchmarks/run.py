@@ -53,13 +53,15 @@ HEADLINE = ("cnn", "transformer")   # the models the overhead targets are stated
 MODES = {
     # size: (rounds per model, rounds for peers, rss reps, tiny rounds, models)
     "full": dict(size="full", rounds=11, peer_rounds=3, rss_reps=2, tiny_rounds=60,
-                 models=["cnn", "transformer", "mlp", "calls"], rss_models=["cnn", "transformer", "mlp", "calls"]),
+                 models=["cnn", "transformer", "mlp", "calls"], rss_models=["cnn", "transformer", "mlp", "calls"],
+                 breakdown_models=["cnn", "transformer", "mlp", "calls"], breakdown_reps=5),
     "quick": dict(size="full", rounds=5, peer_rounds=2, rss_reps=1, tiny_rounds=30,
-                  models=["cnn", "transformer", "mlp", "calls"], rss_models=["cnn", "transformer"]),
+                  models=["cnn", "transformer", "mlp", "calls"], rss_models=["cnn", "transformer"],
+                  breakdown_models=["cnn", "transformer"], breakdown_reps=3),
     # CI: every code path once, at tiny sizes, on one thread (threads only add scheduling noise there)
     "smoke": dict(size="smoke", rounds=1, peer_rounds=1, rss_reps=1, tiny_rounds=5, threads=1,
                   models=["cnn", "transformer", "mlp", "calls"], rss_models=["mlp"], rss_pairs=1,
-                  peer_models=["mlp"]),
+                  peer_models=["mlp"], breakdown_models=["mlp"], breakdown_reps=1),
 }
 RSS_PAIRS = [("plain_fwd_bwd", "trace_loss"), ("plain_fwd", "trace_fwd_only")]
 
@@ -398,6 +400,61 @@ def rss_peak() -> int:
     return peak if sys.platform == "darwin" else peak * 1024
 
 
+# Parts of a trace timed by wrapping them (in a worker process, so the wrappers never touch the timed
+# runs). They nest: the stats of activations and gradients are inside forward and backward.
+PARTS = [
+    ("nbdebug.api", "_Tracer", "_forward", "forward, with hooks and activation stats"),
+    ("nbdebug.api", "_Tracer", "_backward", "backward, with gradient stats"),
+    ("nbdebug.stats", "StatsBatch", "add", "stats: every tensor queued (nested above)"),
+    ("nbdebug.stats", "StatsBatch", "finish", "stats: finish (results to Python)"),
+    ("nbdebug.api", "_Tracer", "_record_params", "parameter stats"),
+    ("nbdebug.checks.batch_mixing", None, "run", "batch-mixing check"),
+    ("nbdebug.guard", "ModelGuard", "__enter__", "guard: snapshot of the model"),
+    ("nbdebug.guard", "ModelGuard", "__exit__", "guard: restore"),
+    ("nbdebug.api", "_Tracer", "_diagnose", "rules"),
+]
+
+
+def worker_breakdown(key: str, size: str, reps: int, device: str) -> dict:
+    """Where the time of one full trace goes, next to a plain forward+backward (wall and CPU ms)."""
+    import importlib
+
+    import nbdebug
+
+    spent: dict = {}
+
+    def wrap(owner, attr, label):
+        fn = getattr(owner, attr)
+
+        def timed_part(*a, **k):
+            w0, c0 = time.perf_counter(), time.process_time()
+            try:
+                return fn(*a, **k)
+            finally:
+                acc = spent.setdefault(label, [0.0, 0.0])
+                acc[0] += time.perf_counter() - w0
+                acc[1] += time.process_time() - c0
+        setattr(owner, attr, timed_part)
+
+    for module, cls, attr, label in PARTS:
+        try:
+            mod = importlib.import_module(module)
+            wrap(getattr(mod, cls) if cls else mod, attr, label)
+        except (ImportError, AttributeError):
+            continue  # the code moved on; the breakdown says less, the benchmark still runs
+    w = bench_models.build(key, size, device)
+    cases = plain_cases(w, device)
+    cases["trace_loss"] = lambda: nbdebug.trace(w.model, w.x, target=w.target, loss=w.loss)
+    cases["trace_loss"]()  # first use imports the rules: not a per-trace cost
+    spent.clear()
+    wall, cpu = interleave(cases, reps, device)
+    n = reps + 1  # interleave's warm-up trace was timed by the wrappers too
+    return {"model": w.name, "reps": reps,
+            "plain_fwd_bwd_ms": [ms(median(wall["plain_fwd_bwd"])), ms(median(cpu["plain_fwd_bwd"]))],
+            "trace_loss_ms": [ms(median(wall["trace_loss"])), ms(median(cpu["trace_loss"]))],
+            "parts_ms": {label: [ms(v[0] / n), ms(v[1] / n)] for label, v in spent.items()}}
+
+
 def worker_torchlens(keys: list, size: str, rounds: int, device: str) -> dict:
     """TorchLens' full trace (every activation saved) vs a plain forward, interleaved in one process."""
     try:
@@ -572,6 +629,15 @@ def print_report(result: dict) -> None:
         for key, s in result["rss"].items():
             p(f"  {key}: " + ", ".join(f"{k} {v.get('peak_rss_mb', v.get('error'))}" if isinstance(v, dict)
                                         else f"{k} {v}" for k, v in s.items()))
+    for key, b in result.get("breakdown", {}).items():
+        if "error" in b:
+            p(f"\nwhere the time goes ({key}): {b['error']}")
+            continue
+        p(f"\nwhere the time goes: {b['model']}, ms per trace (wall / CPU); parts nest")
+        p(f"  {'plain forward+backward':<44} {fmt(b['plain_fwd_bwd_ms'][0]):>9} {fmt(b['plain_fwd_bwd_ms'][1]):>9}")
+        p(f"  {'nbdebug.trace with the loss':<44} {fmt(b['trace_loss_ms'][0]):>9} {fmt(b['trace_loss_ms'][1]):>9}")
+        for label, (wv, cv) in b["parts_ms"].items():
+            p(f"    {label:<42} {fmt(wv):>9} {fmt(cv):>9}")
     tiny = result.get("tiny")
     if tiny:
         p(f"\ntiny model: trace {fmt(tiny['fixed_cost_ms'])} ms wall, {fmt(tiny['fixed_cost_cpu_ms'])} ms CPU "
@@ -602,8 +668,9 @@ def parse(argv=None):
     ap.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's own choice)")
     ap.add_argument("--no-peers", action="store_true", help="skip torchinfo and TorchLens")
     ap.add_argument("--no-rss", action="store_true", help="skip the fresh-process memory runs")
+    ap.add_argument("--no-breakdown", action="store_true", help="skip the where-the-time-goes runs")
     # internal: subprocess workers
-    ap.add_argument("--worker", choices=["rss", "torchlens"], help=argparse.SUPPRESS)
+    ap.add_argument("--worker", choices=["rss", "torchlens", "breakdown"], help=argparse.SUPPRESS)
     ap.add_argument("--model", help=argparse.SUPPRESS)
     ap.add_argument("--what", help=argparse.SUPPRESS)
     ap.add_argument("--size", default="full", help=argparse.SUPPRESS)
@@ -621,6 +688,9 @@ def main(argv=None) -> int:
         return 0
     if args.worker == "torchlens":
         print(json.dumps(worker_torchlens(args.model.split(","), args.size, args.rounds or 1, args.device)))
+        return 0
+    if args.worker == "breakdown":
+        print(json.dumps(worker_breakdown(args.model, args.size, args.rounds or 3, args.device)))
         return 0
     name = "smoke" if args.smoke else "quick" if args.quick else "full"
     cfg = dict(MODES[name])
@@ -648,6 +718,13 @@ def main(argv=None) -> int:
         result["torchlens"] = spawn(["--worker", "torchlens", "--model", ",".join(peer_models),
                                      "--size", cfg["size"], "--rounds", str(cfg["peer_rounds"]),
                                      "--device", device] + cfg["thread_args"], timeout=1800)
+    if not args.no_breakdown:
+        result["breakdown"] = {}
+        for key in [m for m in cfg.get("breakdown_models", []) if m in cfg["models"]]:
+            log(f"where the time goes: {key} (own process) ...", started)
+            result["breakdown"][key] = spawn(["--worker", "breakdown", "--model", key, "--size", cfg["size"],
+                                              "--rounds", str(cfg["breakdown_reps"]), "--device", device]
+                                             + cfg["thread_args"], timeout=1800)
     if not args.no_rss:
         log("peak RSS (fresh processes) ...", started)
         result["rss"] = bench_rss(cfg, device)

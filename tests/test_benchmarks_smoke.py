@@ -64,6 +64,18 @@ def test_memory_is_measured_in_fresh_processes(smoke):
         assert positive(s["trace_loss/plain_fwd_bwd"]), key
 
 
+def test_breakdown_names_the_parts_of_a_trace(smoke):
+    breakdown = smoke[0]["breakdown"]
+    assert breakdown, "no model broken down"
+    for key, b in breakdown.items():
+        assert "error" not in b, (key, b)
+        assert positive(b["trace_loss_ms"][0]) and positive(b["plain_fwd_bwd_ms"][0]), key
+        parts = b["parts_ms"]
+        assert {"forward, with hooks and activation stats", "backward, with gradient stats",
+                "batch-mixing check", "rules"} <= set(parts), (key, sorted(parts))
+        assert all(wall >= 0 and cpu >= 0 for wall, cpu in parts.values()), (key, parts)
+
+
 def test_peers_are_measured_or_reported_missing(smoke):
     result, _ = smoke
     for name in ("torchinfo", "torchlens"):
