@@ -79,3 +79,13 @@ def test_report_fail_on_error(tmp_path):
     r = run("report", f"{f}:make", "-q", "--fail-on", "error")
     assert r.returncode == 1, r.stdout + r.stderr
     assert "nonfinite-input" in r.stdout
+
+
+def test_report_writes_the_offline_html(factory_file, tmp_path):
+    out = tmp_path / "report.html"
+    r = run("report", f"{factory_file}:make", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "[4/4] report written to" in r.stderr
+    html = out.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") or html.lower().startswith("<!doctype html>")
+    assert "Sequential" in html and "<script" in html
