@@ -15,6 +15,9 @@ RELU_FAMILY = (nn.ReLU, nn.ReLU6, nn.Threshold)
 # Squashing activations: pre-activations with |x| >= 5 saturate them (DeepDiagnosis).
 SQUASHING = (nn.Sigmoid, nn.Tanh, nn.Hardsigmoid, nn.Softsign, nn.LogSigmoid, nn.Tanhshrink)
 
+# Softmax-family: rows pinned at one class (max probability >= 0.99) are saturated like a sigmoid.
+SOFTMAX_FAMILY = (nn.Softmax, nn.Softmin, nn.LogSoftmax)
+
 OUTPUT_LIMIT = 1 << 22   # root outputs larger than this skip the per-dim extras
 
 
@@ -27,6 +30,9 @@ def for_module_input(module) -> dict:
 def for_module_output(module) -> dict:
     if isinstance(module, RELU_FAMILY):
         return {"dead_unit_frac": stats.dead_unit_frac}
+    if isinstance(module, SOFTMAX_FAMILY):
+        return {"peak99_frac": stats.peak_prob_frac(getattr(module, "dim", None),
+                                                    log=isinstance(module, nn.LogSoftmax))}
     return {}
 
 

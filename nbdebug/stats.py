@@ -498,6 +498,21 @@ def logsumexp_abs(x: torch.Tensor):
     return _as_float(x).logsumexp(1).abs().mean()
 
 
+def peak_prob_frac(dim, log: bool = False) -> Callable:
+    """Fraction of rows of a softmax (log_softmax) output whose largest probability along `dim` is
+    >= 0.99: rows pinned at one class, the softmax form of a saturated sigmoid. dim=None resolves as
+    torch's legacy implicit choice (0 for 0-, 1- and 3-D tensors, else 1)."""
+    def fn(x: torch.Tensor):
+        if not x.is_floating_point() or x.dim() < 1:
+            return None
+        d = (0 if x.dim() in (0, 1, 3) else 1) if dim is None else dim
+        if x.shape[d] < 2:
+            return None
+        p = _as_float(x)
+        return ((p.exp() if log else p).amax(d) >= 0.99).float().mean()
+    return fn
+
+
 def label_counts(num_classes: int) -> Callable:
     """Counts of integer labels 0..C-1, plus one bin for anything outside that range."""
     def fn(x: torch.Tensor):

@@ -30,6 +30,7 @@ RULE_MODULES = [
     "unnormalized_input",
     "feature_scale_spread",
     "batchnorm_single_value",
+    "batchnorm_one_sample_silent",
     "train_mode_inference",
     "eval_mode_training",
     # -- activations, initialisation, wiring --------------------------------------------------
@@ -42,6 +43,7 @@ RULE_MODULES = [
     "constant_output",
     "softmax_batch_dim",
     "softmax_batch_dim_silent",
+    "softmax_wrong_axis",
     "missing_nonlinearity",
     "batch_mixing",
     "unregistered_params",

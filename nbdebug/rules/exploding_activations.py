@@ -8,8 +8,10 @@ import torch.nn as nn
 from .base import Rule
 from .helpers import RECURRENT_TYPES, fmt, leaf_calls, module_expr, rms
 
-GROWTH = 1e3        # three orders of magnitude above the input's scale (or above 1 for tiny inputs)
+GROWTH = 1e2        # two orders of magnitude above the input's scale (or above 1 for tiny inputs)
 LAYER_GAIN = 10.0   # one layer multiplying its input's scale by 10 or more is where it starts
+COMPOUND_GAIN = 1.5  # else: layers that each multiply the scale by 1.5+ (healthy ones keep it near 1)
+CONTAINER_TYPES = ("Sequential", "ModuleList", "ModuleDict")
 
 
 def _reference_scale(trace, leaves) -> float:
@@ -31,35 +33,69 @@ def _gain(call) -> float:
     return o / i if i > 0 else math.nan
 
 
+def _grown(c, base) -> bool:
+    scale = rms(c.outputs[0]) if c.outputs and c.outputs[0].is_float else math.nan
+    return math.isfinite(scale) and scale / base >= GROWTH
+
+
+def _peak(trace, leaves, base):
+    """The first layer whose output has grown past GROWTH; when only a custom module's own arithmetic
+    gets there (`x * scale` inside a block's forward), the innermost such module."""
+    for c in leaves:
+        if _grown(c, base):
+            return c
+    leaf_ids = {c.index for c in leaf_calls(trace)}
+    grown = [c for c in trace.calls if c.index not in leaf_ids and _grown(c, base)]
+    parents = {c.parent for c in grown}
+    inner = [c for c in grown if c.index not in parents]
+    return inner[0] if inner else None
+
+
+def _compounding(trace, peak, upto) -> list:
+    """No single steep layer: the layers whose moderate gains (>= COMPOUND_GAIN) multiply up to the
+    peak. Weighted leaves first; else custom modules whose own forward scales (x * c in a block)."""
+    growing = [c for c in upto if c.params and _gain(c) >= COMPOUND_GAIN]
+    if len(growing) >= 2:
+        return growing
+    blocks = [c for c in trace.calls if c.parent is not None and c.index <= peak.index
+              and c.type not in CONTAINER_TYPES and c.index not in {x.index for x in upto}
+              and _gain(c) >= COMPOUND_GAIN]
+    return blocks if len(blocks) >= 2 else []
+
+
 def check(trace):
     leaves = [c for c in leaf_calls(trace) if c.outputs and c.outputs[0].is_float]
     ref = _reference_scale(trace, leaves)
     if not math.isfinite(ref):
         return
     base = max(ref, 1.0)
-    peak = None
-    for c in leaves:
-        scale = rms(c.outputs[0])
-        if math.isfinite(scale) and scale / base >= GROWTH:
-            peak = c
-            break
+    peak = _peak(trace, leaves, base)
     if peak is None:
         return
     upto = [c for c in leaves if c.index <= peak.index]
     steep = [c for c in upto if _gain(c) >= LAYER_GAIN]
-    root = steep[0] if steep else peak
+    growing = [] if steep else _compounding(trace, peak, upto)
+    root = steep[0] if steep else growing[0] if growing else peak
     growth = rms(peak.outputs[0]) / base
     message = (f"Activations grow from scale {fmt(ref)} at the input to {fmt(rms(peak.outputs[0]))} at "
                f"`{peak.name}` ({peak.type}), {fmt(growth)}× larger")
     if steep:
         message += (f"; `{root.name}` ({root.type}) alone multiplies its input's scale by "
                     f"{fmt(_gain(root))}")
+    elif growing:
+        gains = [_gain(c) for c in growing]
+        message += (f"; {len(growing)} layers from `{root.name}` ({root.type}) on each multiply it by "
+                    f"{fmt(min(gains))}–{fmt(max(gains))}, and the factors compound")
     message += "."
     expr = module_expr(root.name)
     if root.type in RECURRENT_TYPES:
         fix = (f"Keep the recurrence contractive: `nn.init.orthogonal_({expr}.weight_hh_l0)` (or the "
                f"default init), use an LSTM/GRU instead of a ReLU RNN, and clip gradients "
                f"(`torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)`).")
+    elif not steep and root.index not in {c.index for c in leaves}:
+        fix = (f"The arithmetic in `{root.name}`'s forward ({root.type}) multiplies the scale that its layers "
+               f"keep: check constant factors applied there at every layer (a `* math.sqrt(d_model)` belongs "
+               f"once after the embedding), and consider a LayerNorm at the end of each block.")
     else:
         fix = (f"Bring `{root.name}` back to a fan-in based scale (`{expr}.reset_parameters()` or "
                f"kaiming/xavier init), check the input normalisation, and consider a normalisation layer "
@@ -95,6 +131,39 @@ def _bad_relu_rnn():
     return dict(model=Net(), inputs=torch.randn(3, 40, 2))
 
 
+class _ScaledBlock(nn.Module):
+    """x -> fc(x) * sqrt(d): the scaling is the block's own arithmetic, which no leaf call shows."""
+
+    def __init__(self, d):
+        super().__init__()
+        self.fc = nn.Linear(d, d)
+        self.scale = d ** 0.5
+
+    def forward(self, x):
+        return self.fc(x) * self.scale
+
+
+def _bad_sqrt_d_in_every_block():
+    torch.manual_seed(0)
+    return dict(model=nn.Sequential(*[_ScaledBlock(64) for _ in range(4)]), inputs=torch.randn(4, 64))
+
+
+def _good_embedding_scaled_once():
+    # emb(ids) * sqrt(d_model) once, as the Transformer paper does: x16, not orders of magnitude
+    torch.manual_seed(0)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(50, 256)
+            self.enc = nn.TransformerEncoderLayer(256, 4, 256, dropout=0.0, batch_first=True)
+
+        def forward(self, ids):
+            return self.enc(self.emb(ids) * 256 ** 0.5)
+
+    return dict(model=Net().eval(), inputs=torch.randint(0, 50, (2, 6)))
+
+
 def _good_raw_scale_input():
     # Large inputs are not growth: the scale is measured relative to the input's.
     torch.manual_seed(0)
@@ -124,8 +193,8 @@ RULE = Rule(
     fix="Re-initialise the layer that multiplies the scale with a fan-in based scheme, add "
         "normalisation, and for recurrences use orthogonal init, LSTM/GRU and gradient clipping.",
     check=check,
-    bad=[_bad_deep_std1, _bad_relu_rnn],
-    good=[_good_raw_scale_input, _good_tiny_input_then_layernorm],
+    bad=[_bad_deep_std1, _bad_relu_rnn, _bad_sqrt_d_in_every_block],
+    good=[_good_raw_scale_input, _good_tiny_input_then_layernorm, _good_embedding_scaled_once],
     needs="forward",
     thresholds=(
         f"An activation whose rms exceeds {GROWTH:g}× the input's rms (or {GROWTH:g} for inputs of scale "

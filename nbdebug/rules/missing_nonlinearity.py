@@ -43,6 +43,33 @@ def _next_maps(by_input: dict, a) -> list:
     return found
 
 
+CONTAINER_TYPES = ("Sequential", "ModuleList", "ModuleDict")
+
+
+def _ancestors(trace, c) -> list:
+    out = []
+    while c.parent is not None and 0 <= c.parent < len(trace.calls):
+        c = trace.calls[c.parent]
+        out.append(c)
+    return out
+
+
+def _around_b(trace, a, b) -> bool:
+    """b sits inside a custom module that receives a's output and returns a tensor none of its own
+    layers output (x + f(x)): a's output also reaches the result by a path around b, so a and b do
+    not compose into one map (a residual stream entering a block that starts with a Linear)."""
+    ref = a.outputs[0].ref
+    for k in _ancestors(trace, b):
+        if k.type in CONTAINER_TYPES or not any(s.ref == ref for s in k.inputs):
+            continue
+        out_refs = {s.ref for s in k.outputs}
+        inner = {s.ref for c in trace.calls if c.index > k.index
+                 and k.index in {x.index for x in _ancestors(trace, c)}
+                 for s in c.outputs}
+        return bool(out_refs) and not out_refs & inner
+    return False
+
+
 def _pairs(trace) -> list:
     leaves = leaf_calls(trace)
     by_input: dict = {}
@@ -54,7 +81,7 @@ def _pairs(trace) -> list:
         if a.type not in MAPS or not a.outputs or _depthwise(a):
             continue
         for b in _next_maps(by_input, a):
-            if not _depthwise(b):
+            if not _depthwise(b) and not _around_b(trace, a, b):
                 pairs.append((a, b))
     return pairs
 
@@ -155,6 +182,22 @@ def _good_depthwise_separable():
     return dict(model=m, inputs=torch.randn(2, 8, 6, 6))
 
 
+def _good_residual_stream_into_block():
+    # stem Linear -> block(x) = x + relu(fc(x)): the stem's output also reaches the block's result
+    torch.manual_seed(0)
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(16, 16)
+
+        def forward(self, x):
+            return x + torch.relu(self.fc(x))
+
+    return dict(model=nn.Sequential(nn.Linear(4, 16), Block(), Block(), nn.Linear(16, 1)),
+                inputs=torch.randn(5, 4))
+
+
 def _good_low_rank_adapter():
     torch.manual_seed(0)
 
@@ -186,13 +229,16 @@ RULE = Rule(
     fix="Insert an activation (ReLU, GELU, Tanh) between the two layers.",
     check=check,
     bad=[_bad_conv_stack, _bad_linear_dropout_linear],
-    good=[_good_with_activations, _good_depthwise_separable, _good_low_rank_adapter],
+    good=[_good_with_activations, _good_depthwise_separable, _good_low_rank_adapter,
+          _good_residual_stream_into_block],
     needs="forward",
     thresholds=(
         "No number: the output tensor of a Linear/Conv call (same tensor identity, followed through "
         "Dropout/Flatten/Identity calls) is the input of the next Linear/Conv call. Not reported for "
         "depthwise-separable pairs (a depthwise conv, groups = in_channels, then a pointwise one: "
-        "Chollet 2017); a low-rank bottleneck (middle width smaller than both ends, as in LoRA) is "
+        "Chollet 2017), nor when the second layer sits in a custom module that receives the first one's "
+        "output and returns a tensor none of its layers produced (a skip connection x + f(x)); a "
+        "low-rank bottleneck (middle width smaller than both ends, as in LoRA) is "
         "reported as info only."
     ),
 )

@@ -1,5 +1,6 @@
 """NBD220 saturated-activation: most pre-activations of a sigmoid/tanh are so large that its output is
-pinned at the bounds and its gradient vanishes."""
+pinned at the bounds and its gradient vanishes; or a softmax layer inside the model whose rows are
+one-hot because the scores reaching it are far from unit scale (attention without the 1/√d)."""
 import math
 
 import torch
@@ -11,6 +12,8 @@ from .helpers import SQUASH_TYPES, fmt, model_output, pct, producer, rms
 SATURATED = 0.5          # DeepDiagnosis: > 50 % of the pre-activations with |x| >= 5
 OUTPUT_SATURATED = 0.9   # on the model's own output layer, where confident scores are legal
 MIN_VALUES = 8
+SOFTMAX_MODULES = ("Softmax", "Softmin", "LogSoftmax")
+SOFTMAX_LOGIT_SCALE = 5.0   # scores of rms >= 5 reaching a softmax: the |x| >= 5 of DeepDiagnosis
 GRADIENT_AT_5 = {"Sigmoid": 6.6e-3, "Tanh": 1.8e-4, "Hardsigmoid": 0.0, "LogSigmoid": 6.7e-3}
 
 
@@ -22,8 +25,36 @@ def _norm_layer(pre) -> str:
     return "a normalisation layer"
 
 
+def _softmax_findings(trace, out):
+    """Softmax layers inside the model whose rows are pinned at one class (max probability >= 0.99):
+    the softmax form of saturation (unscaled attention scores, logits far from unit scale)."""
+    for call in trace.calls:
+        if call.type not in SOFTMAX_MODULES or not call.inputs or not call.outputs:
+            continue
+        frac = call.outputs[0].extra.get("peak99_frac")
+        pre = call.inputs[0]
+        if frac is None or math.isnan(frac) or frac <= SATURATED or pre.numel < MIN_VALUES:
+            continue
+        if out is not None and call.outputs[0].ref == out.ref:
+            continue  # confident predictions are legal at the output; double-softmax covers losses
+        scale = pre.std  # softmax ignores a shift along its dim: the spread is what pins it
+        if not scale >= SOFTMAX_LOGIT_SCALE:
+            continue  # peaked rows from unit-scale scores are a learned choice, not saturation
+        src = producer(trace, pre.ref, before=call.index)
+        fed = f" from `{src.name}` ({src.type})" if src is not None and src.index != call.parent else ""
+        message = (f"{pct(frac)} of the rows coming out of `{call.name}` ({call.type}) put 99 % or more of "
+                   f"their probability on one entry: the scores reaching it{fed} have scale {fmt(scale)}, so "
+                   f"the softmax is one-hot and its gradient (p·(1 − p)) all but vanishes.")
+        fix = (f"Scale the scores down before `{call.name}`: divide attention scores by √d "
+               f"(`scores / math.sqrt(d)`, as `F.scaled_dot_product_attention` does), or normalise the "
+               f"inputs of the layer that computes them (LayerNorm).")
+        yield RULE.finding(call.name, message, fix, call=call.index,
+                           evidence={"peak99_frac": frac, "score_scale": scale, "values": pre.numel})
+
+
 def check(trace):
     out = model_output(trace)
+    yield from _softmax_findings(trace, out)
     for call in trace.calls:
         if call.type not in SQUASH_TYPES or not call.inputs:
             continue
@@ -76,6 +107,28 @@ def _bad_sigmoid_gate_on_raw_counts():
     return dict(model=Gate(), inputs=torch.rand(20, 3) * 300)
 
 
+class _Attention(nn.Module):
+    def __init__(self, d, scaled):
+        super().__init__()
+        self.q, self.k = nn.Linear(d, d), nn.Linear(d, d)
+        self.softmax = nn.Softmax(dim=-1)
+        self.scale = 1 / d ** 0.5 if scaled else 1.0
+
+    def forward(self, x):
+        return self.softmax(self.q(x) @ self.k(x).transpose(1, 2) * self.scale) @ x
+
+
+def _bad_unscaled_attention_softmax():
+    # token embeddings scaled by sqrt(d) and scores never divided by sqrt(d): one-hot attention rows
+    torch.manual_seed(0)
+    return dict(model=_Attention(32, scaled=False), inputs=torch.randn(2, 10, 32) * 32 ** 0.5)
+
+
+def _good_scaled_attention_softmax():
+    torch.manual_seed(0)
+    return dict(model=_Attention(32, scaled=True), inputs=torch.randn(2, 10, 32))
+
+
 def _good_tanh_standardised():
     torch.manual_seed(0)
     m = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 1), nn.Sigmoid())
@@ -95,25 +148,29 @@ RULE = Rule(
     code="NBD220",
     cause="saturated-activation",
     severity="warning",
-    title="Sigmoid/tanh saturated: most pre-activations have |x| ≥ 5",
+    title="Sigmoid/tanh saturated (most pre-activations |x| ≥ 5), or softmax rows one-hot",
     explanation=(
         "Sigmoid and tanh are flat away from zero: at |x| = 5 the sigmoid's slope is 0.007 and tanh's "
         "0.0002. When most of the values reaching them are that large, the outputs are stuck at 0/1 (or "
         "±1), the layer stops carrying information about the input and almost no gradient flows back "
         "through it, so everything before it learns very slowly. The usual cause is scale: unnormalised "
         "input features (values in the hundreds), weights too large for the fan-in, or a missing "
-        "normalisation layer."
+        "normalisation layer. A softmax saturates the same way: when the scores reaching it spread over "
+        "tens of units (attention scores q·k without the 1/√d scale), each row puts almost all its "
+        "probability on one entry and its gradient p·(1 − p) vanishes."
     ),
     fix="Bring the pre-activations to unit scale: standardise the input, use xavier/default init, or add "
         "a normalisation layer before the activation.",
     check=check,
-    bad=[_bad_tanh_wide_weights, _bad_sigmoid_gate_on_raw_counts],
-    good=[_good_tanh_standardised, _good_confident_output_sigmoid],
+    bad=[_bad_tanh_wide_weights, _bad_sigmoid_gate_on_raw_counts, _bad_unscaled_attention_softmax],
+    good=[_good_tanh_standardised, _good_confident_output_sigmoid, _good_scaled_attention_softmax],
     needs="forward",
     thresholds=(
         f"More than {SATURATED:.0%} of the pre-activations of a Sigmoid/Tanh/Hardsigmoid/Softsign/"
         f"LogSigmoid with |x| ≥ 5 (DeepDiagnosis, Wardat et al. ICSE 2022), over at least {MIN_VALUES} "
         f"values; on the layer that produces the model's output, more than {OUTPUT_SATURATED:.0%}, since "
-        "confident predictions are legal there (own reasoning)."
+        "confident predictions are legal there (own reasoning). Softmax/Softmin/LogSoftmax layers inside the "
+        f"model (not its output): more than {SATURATED:.0%} of the rows with a largest probability ≥ 0.99, "
+        f"backed by scores of std ≥ {SOFTMAX_LOGIT_SCALE:g} (the |x| ≥ 5 of DeepDiagnosis; own reasoning)."
     ),
 )
