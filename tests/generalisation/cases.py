@@ -871,7 +871,7 @@ def transformer_encoder_seq_first_fed_batch_first():
             super().__init__()
             self.emb = nn.Embedding(60, 32)
             layer = nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0)  # batch_first=False
-            self.enc = nn.TransformerEncoder(layer, 1)
+            self.enc = nn.TransformerEncoder(layer, 1, enable_nested_tensor=False)
             self.fc = nn.Linear(32, 2)
 
         def forward(self, ids):  # ids: (N, S)
@@ -1423,7 +1423,7 @@ def ok_seq_first_lstm_fed_seq_first():
 def ok_seq_first_transformer_fed_seq_first():
     _seed()
     layer = nn.TransformerEncoderLayer(24, 4, 48)  # batch_first=False
-    m = nn.TransformerEncoder(layer, 2).eval()
+    m = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False).eval()
     return dict(model=m, inputs=torch.randn(9, 3, 24), expect=[])
 
 
@@ -2152,3 +2152,187 @@ def ok_sgd_001_transformer_steps():
     x = torch.randn(16, 5, 16)
     return dict(model=m, inputs=x, target=x.mean((1, 2)).unsqueeze(1), loss=nn.MSELoss(),
                 optimizer=torch.optim.SGD(m.parameters(), lr=0.01), steps=8, expect=[])
+
+
+# ###################################################################### third wave
+# Written after the fixes for the first two waves, by someone who had read only the rules those fixes
+# touched (exploding/saturated activations, softmax axes, missing non-linearity, init scale).
+
+@case
+def tabular_rows_into_batch_first_lstm():
+    # (N, F) feature rows into an LSTM: read as one unbatched sequence of N steps, mixing the samples.
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(8, 16, batch_first=True)
+            self.fc = nn.Linear(16, 1)
+
+        def forward(self, x):
+            out, _ = self.lstm(x)
+            return self.fc(out)
+
+    return dict(model=Net(), inputs=torch.randn(12, 8), target=torch.randn(12, 1), loss=nn.MSELoss(),
+                expect=["shape-mismatch", "batch-mixing"])
+
+
+@case
+def model_forward_forgets_return():
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv1d(2, 4, 3)
+            self.fc = nn.Linear(4, 2)
+
+        def forward(self, x):
+            h = torch.relu(self.conv(x)).mean(-1)
+            out = self.fc(h)  # noqa: F841 - the bug: no return
+
+    return dict(model=Net(), inputs=torch.randn(3, 2, 10), expect=["none-output"], where="")
+
+
+@case
+def normalise_by_row_sum_of_padding_rows():
+    # Padding rows are all zero; a bias-free projection keeps them zero and x / x.sum() divides 0 by 0.
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.proj = nn.Linear(6, 8, bias=False)
+            self.head = nn.Linear(8, 2)
+
+        def forward(self, x):
+            h = torch.relu(self.proj(x))
+            return self.head(h / h.sum(1, keepdim=True))
+
+    x = torch.rand(6, 6)
+    x[4:] = 0.0
+    return dict(model=Net(), inputs=x, expect=["nonfinite-created"])
+
+
+@case
+def softmax_over_single_logit():
+    # Binary classifier with one output unit and Softmax(dim=1): every prediction is exactly 1.0.
+    _seed()
+    m = nn.Sequential(nn.Linear(10, 16), nn.ReLU(), nn.Linear(16, 1), nn.Softmax(dim=1))
+    return dict(model=m, inputs=torch.randn(20, 10), target=torch.randint(0, 2, (20, 1)).float(),
+                loss=nn.BCELoss(), expect=["constant-output", "softmax-wrong-dim", "loss-mismatch"])
+
+
+@case
+def batchnorm2d_training_on_one_image():
+    # Fine-tuning a CNN one image at a time: BatchNorm2d normalises with the statistics of one image.
+    _seed()
+    m = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                      nn.Flatten(), nn.Linear(8, 3)).train()
+    return dict(model=m, inputs=torch.randn(1, 3, 16, 16), target=torch.randint(0, 3, (1,)),
+                loss=nn.CrossEntropyLoss(), expect=["train-eval-mode"], where="1")
+
+
+@case
+def forward_decorated_no_grad():
+    # @torch.no_grad() on forward (copied from an inference helper): nothing gets a gradient.
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(5, 16)
+            self.fc2 = nn.Linear(16, 1)
+
+        @torch.no_grad()
+        def forward(self, x):
+            return self.fc2(torch.relu(self.fc1(x)))
+
+    return dict(model=Net(), inputs=torch.randn(8, 5), target=torch.randn(8, 1), loss=nn.MSELoss(),
+                expect=["no-gradient"])
+
+
+@case
+def cross_entropy_for_regression_target():
+    # A regression target (continuous values) with CrossEntropyLoss on a single output.
+    _seed()
+    m = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 1))
+    return dict(model=m, inputs=torch.randn(10, 4), target=torch.rand(10) * 50, loss=nn.CrossEntropyLoss(),
+                expect=["loss-mismatch", "wrong-target"])
+
+
+@case
+def tanh_rnn_chaotic_recurrence():
+    # A tanh RNN whose recurrent weights have spectral radius ~2: activations stay in [-1, 1], but the
+    # gradient through 100 steps explodes (Pascanu et al. 2013).
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.RNN(3, 64, batch_first=True)
+            nn.init.normal_(self.rnn.weight_hh_l0, std=2.0 / 8)
+            self.fc = nn.Linear(64, 1)
+
+        def forward(self, x):
+            return self.fc(self.rnn(x)[0][:, -1])
+
+    return dict(model=Net(), inputs=torch.randn(8, 100, 3), target=torch.randn(8, 1), loss=nn.MSELoss(),
+                expect=["exploding-gradients", "bad-init"])
+
+
+@case
+def ok_token_cross_entropy_with_ignore_index():
+    # Padding positions marked -100 are skipped by CrossEntropyLoss's default ignore_index.
+    _seed()
+
+    class Tagger(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(30, 16)
+            self.gru = nn.GRU(16, 16, batch_first=True, bidirectional=True)
+            self.out = nn.Linear(32, 5)
+
+        def forward(self, ids):
+            return self.out(self.gru(self.emb(ids))[0]).transpose(1, 2)  # (N, C, T) for the loss
+
+    y = torch.randint(0, 5, (4, 9))
+    y[:, 7:] = -100
+    return dict(model=Tagger(), inputs=torch.randint(1, 30, (4, 9)), target=y, loss=nn.CrossEntropyLoss(),
+                expect=[])
+
+
+@case
+def ok_batchnorm_eval_single_sample():
+    # Inference on one sample in eval mode uses the running statistics: fine.
+    _seed()
+    m = nn.Sequential(nn.Linear(6, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 2)).eval()
+    return dict(model=m, inputs=torch.randn(1, 6), expect=[])
+
+
+@case
+def ok_tabular_rows_as_length_one_sequences():
+    # The same LSTM as above, fed correctly: x.unsqueeze(1) gives (N, 1, F).
+    _seed()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(8, 16, batch_first=True)
+            self.fc = nn.Linear(16, 1)
+
+        def forward(self, x):
+            out, _ = self.lstm(x.unsqueeze(1))
+            return self.fc(out[:, -1])
+
+    return dict(model=Net(), inputs=torch.randn(12, 8), target=torch.randn(12, 1), loss=nn.MSELoss(), expect=[])
+
+
+@case
+def ok_label_smoothing_cross_entropy_adamw():
+    _seed()
+    m = nn.Sequential(nn.Conv1d(3, 8, 3, padding=1), nn.GELU(), nn.AdaptiveAvgPool1d(1), nn.Flatten(),
+                      nn.Linear(8, 4))
+    x = torch.randn(24, 3, 12)
+    return dict(model=m, inputs=x, target=(x[:, 0].mean(1) > 0).long() * 2, loss=nn.CrossEntropyLoss(
+        label_smoothing=0.1), optimizer=torch.optim.AdamW(m.parameters(), lr=1e-3), steps=6, expect=[])
