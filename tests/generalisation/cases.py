@@ -2336,3 +2336,38 @@ def ok_label_smoothing_cross_entropy_adamw():
     x = torch.randn(24, 3, 12)
     return dict(model=m, inputs=x, target=(x[:, 0].mean(1) > 0).long() * 2, loss=nn.CrossEntropyLoss(
         label_smoothing=0.1), optimizer=torch.optim.AdamW(m.parameters(), lr=1e-3), steps=6, expect=[])
+
+
+@case
+def ok_masked_attention_softmax_module():
+    # Scaled attention with padding keys filled with -1e9 before an nn.Softmax: the mask is not saturation.
+    _seed()
+
+    class Attn(nn.Module):
+        def __init__(self, d):
+            super().__init__()
+            self.qkv = nn.Linear(d, 3 * d)
+            self.softmax = nn.Softmax(dim=-1)
+            self.d = d
+
+        def forward(self, x, pad):
+            q, k, v = self.qkv(x).chunk(3, -1)
+            scores = (q @ k.transpose(1, 2)) / math.sqrt(self.d)
+            scores = scores.masked_fill(pad[:, None, :], -1e9)
+            return self.softmax(scores) @ v
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(40, 32)
+            self.attn = Attn(32)
+            self.fc = nn.Linear(32, 2)
+
+        def forward(self, ids, pad):
+            return self.fc(self.attn(self.emb(ids), pad).mean(1))
+
+    ids = torch.randint(1, 40, (4, 12))
+    pad = torch.zeros(4, 12, dtype=torch.bool)
+    pad[:, 4:] = True  # most keys are padding
+    return dict(model=Net(), inputs={"ids": ids, "pad": pad}, target=torch.randint(0, 2, (4,)),
+                loss=nn.CrossEntropyLoss(), expect=[])
