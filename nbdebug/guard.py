@@ -179,7 +179,10 @@ class ModelGuard(contextlib.AbstractContextManager):
                                 obj.copy_(clone)
                         continue
                     if clone is not None and (kind == "_buffers" or obj._version != version):
-                        obj.copy_(clone)
+                        # through .data, so the version counter does not move: a graph the user
+                        # built before the trace (eval batch-norm saves its running stats) still
+                        # runs backward afterwards
+                        obj.data.copy_(clone)
                     elif clone is None and kind == "_parameters" and obj._version != version:
                         self.changed_params.append(key)
             for t, cls, data in self._lazy:
@@ -194,7 +197,7 @@ class ModelGuard(contextlib.AbstractContextManager):
                     p.grad = grad
                 if grad is not None and version is not None and grad._version != version and clone is not None:
                     with torch.no_grad():
-                        grad.copy_(clone)
+                        grad.data.copy_(clone)
         finally:
             self._rng.__exit__(None, None, None)
         return False

@@ -248,6 +248,15 @@ class Recursive(nn.Module):
         return self(x)
 
 
+class SelfAttention(nn.Module):
+    def __init__(self, width: int, batch_first: bool):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(width, 1, batch_first=batch_first)
+
+    def forward(self, x):
+        return self.attn(x, x, x)[0]
+
+
 # name -> (needs a width, factory(width_in, width_out, arg))
 PALETTE = {
     "linear": lambda i, o, a: nn.Linear(i, o),
@@ -287,8 +296,20 @@ PALETTE = {
     "generator": lambda i, o, a: ReturnsGenerator(),
     "lazy": lambda i, o, a: nn.LazyLinear(o),
     "recursive": lambda i, o, a: Recursive(),
+    # standard layers whose rank and dtype expectations the random inputs rarely meet
+    "conv1d": lambda i, o, a: nn.Conv1d(i, o, kernel_size=1 + a % 3),
+    "maxpool": lambda i, o, a: nn.MaxPool1d(2),
+    "avgpool": lambda i, o, a: nn.AdaptiveAvgPool1d(1),
+    "embedding": lambda i, o, a: nn.Embedding(max(i, 1) * 3, o),
+    "lstm": lambda i, o, a: nn.LSTM(i, o, batch_first=bool(a % 2)),
+    "gru_cell": lambda i, o, a: nn.GRUCell(i, o),
+    "attention": lambda i, o, a: SelfAttention(i, bool(a % 2)),
+    "flatten_layer": lambda i, o, a: nn.Flatten(),
+    "log_softmax": lambda i, o, a: nn.LogSoftmax(dim=a % 2),
+    "identity": lambda i, o, a: nn.Identity(),
 }
-CHANGES_WIDTH = {"linear", "no_grad", "markup_class", "nan_weight", "lazy"}
+CHANGES_WIDTH = {"linear", "no_grad", "markup_class", "nan_weight", "lazy", "conv1d", "embedding", "lstm",
+                 "gru_cell"}
 
 
 class HostileNet(nn.Module):
@@ -451,7 +472,7 @@ WIDTHS = st.integers(1, 6)
 TAME = ["linear", "relu", "relu_inplace", "tanh", "sigmoid", "batchnorm", "layernorm", "dropout", "softmax",
         "inplace_input", "inplace_param", "detach", "numpy", "no_grad", "log", "div0", "random",
         "self_mutating", "calls_backward", "unregistered", "markup_class", "tuple", "dict", "nan_weight",
-        "lazy", "returns_parameter"]
+        "lazy", "returns_parameter", "gru_cell", "log_softmax", "identity", "flatten_layer"]
 
 
 @st.composite

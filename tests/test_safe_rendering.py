@@ -131,6 +131,14 @@ def test_markup_class_name_is_escaped():
     assert hostile.live_markup(html) == [] and SCRIPT in "".join(hostile.audit(html).text)
 
 
+def test_markup_root_class_name_in_the_header_is_escaped():
+    root = type(IMG, (nn.Sequential,), {})(nn.Linear(4, 2))
+    t = checked_trace(root, X)
+    assert t.model == IMG
+    html = t._repr_html_()
+    assert hostile.live_markup(html) == [] and IMG in "".join(hostile.audit(html).text)
+
+
 def test_notes_and_findings_are_escaped():
     """A probe that fails with a payload message puts it in a note; the note is shown as text."""
 
