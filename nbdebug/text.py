@@ -1,6 +1,8 @@
 """The compact text view of a Trace: what `repr`, `print` and consoles without widgets show."""
 from __future__ import annotations
 
+import re
+
 from .rules.helpers import fmt, pct
 from .trace import Call, TensorStats, Trace
 
@@ -105,4 +107,13 @@ def render_text(t: Trace) -> str:
         lines.append("no findings: nothing looks wrong in this pass")
     for note in t.notes:
         lines.append(f"note: {note}")
-    return "\n".join(lines)
+    return _printable("\n".join(lines))
+
+
+# C0/C1 control characters other than newline and tab: a module named "\x1b]0;...\x07" must not
+# drive the user's terminal. They are shown as escapes instead.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _printable(text: str) -> str:
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)

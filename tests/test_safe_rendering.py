@@ -208,3 +208,19 @@ def test_widget_fallback_html_is_escaped():
         pytest.skip("no mime bundle outside a kernel")
     data, _ = bundle
     assert hostile.live_markup(data["text/html"]) == []
+
+
+def test_terminal_control_characters_are_shown_as_escapes():
+    """The text view goes to terminals: a name or message must not move the cursor or set the title."""
+
+    def model(name, message):
+        m = nn.Sequential()
+        m.add_module(name, nn.Linear(4, 4))
+        m.add_module("boom", hostile.Raise(message))
+        return m
+
+    text = repr(checked_trace(model("\x1b[31mred\x1b]0;title\x07", "\x1b[2J cleared"), X))
+    assert "\x1b" not in text and "\x07" not in text
+    assert "\\x1b[31mred" in text and "\\x1b[2J cleared" in text
+    plain = repr(checked_trace(model("red", "cleared"), X))
+    assert len(text.splitlines()) == len(plain.splitlines())
