@@ -58,9 +58,13 @@ def rss_bytes() -> int:
 
 
 def peak_bytes() -> int:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    """VmHWM, this process's own peak RSS. (ru_maxrss would not do: Linux carries it across exec,
+    so a child of a large pytest process starts with its parent's peak.)"""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def plain_step(model, x, y):
@@ -100,6 +104,7 @@ def run_measure(numel: int, mode: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="peak RSS is read from /proc (Linux)")
 @pytest.mark.parametrize("numel", MEMORY_SIZES)
 def test_memory_of_a_full_trace_stays_within_1_5x_of_plain_forward_backward(numel):
     plain = run_measure(numel, "plain")
@@ -160,15 +165,15 @@ def test_max_calls_bounds_the_record(traced):
 def test_deep_transformer_is_folded_beyond_max_calls(traced):
     torch.manual_seed(0)
     layer = nn.TransformerEncoderLayer(d_model=16, nhead=2, dim_feedforward=32, batch_first=True)
-    model = nn.TransformerEncoder(layer, num_layers=150, enable_nested_tensor=False)
-    t = traced(model, torch.randn(2, 5, 16), max_calls=500)
+    model = nn.TransformerEncoder(layer, num_layers=100, enable_nested_tensor=False)
+    t = traced(model, torch.randn(2, 5, 16), max_calls=300)
     assert t.error is None
     calls_per_layer = sum(1 for c in t.calls if c.name.startswith("layers.0.") or c.name == "layers.0")
     assert calls_per_layer >= 6
-    total = 1 + 150 * calls_per_layer
-    assert len(t.calls) == 500
-    assert sum(t.checks["calls_not_recorded"].values()) == total - 500
-    assert "layers.149.linear2" in t.checks["calls_not_recorded"]  # counted per module, by name
+    total = 1 + 100 * calls_per_layer
+    assert len(t.calls) == 300
+    assert sum(t.checks["calls_not_recorded"].values()) == total - 300
+    assert "layers.99.linear2" in t.checks["calls_not_recorded"]  # counted per module, by name
     assert all(p.grad_norm is not None for p in t.params)  # the folded layers still get gradients
     html = t._repr_html_()
     assert html.count("<tr") <= 100  # the static views show a window, not every row
