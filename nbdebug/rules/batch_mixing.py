@@ -1,5 +1,5 @@
 """NBD270 batch-mixing: one sample's output depends on another sample's input (a wrong view/reshape,
-or a sequence-first layer fed batch-first data), found by the backprop test of checks/batch_mixing.py."""
+or a sequence-first layer fed batch-first data), found by the swap test of checks/batch_mixing.py."""
 import torch
 import torch.nn as nn
 
@@ -69,13 +69,16 @@ def _seq_first_misread(trace, c):
     return clear, part
 
 
+def _percent(change: float) -> str:
+    return f"{100 * change:.2g} %" if change < 10 else f"{fmt(change)}×"
+
+
 def check(trace):
     mix = trace.checks.get("batch_mixing") or {}
     if not mix.get("mixed"):
         return
-    ratio = mix.get("other_grad", 0.0) / max(mix.get("own_grad", 0.0), 1e-30)
-    evidence = {"own_grad": mix.get("own_grad"), "other_grad": mix.get("other_grad"),
-                "origin": mix.get("origin")}
+    change = mix.get("relative_change", 0.0)
+    evidence = {"relative_change": change, "origin": mix.get("origin")}
     c, side = _culprit(trace, mix.get("origin") or {})
     if c is not None and (c.type in INTENDED_TYPES or over_batch(trace, c)):
         return  # batch statistics by design, or a softmax over the batch: NBD250 names it
@@ -89,8 +92,8 @@ def check(trace):
                            "Nothing to do if this is a contrastive or retrieval head.", severity="info",
                            call=c.index if c is not None else None, evidence=evidence)
         return
-    tail = (f" (the gradient of one sample's output reaches the other sample's input with "
-            f"{fmt(ratio)}× the size of its own)")
+    tail = (f" (replacing one sample's input changes the other sample's output by {_percent(change)}, "
+            f"where it must not change at all)")
     seq = _seq_first_misread(trace, c) if c is not None else None
     if seq is not None:
         clear, part = seq
@@ -194,10 +197,11 @@ RULE = Rule(
     good=[_good_seq_first_fed_correctly, _good_batchnorm_training],
     needs="backward",
     thresholds=(
-        "The backprop test (Karpathy, 'A Recipe for Training Neural Networks': set the loss to depend on "
-        "one sample and check that only its input gets a gradient): on two samples with every module in "
-        "eval mode, the gradient of sample 0's (and the last sample's) output w.r.t. the other sample's "
-        "input is above 1e-6 × its own. Not an error when the first mixing module keeps batch "
+        "The independence test behind Karpathy's backprop check ('A Recipe for Training Neural Networks': "
+        "one sample's output must depend on that sample only): on two samples with every module in eval "
+        "mode and the RNG re-seeded, replacing sample 0 by sample 1 must leave sample 1's output "
+        "unchanged; a relative change above 1e-5 (per-sample kernels give "
+        "bit-identical results) is mixing, then localised with gradients. Not an error when the first mixing module keeps batch "
         "statistics (BatchNorm), when it is a sequence-first layer whose output keeps both leading "
         "dimensions (the data may really be seq-first: info), or when the output is a (batch, batch) "
         "similarity matrix (info)."

@@ -129,6 +129,18 @@ def check(trace):
     call = _first_creator(trace)
     if call is not None:
         out = next(s for s in call.outputs if not s.finite)
+        bad = [p for p in trace.params if p.module == call.name and p.stats is not None and p.stats.nonfinite]
+        if bad:  # the layer's own weights are corrupted (a diverged optimizer step, a bad checkpoint)
+            names = ", ".join(f"`{p.name}` ({_counts(p.stats.nan, p.stats.inf)})" for p in bad[:3])
+            message = (f"{label(call)} received only finite values but output {_counts(out.nan, out.inf)} "
+                       f"of {out.numel} values, because its own parameters hold non-finite values: {names}.")
+            fix = ("Reload or re-initialise these parameters (e.g. `module.reset_parameters()`), and find the "
+                   "step that corrupted them: a learning rate that made the loss diverge, a NaN loss that "
+                   "was backpropagated, or a checkpoint saved after that; `torch.isfinite(p).all()` checks one.")
+            yield RULE.finding(call.name, message, fix, call=call.index,
+                               evidence={"nan": out.nan, "inf": out.inf, "params": [p.name for p in bad],
+                                         "root_cause": True})
+            return
         message = (f"{label(call)} received only finite values but output {_counts(out.nan, out.inf)} of "
                    f"{out.numel} values.")
         yield RULE.finding(call.name, message, _fix("", {}, out.dtype), call=call.index,
@@ -139,6 +151,15 @@ def check(trace):
         yield RULE.finding("loss", message, "Guard the loss's divisions and logs with an epsilon "
                            "(`/ (d + 1e-8)`, `log(p.clamp_min(1e-8))`), or use a built-in loss.",
                            evidence={"loss": trace.loss.value})
+
+
+def _bad_nan_in_a_large_weight():
+    # a weight corrupted by a diverged step; large enough that its stats come from a sample
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Linear(300, 300), nn.ReLU(), nn.Linear(300, 2))
+    with torch.no_grad():
+        m[0].weight[7, 12] = float("nan")
+    return dict(model=m, inputs=torch.randn(8, 300))
 
 
 class _LogScale(nn.Module):
@@ -217,7 +238,8 @@ RULE = Rule(
     fix="Keep each op inside its domain: clamp before log/sqrt, add an epsilon to divisors, use "
         "logsumexp/log_softmax instead of exp, compute in float32 or bfloat16.",
     check=check,
-    bad=[_bad_log_after_relu, _bad_row_normalise_dead_rows, _bad_custom_loss_log_of_zero],
+    bad=[_bad_log_after_relu, _bad_row_normalise_dead_rows, _bad_custom_loss_log_of_zero,
+         _bad_nan_in_a_large_weight],
     good=[_good_safe_log, _good_causal_mask_with_inf],
     needs="forward",
     thresholds="Any NaN/Inf counts, but only when it reaches the model output, the loss or a parameter "

@@ -1,0 +1,209 @@
+"""The targeted checks that run beside the trace: batch mixing, where NaN is born, unregistered params."""
+import pytest
+import torch
+import torch.nn as nn
+
+import nbdebug
+from nbdebug.checks import batch_mixing
+
+
+class NoisyEncoder(nn.Module):
+    """A VAE-style encoder: noise drawn inside forward, even in eval mode. Samples do not mix."""
+
+    def __init__(self):
+        super().__init__()
+        self.mu = nn.Linear(6, 3)
+        self.logvar = nn.Linear(6, 3)
+
+    def forward(self, x):
+        mu, logvar = self.mu(x), self.logvar(x)
+        return mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+
+
+class MeanOverBatch(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x):
+        h = self.fc(x)
+        return h - h.mean(0)   # centring over the batch: every sample depends on all others
+
+
+class CausalOverBatch(nn.Module):
+    """An RNN reading the batch as time: sample 0 is untouched by sample 1, sample 1 sees sample 0."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.RNN(5, 4)   # seq-first
+
+    def forward(self, x):          # x: (batch, seq, features), read as (seq, batch, features)
+        return self.rnn(x)[0].mean(1)
+
+
+def test_noise_inside_forward_is_not_mixing(untouched):
+    torch.manual_seed(0)
+    m, x = NoisyEncoder(), torch.randn(8, 6)
+    with untouched(m):
+        t = nbdebug.trace(m, x)
+    assert t.checks["batch_mixing"]["mixed"] is False
+    assert not [f for f in t.findings if f.cause == "batch-mixing"]
+
+
+def test_centring_over_the_batch_is_mixing():
+    torch.manual_seed(0)
+    r = batch_mixing.run(MeanOverBatch(), (torch.randn(8, 4),), {}, 8)
+    assert r["mixed"] is True and r["relative_change"] > 1e-2
+
+
+def test_causal_mixing_is_found_in_one_direction_only():
+    torch.manual_seed(0)
+    r = batch_mixing.run(CausalOverBatch(), (torch.randn(6, 7, 5),), {}, 6)
+    assert r["mixed"] is True
+
+
+def test_per_sample_models_do_not_mix_for_any_input_dtype():
+    torch.manual_seed(0)
+    emb = nn.Sequential(nn.Embedding(30, 8), nn.Flatten(), nn.Linear(8 * 5, 2))
+    assert batch_mixing.run(emb, (torch.randint(0, 30, (4, 5)),), {}, 4)["mixed"] is False
+    cnn = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 36, 2))
+    assert batch_mixing.run(cnn, (torch.randn(4, 3, 8, 8),), {}, 4)["mixed"] is False
+
+
+def test_mixing_check_skips_what_it_cannot_judge():
+    m = nn.Linear(3, 2)
+    assert "skipped" in batch_mixing.run(m, (torch.randn(1, 3),), {}, 1)
+    same = torch.randn(1, 3).repeat(4, 1)
+    assert "identical" in batch_mixing.run(m, (same,), {}, 4)["skipped"]
+    summed = nn.Sequential(nn.Linear(3, 2), nn.Flatten(0))
+    assert "first dimension" in batch_mixing.run(summed, (torch.randn(4, 3),), {}, 4)["skipped"]
+
+
+def test_mixing_check_leaves_modes_to_the_guard(untouched):
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5), nn.BatchNorm1d(4)).train()
+    x, y = torch.randn(8, 4), torch.randn(8, 4)
+    with untouched(m):
+        t = nbdebug.trace(m, x, target=y, loss="mse")
+    assert t.checks["batch_mixing"]["mixed"] is False
+
+
+# ---------------------------------------------------------------------- per-sample by construction
+from nbdebug.checks.per_sample import per_sample_by_construction  # noqa: E402
+
+
+class Block(nn.Module):
+    def __init__(self, down=False):
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 3, padding=1)
+        self.bn = nn.BatchNorm2d(4)
+        self.down = nn.Conv2d(4, 4, 1) if down else None
+
+    def forward(self, x):
+        skip = x if self.down is None else self.down(x)
+        return torch.relu(self.bn(self.conv(x)) + skip)
+
+
+class Head(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.Sequential(Block(), Block(down=True))
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        h = self._pool(self.blocks(x))
+        return self.fc(h.view(h.size(0), -1))
+
+    def _pool(self, h):
+        return h.mean(dim=(2, 3), keepdim=True)
+
+
+def _verdict(model, x):
+    t = nbdebug.trace(model, x, backward=False)
+    return per_sample_by_construction(model, t)
+
+
+def _with_forward(body: str):
+    """A module whose forward is `body` (x -> ...), defined in a real file so its source is readable."""
+    import importlib.util
+    import pathlib
+    import tempfile
+    import textwrap
+
+    src = textwrap.dedent(f"""
+        import torch, torch.nn as nn
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(6, 6)
+            def forward(self, x):
+                h = self.fc(x)
+                return {body}
+    """)
+    path = pathlib.Path(tempfile.mkdtemp()) / "custom_forward.py"
+    path.write_text(src)
+    spec = importlib.util.spec_from_file_location(f"custom_{abs(hash(body))}", path)
+    mod = importlib.util.module_from_spec(spec)
+    import sys
+
+    sys.modules[spec.name] = mod   # inspect.getsource finds the file through sys.modules
+    spec.loader.exec_module(mod)
+    return mod.M()
+
+
+def test_resnet_style_blocks_are_per_sample():
+    torch.manual_seed(0)
+    ok, why = _verdict(Head(), torch.randn(2, 4, 6, 6))
+    assert ok, why
+    t = nbdebug.trace(Head(), torch.randn(2, 4, 6, 6))
+    assert t.checks["batch_mixing"]["method"] == "static"
+
+
+@pytest.mark.parametrize("body,per_sample", [
+    ("h * 2 + torch.sigmoid(h)", True),
+    ("h.view(h.size(0), 2, 3).flatten(1)", True),
+    ("torch.softmax(h, dim=-1)", True),
+    ("h.view(-1, 6)", False),
+    ("h.transpose(0, 1)", False),
+    ("h - h.mean()", False),
+    ("h - h.mean(0)", False),
+    ("h[0] + h", False),
+    ("h @ h.T", False),
+    ("torch.cat([h, h], 0)", False),
+    ("some_helper(h)", False),
+])
+def test_custom_forward_source_decides(body, per_sample):
+    ok, why = _verdict(_with_forward(body), torch.randn(3, 6))
+    assert ok is per_sample, why
+
+
+@pytest.mark.parametrize("make,per_sample", [
+    (lambda: nn.Sequential(nn.Linear(5, 5), nn.Softmax(dim=1)), True),
+    (lambda: nn.Sequential(nn.Linear(5, 5), nn.Softmax(dim=0)), False),
+    (lambda: nn.Sequential(nn.Linear(5, 5), nn.Softmax()), False),
+    (lambda: nn.Sequential(nn.Flatten(0), nn.Linear(15, 5)), False),
+])
+def test_torch_modules_are_judged_by_their_arguments(make, per_sample):
+    ok, why = _verdict(make(), torch.randn(3, 5))
+    assert ok is per_sample, why
+
+
+def test_seq_first_layers_and_hooks_need_the_experiment():
+    lstm = nn.Sequential()
+    lstm.add_module("rnn", nn.GRU(4, 4))
+    ok, why = _verdict(lstm, torch.randn(3, 5, 4))
+    assert not ok and "batch_first" in why
+    m = nn.Sequential(nn.Linear(4, 4))
+    h = m[0].register_forward_hook(lambda mod, i, o: None)
+    try:
+        ok, why = _verdict(m, torch.randn(3, 4))
+    finally:
+        h.remove()
+    assert not ok and "hooks" in why
+
+
+def test_unreadable_source_needs_the_experiment():
+    ns = {}
+    exec("import torch.nn as nn\nclass Dyn(nn.Module):\n    def forward(self, x):\n        return x * 2\n", ns)
+    ok, why = _verdict(ns["Dyn"](), torch.randn(3, 4))
+    assert not ok and "cannot be read" in why
