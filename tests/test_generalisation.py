@@ -14,7 +14,7 @@ import warnings
 
 import pytest
 
-from conftest import differences, snapshot
+from model_state import differences, snapshot
 
 import nbdebug
 from nbdebug.rules.base import CAUSES

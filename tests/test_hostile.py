@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import hostile
 import nbdebug
-from conftest import differences, snapshot
+from model_state import differences, snapshot
 from nbdebug.rules.base import CAUSES
 from nbdebug.structure import map_tensors, tensors
 from nbdebug.trace import Trace

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 
 import hostile
 import nbdebug
-from conftest import differences, snapshot
+from model_state import differences, snapshot
 from hostile import IMG, PAYLOADS, SCRIPT
 from nbdebug.trace import Trace
 
