@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 
 from ..trace import Trace
-from .base import CAUSES, Rule, rank
+from .base import CAUSES, SHARED_CAUSES, Rule, rank
 
 # Modules listed by group. Each group is kept in its own block so parallel work does not collide.
 RULE_MODULES = [
@@ -21,6 +21,7 @@ RULE_MODULES = [
     "input_rank",
     "embedding_range",
     "shape_error",
+    "structured_into_layer",
     "input_dtype",
     "embedding_float_ids",
     "device_mismatch",
@@ -57,6 +58,9 @@ RULE_MODULES = [
     "bce_on_multiclass", "bce_on_logits", "regression_loss_on_labels", "float_class_labels",
     "labels_out_of_range", "bce_target_range", "target_shape", "class_imbalance",
     "vanishing_gradients", "exploding_gradients", "lr_too_high", "lr_too_low",
+    "target_loss_error",
+    # -- the last word on a failed trace that nothing above explained ---------------------------
+    "unexplained_exception",
 ]
 
 
@@ -78,15 +82,31 @@ def by_code(code: str) -> Rule:
     raise KeyError(code)
 
 
+def _run(rule: Rule, trace: Trace) -> list:
+    try:
+        return rule.run(trace)
+    except Exception as e:
+        trace.notes.append(f"nbdebug internal: rule {rule.code} failed: {type(e).__name__}: {e}")
+        return []
+
+
 def diagnose(trace: Trace, rules=None) -> list:
-    """Run every rule over the trace; a rule that fails is noted, never raised."""
+    """Run every rule over the trace; a rule that fails is noted, never raised. Fallback rules run
+    only when the trace failed and no other rule found an error that explains it, in registry
+    order, until one speaks: every failed trace ends with a finding that says what went wrong."""
+    rules = list(rules if rules is not None else RULES)
     findings = []
-    for rule in rules if rules is not None else RULES:
-        try:
-            findings.extend(rule.run(trace))
-        except Exception as e:
-            trace.notes.append(f"nbdebug internal: rule {rule.code} failed: {type(e).__name__}: {e}")
+    for rule in rules:
+        if not rule.fallback:
+            findings.extend(_run(rule, trace))
+    if trace.error is not None and not any(f.severity == "error" for f in findings):
+        for rule in rules:
+            if rule.fallback:
+                found = _run(rule, trace)
+                if found:
+                    findings.extend(found)
+                    break
     return rank(findings)
 
 
-__all__ = ["RULES", "RULE_MODULES", "Rule", "CAUSES", "diagnose", "by_code"]
+__all__ = ["RULES", "RULE_MODULES", "Rule", "CAUSES", "SHARED_CAUSES", "diagnose", "by_code"]

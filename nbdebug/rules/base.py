@@ -43,7 +43,10 @@ CAUSES = (
     "vanishing-gradients",
     "lr-too-high",
     "lr-too-low",
+    # not in ../shared/causes.md: an exception none of the causes above explains (docs/causes.md)
+    "exception",
 )
+SHARED_CAUSES = CAUSES[:-1]
 
 # cause -> causes it usually explains. When both are found, the consequence is ranked right after
 # its cause and marked `consequence_of`, whatever their severities.
@@ -83,6 +86,7 @@ class Rule:
     good: list = field(default_factory=list)    # example builders on which it must stay silent
     needs: str = "forward"          # forward | backward | loss | steps
     thresholds: str = ""            # the numbers it uses, and where they come from
+    fallback: bool = False          # runs only for a failed trace that no other rule explained
 
     def finding(self, where: str, message: str, fix: Optional[str] = None, *, call: Optional[int] = None,
                 severity: Optional[str] = None, evidence: Optional[dict] = None) -> Finding:

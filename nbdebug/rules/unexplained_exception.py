@@ -1,0 +1,117 @@
+"""NBD900 exception (fallback): the model, the loss or the backward raised, and no rule explained why.
+
+The last word on a failed trace: it names the failing module (or the loss), the user's own line, and
+what the message says, so no failed trace ends without a finding. It reads a few frequent messages
+(a forward whose signature does not fit the inputs, a wrong keyword, an in-place op that breaks
+backward) to give a concrete fix; for anything else the fix points at the line.
+"""
+import re
+
+import torch
+import torch.nn as nn
+
+from .base import Rule
+from .helpers import error_call
+from .layout import label
+
+SIGNATURE = re.compile(r"forward\(\) (takes|missing|got an unexpected keyword|got multiple values)")
+INPLACE = re.compile(r"modified by an inplace operation")
+GRAPH_TWICE = re.compile(r"Trying to backward through the graph a second time")
+
+
+def _line(trace) -> str:
+    frames = trace.error.frames or []
+    if not frames:
+        return ""
+    f = frames[-1]
+    code = f": `{f.code}`" if f.code else ""
+    return f" ({f.file.rsplit('/', 1)[-1]}:{f.line} in {f.function}{code})"
+
+
+def _fix(trace) -> str:
+    msg = trace.error.message
+    if SIGNATURE.search(msg):
+        return ("Pass the inputs the way `forward` takes them: a tensor for one argument, a tuple for several "
+                "positional arguments (so a single tuple argument must be wrapped, `((a, b),)`), or a dict "
+                "for keyword arguments.")
+    if INPLACE.search(msg):
+        return ("An in-place op (`x += ...`, `x.relu_()`, `ReLU(inplace=True)`, slice assignment) overwrote a "
+                "tensor that backward still needs: use the out-of-place form (`x = x + ...`) at that line, or "
+                "`.clone()` the tensor before changing it.")
+    if GRAPH_TWICE.search(msg):
+        return ("The forward backpropagates through a graph kept from an earlier pass (a cached tensor, a "
+                "hidden state carried between batches): `.detach()` what is carried over.")
+    return "Read the line named above: the message says what it received; the call table shows the shapes, " \
+           "dtypes and devices that reached it."
+
+
+def check(trace):
+    e = trace.error
+    if e is None:
+        return
+    call = error_call(trace)
+    if e.stage == "forward":
+        where = call.name if call is not None else ""
+        who = label(call) if call is not None else "The model"
+    else:
+        where, who = "loss", {"loss": "The loss", "backward": "The backward pass", "probe": "A probe step"}.get(
+            e.stage, "The trace")
+        call = None
+    text = e.message.splitlines()[0][:240].rstrip(". ") if e.message else ""
+    message = f"{who} raised {e.type}{_line(trace)}: {text}."
+    yield RULE.finding(where, message, _fix(trace), call=call.index if call is not None else None,
+                       evidence={"type": e.type, "stage": e.stage, "message": e.message[:300]})
+
+
+class _TwoInputs(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.fc(x)
+
+
+def _bad_inputs_do_not_fit_forward():
+    torch.manual_seed(0)
+    return dict(model=_TwoInputs(), inputs=(torch.randn(3, 4), torch.randn(3, 4)))
+
+
+class _Lookup(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+        self.names = {"a": 0}
+
+    def forward(self, x):
+        return self.fc(x) * self.names["b"]
+
+
+def _bad_key_error_in_forward():
+    torch.manual_seed(0)
+    return dict(model=_Lookup(), inputs=torch.randn(3, 4))
+
+
+def _good_runs():
+    torch.manual_seed(0)
+    return dict(model=_TwoInputs(), inputs=torch.randn(3, 4))
+
+
+RULE = Rule(
+    code="NBD900",
+    cause="exception",
+    severity="error",
+    title="An exception no other rule explains",
+    explanation=(
+        "The model, the loss or the backward raised, and none of the specific causes (shapes, dtypes, "
+        "devices, None, targets, ...) matches what was recorded. The trace still shows every call up to "
+        "the failure with its inputs, and this finding names the failing module and your line."
+    ),
+    fix="Read the named line and the inputs the failing call received in the call table.",
+    check=check,
+    bad=[_bad_inputs_do_not_fit_forward, _bad_key_error_in_forward],
+    good=[_good_runs],
+    needs="forward",
+    thresholds="A fallback: only when the trace failed and no other rule reported an error.",
+    fallback=True,
+)
