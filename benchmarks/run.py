@@ -408,7 +408,9 @@ PARTS = [
     ("nbdebug.stats", "StatsBatch", "add", "stats: every tensor queued (nested above)"),
     ("nbdebug.stats", "StatsBatch", "finish", "stats: finish (results to Python)"),
     ("nbdebug.api", "_Tracer", "_record_params", "parameter stats"),
-    ("nbdebug.checks.batch_mixing", None, "run", "batch-mixing check"),
+    ("nbdebug.api", "_Tracer", "_checks", "checks (batch mixing, NaN origin)"),
+    ("nbdebug.checks.batch_mixing", None, "run", "batch-mixing experiment (nested above; skipped when the "
+     "model is per-sample by construction)"),
     ("nbdebug.guard", "ModelGuard", "__enter__", "guard: snapshot of the model"),
     ("nbdebug.guard", "ModelGuard", "__exit__", "guard: restore"),
     ("nbdebug.api", "_Tracer", "_diagnose", "rules"),
