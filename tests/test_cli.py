@@ -16,6 +16,8 @@ def test_demo_prints_the_trace_and_its_findings():
     assert r.returncode == 0, r.stderr
     assert "nbdebug · Sequential" in r.stdout
     assert "LogLayer" in r.stdout
+    # the finding names the op and the line of the example's source where NaN/Inf is born
+    assert "nonfinite-created at 2" in r.stdout and "examples.py:" in r.stdout and "torch.log" in r.stdout
 
 
 def test_demo_unknown_example_is_a_usage_error():

@@ -58,7 +58,7 @@ class _FirstNonfinite(TorchFunctionMode):
     def _describe(self, func, args, out) -> dict:
         frame = None
         for f in reversed(traceback.extract_stack()[:-2]):
-            if os.path.abspath(f.filename).startswith(_OWN_DIR):
+            if os.path.abspath(f.filename).startswith(_OWN_DIR) and _is_library(f.filename):
                 break  # back at nbdebug: the op ran in library code (a named loss), not the user's
             if not _is_library(f.filename):
                 frame = f
