@@ -17,6 +17,7 @@ from .layout import label
 SIGNATURE = re.compile(r"forward\(\) (takes|missing|got an unexpected keyword|got multiple values)")
 INPLACE = re.compile(r"modified by an inplace operation")
 GRAPH_TWICE = re.compile(r"Trying to backward through the graph a second time")
+INPLACE_OP = re.compile(r"which is output \d+ of (\w+?)(?:Backward\d*)?,")
 
 
 def _line(trace) -> str:
@@ -35,9 +36,12 @@ def _fix(trace) -> str:
                 "positional arguments (so a single tuple argument must be wrapped, `((a, b),)`), or a dict "
                 "for keyword arguments.")
     if INPLACE.search(msg):
-        return ("An in-place op (`x += ...`, `x.relu_()`, `ReLU(inplace=True)`, slice assignment) overwrote a "
-                "tensor that backward still needs: use the out-of-place form (`x = x + ...`) at that line, or "
-                "`.clone()` the tensor before changing it.")
+        op = INPLACE_OP.search(msg)
+        # Backward raises from inside autograd, so there is no user line; the message names the op instead.
+        which = f"the output of `{op.group(1)}`" if op else "a tensor that backward still needs"
+        return (f"An in-place op (`x += ...`, `x.relu_()`, `ReLU(inplace=True)`, slice assignment) overwrote "
+                f"{which} in `forward`: use the out-of-place form (`x = x + ...`) there, or `.clone()` the "
+                "tensor before changing it.")
     if GRAPH_TWICE.search(msg):
         return ("The forward backpropagates through a graph kept from an earlier pass (a cached tensor, a "
                 "hidden state carried between batches): `.detach()` what is carried over.")
@@ -57,7 +61,8 @@ def check(trace):
         where, who = "loss", {"loss": "The loss", "backward": "The backward pass", "probe": "A probe step"}.get(
             e.stage, "The trace")
         call = None
-    text = e.message.splitlines()[0][:240].rstrip(". ") if e.message else ""
+    # torch appends generic hints (anomaly detection) that the fix below replaces.
+    text = e.message.splitlines()[0].split(" Hint:")[0][:240].rstrip(". ") if e.message else ""
     message = f"{who} raised {e.type}{_line(trace)}: {text}."
     yield RULE.finding(where, message, _fix(trace), call=call.index if call is not None else None,
                        evidence={"type": e.type, "stage": e.stage, "message": e.message[:300]})
@@ -92,6 +97,23 @@ def _bad_key_error_in_forward():
     return dict(model=_Lookup(), inputs=torch.randn(3, 4))
 
 
+class _InPlace(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+        self.out = nn.Linear(4, 2)
+
+    def forward(self, x):
+        h = torch.sigmoid(self.fc(x))
+        h += 1  # sigmoid's backward needs its output, which this overwrites
+        return self.out(h)
+
+
+def _bad_inplace_breaks_backward():
+    torch.manual_seed(0)
+    return dict(model=_InPlace(), inputs=torch.randn(3, 4))
+
+
 def _good_runs():
     torch.manual_seed(0)
     return dict(model=_TwoInputs(), inputs=torch.randn(3, 4))
@@ -109,7 +131,7 @@ RULE = Rule(
     ),
     fix="Read the named line and the inputs the failing call received in the call table.",
     check=check,
-    bad=[_bad_inputs_do_not_fit_forward, _bad_key_error_in_forward],
+    bad=[_bad_inputs_do_not_fit_forward, _bad_key_error_in_forward, _bad_inplace_breaks_backward],
     good=[_good_runs],
     needs="forward",
     thresholds="A fallback: only when the trace failed and no other rule reported an error.",

@@ -13,7 +13,8 @@
 # 2. "the input becomes None inside the ConvNet";
 # 3. a missing batch dimension;
 # 4. channels-last images;
-# 5. `Flatten` before a convolution.
+# 5. `Flatten` before a convolution;
+# 6. an error none of the specific causes explains: an in-place op that breaks backward.
 #
 # The thread through all of them: nbdebug points at the **root cause** (the input, or the layer that
 # misread it), not at the line where the exception finally fired.
@@ -270,6 +271,58 @@ cnn_fixed = nn.Sequential(
     nn.Linear(8, 10),
 )
 print(nbdebug.trace(cnn_fixed, batch))
+
+# %% [markdown]
+# ## 6. An error no specific cause explains
+#
+# Not every failure is about shapes, dtypes or devices. A classic: the forward runs, and
+# `loss.backward()` raises `one of the variables needed for gradient computation has been modified
+# by an inplace operation`. The traceback points into autograd, not at your code.
+
+# %%
+class Gate(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gate = nn.Linear(10, 10)
+        self.out = nn.Linear(10, 2)
+
+    def forward(self, x):
+        g = torch.sigmoid(self.gate(x))
+        g += 0.1  # a small floor on the gate, written in place
+        return self.out(g * x)
+
+
+torch.manual_seed(0)
+gate = Gate()
+x = torch.randn(8, 10)
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+# %nbdebug gate x
+
+# %%
+t = nbdebug.trace(gate, x)
+for f in t.findings:
+    print(f.severity, f.rule, f.cause, "at", repr(f.where))
+    print("    fix:", f.fix)
+
+# %% [markdown]
+# **What it means.** When none of the specific causes matches, nbdebug still ends a failed trace
+# with a finding of cause `exception`: what raised, at which stage, your line when there is one,
+# and a fix for the frequent messages. Here the forward ran, and the backward found that
+# `sigmoid`'s output, which its gradient needs, had been changed by `+=`.
+#
+# **The fix:** write it out of place.
+
+# %%
+class GateFixed(Gate):
+    def forward(self, x):
+        g = torch.sigmoid(self.gate(x)) + 0.1
+        return self.out(g * x)
+
+
+torch.manual_seed(0)
+print(nbdebug.trace(GateFixed(), x))
 
 # %% [markdown]
 # ## Takeaways
