@@ -208,8 +208,9 @@ class _Tracer:
     def _record_params(self):
         owner = {}
         for mname, m in self.model.named_modules():
-            for pname, p in m.named_parameters(recurse=False):
-                owner.setdefault(id(p), mname)
+            for p in (getattr(m, "_parameters", None) or {}).values():  # not named_parameters: a walk per module
+                if p is not None:
+                    owner.setdefault(id(p), mname)
         in_opt = None
         if isinstance(self.optimizer, torch.optim.Optimizer):
             in_opt = {id(p) for g in self.optimizer.param_groups for p in g["params"]}
@@ -228,7 +229,7 @@ class _Tracer:
                              dtype=str(p.dtype).replace("torch.", ""), device=str(p.device),
                              requires_grad=p.requires_grad,
                              in_optimizer=None if in_opt is None else id(p) in in_opt,
-                             fan_in=p[0].numel() if p.dim() >= 2 else 0)
+                             fan_in=math.prod(p.shape[1:]) if p.dim() >= 2 else 0)
             # parameters are summarised from a sample beyond 16,384 values (NaN/Inf re-counted on demand):
             # bad-init thresholds are orders of magnitude, and a ResNet's 11 M weights cost 11 ms exact
             info.stats = self.batch.add(p, name, {"row_spread": _row_spread}, sampled=True)

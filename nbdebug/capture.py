@@ -72,8 +72,10 @@ class ModelIndex:
     def param_count(self, module: nn.Module) -> int:
         key = id(module)
         if key not in self._params:
-            self._params[key] = sum(p.numel() for p in module.parameters(recurse=False)
-                                    if not isinstance(p, nn.parameter.UninitializedTensorMixin)) + sum(
+            # the _parameters dict, not parameters(recurse=False): that walks named_modules per call
+            own = getattr(module, "_parameters", None) or {}
+            self._params[key] = sum(p.numel() for p in own.values() if p is not None and
+                                    not isinstance(p, nn.parameter.UninitializedTensorMixin)) + sum(
                 self.param_count(c) for c in module.children())
         return self._params[key]
 

@@ -32,8 +32,8 @@ class TensorStats:
     inf: int = 0                # +Inf and -Inf together
     hist: list = field(default_factory=list)        # counts of finite values per bin
     hist_edges: list = field(default_factory=list)  # len(hist) + 1 edges
-    hist_sampled: int = 0       # 0: histogram over all values; n: over an evenly strided sample of n
-    sampled: int = 0            # 0: every number exact; n: from an evenly strided sample of n values
+    hist_sampled: int = 0       # 0: histogram over all values; n: over an even sample of n (blocks of consecutive values)
+    sampled: int = 0            # 0: every number exact; n: from an even sample of n values
                                 # (large CPU parameters only; NaN/Inf are re-counted exactly whenever the
                                 # forward produced non-finite values)
     extra: dict = field(default_factory=dict)       # role-specific signals (see stats.EXTRAS)
