@@ -176,7 +176,9 @@ class _Tracer:
 
     def _describe_model(self):
         t = self.t
-        first = next(iter(list(self.root.parameters()) + list(self.root.buffers())), None)
+        first = next(self.root.parameters(), None)
+        if first is None:
+            first = next(self.root.buffers(), None)
         x = next((v for _, v in tensors((self.args, self.kwargs))), None)
         ref = first if first is not None else x
         if ref is not None:
@@ -230,7 +232,7 @@ class _Tracer:
                              requires_grad=p.requires_grad,
                              in_optimizer=None if in_opt is None else id(p) in in_opt,
                              fan_in=math.prod(p.shape[1:]) if p.dim() >= 2 else 0)
-            # parameters are summarised from a sample beyond 16,384 values (NaN/Inf re-counted on demand):
+            # parameters are summarised from a sample beyond 4,096 values (NaN/Inf re-counted on demand):
             # bad-init thresholds are orders of magnitude, and a ResNet's 11 M weights cost 11 ms exact
             info.stats = self.batch.add(p, name, {"row_spread": _row_spread}, sampled=True)
             self.t.params.append(info)

@@ -70,6 +70,16 @@ def _all_modules(model: nn.Module) -> list:
     return found
 
 
+def _unique(ts) -> list:
+    """The tensors, None and repeats (a tied weight) left out."""
+    seen, out = set(), []
+    for t in ts:
+        if t is not None and id(t) not in seen:
+            seen.add(id(t))
+            out.append(t)
+    return out
+
+
 _EMPTY = object()   # a container that was empty: restored by clearing, nothing copied
 _PLAIN = (dict, list, set, OrderedDict)
 
@@ -140,8 +150,11 @@ class ModelGuard(contextlib.AbstractContextManager):
         self._attrs = [_attr_state(mod) for _, mod in self._modules]
         self._training = [(mod, mod.training) for _, mod in self._modules]
         self._slots = []  # (owner module, kind '_parameters'/'_buffers', key, tensor object, version, clone)
-        params_small = sum(_nbytes(p) for p in m.parameters()) <= PARAM_CLONE_BYTES
-        buffers_small = sum(_nbytes(b) for b in m.buffers()) <= BUFFER_CLONE_BYTES
+        # from the module list already walked: each parameters()/buffers() call walks the model again
+        owned_params = _unique(t for _, mod in self._modules for t in mod._parameters.values())
+        owned_buffers = _unique(t for _, mod in self._modules for t in mod._buffers.values())
+        params_small = sum(_nbytes(p) for p in owned_params) <= PARAM_CLONE_BYTES
+        buffers_small = sum(_nbytes(b) for b in owned_buffers) <= BUFFER_CLONE_BYTES
         for _, mod in self._modules:
             for key, t in list(mod._parameters.items()):
                 if t is not None:
@@ -164,8 +177,7 @@ class ModelGuard(contextlib.AbstractContextManager):
         for p in params:
             if p.grad is not None:
                 p.grad = None
-        devices = sorted({p.device.index or 0 for p in list(m.parameters()) + list(m.buffers())
-                          if p.device.type == "cuda"})
+        devices = sorted({p.device.index or 0 for p in owned_params + owned_buffers if p.device.type == "cuda"})
         if torch.cuda.is_available() and torch.cuda.is_initialized() and not devices:
             devices = [torch.cuda.current_device()]
         self._rng = torch.random.fork_rng(devices=devices, enabled=True)

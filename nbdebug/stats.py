@@ -172,45 +172,57 @@ def _cpu_row(x: torch.Tensor, bins: int) -> Optional[list]:
     return [float(n), 0.0, 0.0, float(zeros), total, max(centred, 0.0), lo, hi] + _cpu_histogram(x, lo, hi, bins)
 
 
-PARAM_SAMPLE = 1 << 14   # std within ~1 % for the bad-init thresholds, which are orders of magnitude
+PARAM_SAMPLE = 1 << 12   # std within ~3 % for the bad-init thresholds, which are orders of magnitude
 
 
 def _cpu_sampled_row(x: torch.Tensor, bins: int) -> Optional[list]:
     """Like _cpu_row, with every number from an even sample (_sample) (moments and the zero count
-    scaled to the whole tensor). No full pass: reading every weight of a large model once costs more
-    than the rest of its trace's statistics. A sample holding NaN/Inf sends the tensor down the exact
-    path (None); the trace re-counts NaN/Inf in every parameter exactly when non-finite values appear
-    in the forward (api._exact_param_nonfinite), the only time they matter."""
+    scaled to the whole tensor; the histogram over the sample itself). No full pass: reading every
+    weight of a large model once costs more than the rest of its trace's statistics. A sample holding
+    NaN/Inf sends the tensor down the exact path (None); the trace re-counts NaN/Inf in every parameter
+    exactly when non-finite values appear in the forward (api._exact_param_nonfinite), the only time
+    they matter."""
     n = x.numel()
-    s = _as_float(_sample(x, PARAM_SAMPLE)).double()
-    k = s.numel()
-    total = s.sum().item()
+    try:
+        a = np.asarray(_as_float(_sample(x, PARAM_SAMPLE)).numpy(), dtype=np.float64)
+    except Exception:  # a tensor subclass without a numpy view: the exact path
+        return None
+    k = a.size
+    total = float(a.sum())
     if not math.isfinite(total):
         return None
-    lo, hi = s.min().item(), s.max().item()
+    lo, hi = float(a.min()), float(a.max())
     mean = total / k
-    var = s.var().item() if k > 1 else 0.0
-    zeros = (k - int(torch.count_nonzero(s))) * n / k
-    return [float(n), 0.0, 0.0, zeros, mean * n, var * (n - 1), lo, hi] + _cpu_histogram(x, lo, hi, bins)
+    var = float(a.var(ddof=1)) if k > 1 else 0.0
+    zeros = (k - int(np.count_nonzero(a))) * n / k
+    return [float(n), 0.0, 0.0, zeros, mean * n, var * (n - 1), lo, hi] + _binned(a, lo, hi, bins)
+
+
+def _binned(a: np.ndarray, lo: float, hi: float, bins: int) -> Optional[list]:
+    """Counts of the finite array `a` in `bins` equal bins over [lo, hi] (the array's own range);
+    None when numpy cannot bin it (a range too narrow for float64)."""
+    if not hi > lo:  # a constant tensor: everything in the first bin, as on the device path
+        return [float(a.size)] + [0.0] * (bins - 1)
+    scale = bins / (hi - lo)
+    if not math.isfinite(scale):
+        return None
+    pos = np.subtract(a, lo, dtype=np.float64)
+    pos *= scale
+    idx = pos.astype(np.intp).reshape(-1)
+    np.minimum(idx, bins - 1, out=idx)  # idx >= 0 since lo is the minimum; np.clip is slower
+    return np.bincount(idx, minlength=bins).astype(np.float64).tolist()
 
 
 def _cpu_histogram(x: torch.Tensor, lo: float, hi: float, bins: int) -> list:
     """Counts of the (all-finite) sample in `bins` equal bins over [lo, hi], binned by numpy in
     float64 (half the cost of torch.histc); histc where numpy cannot view the tensor."""
-    s = _sample(x, HIST_SAMPLE)
-    if not hi > lo:  # a constant tensor: everything in the first bin, as on the device path
-        return [float(s.numel())] + [0.0] * (bins - 1)
-    s = _as_float(s)
-    scale = bins / (hi - lo)
-    if math.isfinite(scale):
-        try:
-            pos = np.subtract(s.numpy(), lo, dtype=np.float64)
-            pos *= scale
-            idx = pos.astype(np.intp)
-            np.minimum(idx, bins - 1, out=idx)  # idx >= 0 since lo is the minimum; np.clip is slower
-            return np.bincount(idx, minlength=bins).astype(np.float64).tolist()
-        except Exception:
-            pass
+    s = _as_float(_sample(x, HIST_SAMPLE))
+    try:
+        counts = _binned(s.numpy(), lo, hi, bins)
+        if counts is not None:
+            return counts
+    except Exception:
+        pass
     return torch.histc(s.double(), bins, min=lo, max=hi).tolist()
 
 
@@ -347,7 +359,8 @@ class StatsBatch:
         if x.device.type == "cpu":
             if sampled and x.numel() > PARAM_SAMPLE:
                 row = _cpu_sampled_row(x, self.bins)
-                st.sampled = 0 if row is None else int(_sample(x, PARAM_SAMPLE).numel())
+                if row is not None:  # the histogram is over the same sample
+                    st.sampled = st.hist_sampled = _sample_layout(x.numel(), PARAM_SAMPLE)[0] * SAMPLE_BLOCK
             if row is None:
                 row = _cpu_row(x, self.bins)
         if row is None:
