@@ -281,6 +281,7 @@ class StatsBatch:
         self._rows: list = []      # (device, vector, TensorStats, extra layout)
         self._refs: dict = {}      # id(tensor) -> (weakref, version, TensorStats): dedupe
         self._twins: list = []     # (original, twin): the same tensor seen under another path
+        self._filled: set = set()  # id() of the TensorStats whose numbers are in already (CPU rows)
         self._small: list = []     # (float64 numpy copy, TensorStats): small CPU tensors, reduced together
         self._small_size = 0
         self._next_ref = 0
@@ -302,7 +303,11 @@ class StatsBatch:
             if seen.path == path:
                 return seen
             twin = TensorStats(path=path)
-            self._twins.append((seen, twin))
+            if id(seen) in self._filled:  # numbers known already (CPU): copy them while they are in cache
+                twin.__dict__.update(seen.__dict__)
+                twin.path = path
+            else:
+                self._twins.append((seen, twin))
             return twin
         st = TensorStats(shape=tuple(t.shape), dtype=dtype_name(t.dtype), device=str(t.device),
                          numel=t.numel(), path=path, requires_grad=bool(t.requires_grad))
@@ -363,10 +368,14 @@ class StatsBatch:
                     st.sampled = st.hist_sampled = _sample_layout(x.numel(), PARAM_SAMPLE)[0] * SAMPLE_BLOCK
             if row is None:
                 row = _cpu_row(x, self.bins)
-        if row is None:
+        if row is not None:
+            # host floats already: fill now, while the record is in cache (filled in finish(), after the
+            # backward has streamed every tensor through the cache, each fill was a string of misses)
+            _fill(st, row, self.bins)
+            self._filled.add(id(st))
+        else:
             vec = _masked_vector(x)
-            row = torch.cat([vec, _histogram(x, vec[MIN], vec[MAX], self.bins)])
-        self._rows.append((x.device, row, st, None))
+            self._rows.append((x.device, torch.cat([vec, _histogram(x, vec[MIN], vec[MAX], self.bins)]), st, None))
         if extras:
             self._queue_extras(t, st, extras)
 
@@ -390,7 +399,7 @@ class StatsBatch:
                 x = torch.from_numpy(a)
                 vec = _masked_vector(x)
                 row = torch.cat([vec, _histogram(x, vec[MIN], vec[MAX], self.bins)]).tolist()
-            self._rows.append(("cpu", row, st, None))
+            _fill(st, row, self.bins)
         self._small.clear()
         self._small_size = 0
 
@@ -413,8 +422,10 @@ class StatsBatch:
                 pieces.extend(float(a) for a in v.tolist())
             else:
                 pieces.append(v.to(_acc_dtype(x.device)))
-        if pieces:
-            self._rows.append((x.device, pieces if cpu else torch.cat(pieces), st, layout))
+        if pieces and cpu:
+            _fill_extras(st, pieces, layout)
+        elif pieces:
+            self._rows.append((x.device, torch.cat(pieces), st, layout))
 
     def add_vector(self, vec: torch.Tensor, on_ready: Callable[[list], None]) -> None:
         """Queue any small 1-d device vector; `on_ready(values)` receives it as floats in `finish()`."""
@@ -456,6 +467,7 @@ class StatsBatch:
         self._rows.clear()
         self._refs.clear()
         self._twins.clear()
+        self._filled.clear()
 
 
 def _version(t: torch.Tensor):
