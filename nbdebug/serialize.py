@@ -19,6 +19,7 @@ def stats(d):
     if d is None:
         return None
     d = _nan(dict(d))
+    d.pop("hist_edges", None)  # derived from min, max and the bin count
     d["shape"] = tuple(d.get("shape") or ())
     return TensorStats(**d)
 

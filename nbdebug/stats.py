@@ -351,7 +351,7 @@ class StatsBatch:
         if x is None or x.numel() == 0:
             if x is not None:
                 st.note = ""
-                st.hist, st.hist_edges = [0] * self.bins, []
+                st.hist = [0] * self.bins
             return
         if note:
             st.extra["note"] = note
@@ -501,9 +501,6 @@ def _fill(st: TensorStats, v: list, bins: int) -> None:
         st.norm = math.sqrt(max(ssq, 0.0) + n_fin * st.mean * st.mean)
     hist = v[BASE:BASE + bins]
     st.hist = list(map(round, hist))  # round(float) is an int; map: thousands of tensors per trace
-    if n_fin > 0:
-        width = (hi - lo) / bins
-        st.hist_edges = [lo + width * i for i in range(bins)] + [hi]
 
 
 def _fill_extras(st: TensorStats, v: list, layout: list) -> None:

@@ -15,7 +15,8 @@ import numpy as np
 import torch
 
 SMALL = 2048            # CPU tensors of at most this many elements are batched
-BUFFER = 1 << 18        # elements held before the batch is reduced (2 MB of float64)
+BUFFER = 1 << 16        # elements held before the batch is reduced: 512 KB of float64, whose reduction
+                        # temporaries (several times that) set the peak memory of a many-call trace
 _NUMPY_DTYPES = {torch.float32, torch.float64, torch.float16, torch.int64, torch.int32, torch.int16,
                  torch.int8, torch.uint8, torch.bool}
 

@@ -31,7 +31,6 @@ class TensorStats:
     nan: int = 0
     inf: int = 0                # +Inf and -Inf together
     hist: list = field(default_factory=list)        # counts of finite values per bin
-    hist_edges: list = field(default_factory=list)  # len(hist) + 1 edges
     hist_sampled: int = 0       # 0: histogram over all values; n: over an even sample of n (blocks of consecutive values)
     sampled: int = 0            # 0: every number exact; n: from an even sample of n values
                                 # (large CPU parameters only; NaN/Inf are re-counted exactly whenever the
@@ -39,6 +38,16 @@ class TensorStats:
     extra: dict = field(default_factory=dict)       # role-specific signals (see stats.EXTRAS)
     ref: int = -1               # identity of the tensor object within the trace (same tensor, same ref)
     note: str = ""              # why numbers are missing (meta tensor, sparse, ...)
+
+    @property
+    def hist_edges(self) -> list:
+        """The len(hist) + 1 bin edges: the bins are equal over [min, max], so the edges are derived
+        rather than stored (33 floats per tensor were a third of a large trace's memory)."""
+        bins = len(self.hist)
+        if not bins or not (math.isfinite(self.min) and math.isfinite(self.max)):
+            return []
+        width = (self.max - self.min) / bins
+        return [self.min + width * i for i in range(bins)] + [self.max]
 
     @property
     def finite(self) -> bool:
@@ -205,7 +214,7 @@ class Trace:
 
     # ------------------------------------------------------------------ serialisation
     def to_dict(self) -> dict:
-        return _jsonable(dataclasses.asdict(self))
+        return _jsonable(dataclasses.asdict(self, dict_factory=_with_edges))
 
     def to_json(self, **kwargs) -> str:
         import json
@@ -247,6 +256,21 @@ class Trace:
         from .plots import plot
 
         return plot(self, kind, **kwargs)
+
+
+_STATS_FIELDS = None
+
+
+def _with_edges(pairs: list) -> dict:
+    """asdict's dict factory: a TensorStats dict also carries its (derived) `hist_edges`."""
+    global _STATS_FIELDS
+    d = dict(pairs)
+    if _STATS_FIELDS is None:
+        _STATS_FIELDS = {f.name for f in dataclasses.fields(TensorStats)}
+    if d.keys() == _STATS_FIELDS:
+        probe = TensorStats(min=d["min"], max=d["max"], hist=d["hist"])
+        d["hist_edges"] = probe.hist_edges
+    return d
 
 
 def _jsonable(x: Any) -> Any:
