@@ -408,9 +408,9 @@ PARTS = [
     ("nbdebug.stats", "StatsBatch", "add", "stats: every tensor queued (nested above)"),
     ("nbdebug.stats", "StatsBatch", "finish", "stats: finish (results to Python)"),
     ("nbdebug.api", "_Tracer", "_record_params", "parameter stats"),
-    ("nbdebug.api", "_Tracer", "_checks", "checks (batch mixing, NaN origin)"),
-    ("nbdebug.checks.batch_mixing", None, "run", "batch-mixing experiment (nested above; skipped when the "
-     "model is per-sample by construction)"),
+    ("nbdebug.api", "_Tracer", "_queue_checks", "batch-mixing experiment (skipped when the model is "
+     "per-sample by construction)"),
+    ("nbdebug.api", "_Tracer", "_checks", "checks after the transfer (mixing origin, NaN origin)"),
     ("nbdebug.guard", "ModelGuard", "__enter__", "guard: snapshot of the model"),
     ("nbdebug.guard", "ModelGuard", "__exit__", "guard: restore"),
     ("nbdebug.api", "_Tracer", "_diagnose", "rules"),

@@ -149,7 +149,8 @@ class _Tracer:
             self.loss_value = None
             self.recorder.remove_grad_hooks()
             self._lap("forward+backward", start)
-            self.batch.finish()
+            self._queue_checks(guard)
+            self.batch.finish()  # the trace's one host transfer
             self._lap("stats", start)
             self._checks(guard)
             self._probe()
@@ -334,7 +335,8 @@ class _Tracer:
             self.batch.add_vector(norms, fill)
         self.t.meta["backward"] = True
 
-    def _checks(self, guard: ModelGuard):
+    def _queue_checks(self, guard: ModelGuard):
+        """Experiments whose numbers can travel with the stats' one transfer (before finish())."""
         t = self.t
         if self.want_backward and t.error is None and not self.on_meta and self.recorder.dropped:
             # input gradients through thousands of per-step slices (RNN cells over long sequences)
@@ -350,10 +352,26 @@ class _Tracer:
                     # two forwards to confirm it
                     t.checks["batch_mixing"] = {"mixed": False, "method": "static", "reason": reason}
                 else:
-                    t.checks["batch_mixing"] = batch_mixing.run(
-                        self.root, map_tensors(self.args, _fresh), map_tensors(self.kwargs, _fresh), batch)
+                    t.checks["batch_mixing"] = batch_mixing.queue(
+                        self.root, map_tensors(self.args, _fresh), map_tensors(self.kwargs, _fresh), batch,
+                        self.batch)
             except Exception as e:
                 t.checks["batch_mixing"] = {"skipped": describe(e)[:300]}
+            finally:
+                guard.restore_modes()
+
+    def _checks(self, guard: ModelGuard):
+        """Checks that read the transferred numbers; their own experiments run only on a broken model
+        (mixing found, a NaN born), so a healthy trace keeps its one transfer."""
+        t = self.t
+        mixing = t.checks.get("batch_mixing")
+        if isinstance(mixing, dict) and mixing.get("method") != "static" and "skipped" not in mixing:
+            try:
+                batch_mixing.settle(mixing, self.root, map_tensors(self.args, _fresh),
+                                    map_tensors(self.kwargs, _fresh), _batch_size(self.args, self.kwargs))
+            except Exception as e:
+                mixing.clear()
+                mixing["skipped"] = describe(e)[:300]
             finally:
                 guard.restore_modes()
         self._nonfinite_check(guard)

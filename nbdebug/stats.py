@@ -302,7 +302,9 @@ class StatsBatch:
                 self._guarded(t, seen, lambda x: self._queue_extras(x, seen, extras))
             if seen.path == path:
                 return seen
-            twin = TensorStats(path=path)
+            # what is known without values is known now (checks that run before finish() read shapes)
+            twin = TensorStats(shape=seen.shape, dtype=seen.dtype, device=seen.device, numel=seen.numel,
+                               path=path, requires_grad=seen.requires_grad, ref=seen.ref)
             if id(seen) in self._filled:  # numbers known already (CPU): copy them while they are in cache
                 twin.__dict__.update(seen.__dict__)
                 twin.path = path
@@ -356,12 +358,13 @@ class StatsBatch:
         if note:
             st.extra["note"] = note
         st.hist_sampled = 0 if x.numel() <= HIST_SAMPLE else int(_sample_len(x.numel()))
-        if x.device.type == "cpu" and x.numel() <= stats_small.SMALL and self._queue_small(x, st):
+        host = _on_host(x.device)
+        if host and x.numel() <= stats_small.SMALL and self._queue_small(x, st):
             if extras:
                 self._queue_extras(t, st, extras)
             return
         row = None
-        if x.device.type == "cpu":
+        if host:
             if sampled and x.numel() > PARAM_SAMPLE:
                 row = _cpu_sampled_row(x, self.bins)
                 if row is not None:  # the histogram is over the same sample
@@ -408,7 +411,7 @@ class StatsBatch:
         if x is None or x.numel() == 0:
             return
         layout, pieces = [], []
-        cpu = x.device.type == "cpu"
+        cpu = _on_host(x.device)
         for name, fn in extras.items():
             try:
                 v = fn(x)
@@ -468,6 +471,13 @@ class StatsBatch:
         self._refs.clear()
         self._twins.clear()
         self._filled.clear()
+
+
+def _on_host(device: torch.device) -> bool:
+    """Whether values can be read straight into Python for free (the CPU shortcuts); everything else
+    takes the queued path with one transfer in finish(). A seam: tests route CPU tensors through the
+    accelerator path by patching it."""
+    return device.type == "cpu"
 
 
 def _version(t: torch.Tensor):

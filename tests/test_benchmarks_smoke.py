@@ -72,7 +72,7 @@ def test_breakdown_names_the_parts_of_a_trace(smoke):
         assert positive(b["trace_loss_ms"][0]) and positive(b["plain_fwd_bwd_ms"][0]), key
         parts = b["parts_ms"]
         assert {"forward, with hooks and activation stats", "backward, with gradient stats",
-                "checks (batch mixing, NaN origin)", "rules"} <= set(parts), (key, sorted(parts))
+                "checks after the transfer (mixing origin, NaN origin)", "rules"} <= set(parts), (key, sorted(parts))
         assert all(wall >= 0 and cpu >= 0 for wall, cpu in parts.values()), (key, parts)
 
 

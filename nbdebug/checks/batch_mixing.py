@@ -11,7 +11,8 @@ reversed RNN alone over the batch) would not.
 
 Two no-grad forwards on two samples cost far less than a forward and two backward passes (a CPU
 forward on a small batch is mostly fixed cost, so each one counts), and they work for any input dtype
-(token ids included). The global RNG is re-seeded before each forward, so
+(token ids included). Their comparison is two device numbers that travel with the trace's one
+host transfer (`queue`), not a sync of their own. The global RNG is re-seeded before each forward, so
 noise drawn inside `forward` (a VAE's reparameterisation) is the same in all three and is not mistaken
 for mixing. When mixing is found, `mixing_origin` localises it with gradients (rare, so free on
 healthy models).
@@ -49,23 +50,24 @@ def _change(a: torch.Tensor, b: torch.Tensor, row: int) -> torch.Tensor:
     return (x - y).norm() / x.norm().clamp_min(1e-30)
 
 
-def _identical_samples(args, kwargs, batch: int) -> bool:
-    for _, t in tensors((args, kwargs)):
-        if t.dim() >= 1 and t.shape[0] == batch and not torch.equal(t[0], t[1]):
-            return False
-    return True
+def _differs(args, kwargs, batch: int):
+    """A device flag: 1 when the first two samples differ in some batch-sized input, else 0 (None
+    when no input is batch-sized). A flag, not a bool: reading it would cost a host sync."""
+    flags = [(t[0] != t[1]).any() for _, t in tensors((args, kwargs)) if t.dim() >= 1 and t.shape[0] == batch]
+    return torch.stack(flags).any().double() if flags else None
 
 
-def run(model: torch.nn.Module, args: tuple, kwargs: dict, batch: int) -> dict:
+def queue(model: torch.nn.Module, args: tuple, kwargs: dict, batch: int, stats) -> dict:
+    """Run the two forwards now; the comparison's two numbers travel with the trace's one transfer
+    (`stats.add_vector`), so the returned dict is complete after `stats.finish()` (then `settle`)."""
     k = SUB_BATCH
     if batch is None or batch < k:
         return {"skipped": "fewer than two samples in the batch"}
-    if _identical_samples(args, kwargs, batch):
-        return {"skipped": "the first two samples are identical"}
     for m in model.modules():
         m.training = False
     outs = []
     with torch.no_grad():
+        differs = _differs(args, kwargs, batch)
         for rows in ([0, 1], [1, 1]):
             torch.manual_seed(SEED)
             sub_args, sub_kwargs = _pick(args, kwargs, batch, rows)
@@ -76,16 +78,46 @@ def run(model: torch.nn.Module, args: tuple, kwargs: dict, batch: int) -> dict:
     if b.dim() < 1 or b.shape[0] != k:
         return {"skipped": f"the output's first dimension ({b.shape[0] if b.dim() else 'scalar'}) is not "
                            f"the batch ({k})", "output_shape": list(b.shape)}
-    if b.is_floating_point() or b.is_complex():
-        change = float(_change(b, s0, 1))  # the check's one transfer
-    else:
-        change = float((b[1] != s0[1]).any())
-    mixed = change > RELATIVE
-    result = {"mixed": bool(mixed), "relative_change": change, "sub_batch": k, "method": "swap",
-              "output_shape": list(b.shape)}
-    if mixed:  # rare, so the localising re-run costs nothing on healthy models
+    with torch.no_grad():
+        if b.is_floating_point() or b.is_complex():
+            change = _change(b, s0, 1)
+        else:
+            change = (b[1] != s0[1]).any().double()
+        if differs is None:
+            differs = torch.ones((), dtype=torch.float64, device=change.device)
+        vector = torch.stack([change.double(), differs.to(change.device)])
+    result = {"pending": True}
+
+    def fill(values, result=result, shape=list(b.shape)):
+        change, differs = values
+        result.clear()
+        if not differs:
+            result["skipped"] = "the first two samples are identical"
+            return
+        result.update({"mixed": bool(change > RELATIVE), "relative_change": change, "sub_batch": k,
+                       "method": "swap", "output_shape": shape})
+
+    stats.add_vector(vector, fill)
+    return result
+
+
+def settle(result: dict, model: torch.nn.Module, args: tuple, kwargs: dict, batch: int) -> dict:
+    """After the transfer: where mixing was found, localise it (rare, so free on healthy models)."""
+    if result.pop("pending", False):  # the numbers never arrived (a meta vector)
+        result["skipped"] = "the comparison produced no values"
+    if result.get("mixed"):
         try:
             result["origin"] = mixing_origin.locate(model, args, kwargs, batch)
         except Exception as e:
             result["origin"] = {"call": None, "skipped": f"{type(e).__name__}: {e}"[:200]}
     return result
+
+
+def run(model: torch.nn.Module, args: tuple, kwargs: dict, batch: int) -> dict:
+    """The whole check on its own (its own transfer): queue, finish, settle."""
+    from ..stats import StatsBatch
+
+    stats = StatsBatch()
+    result = queue(model, args, kwargs, batch, stats)
+    stats.finish()
+    return settle(result, model, args, kwargs, batch)
