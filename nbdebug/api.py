@@ -24,7 +24,7 @@ import torch.nn as nn
 from . import signals
 from .backward import LossSpec, compute_loss, grad_norms, param_grads, resolve_loss
 from .capture import MAX_CALLS, ModelIndex, Recorder, recording
-from .checks import batch_mixing, graph, nonfinite_origin, per_sample
+from .checks import backward_origin, batch_mixing, graph, nonfinite_origin, per_sample
 from .errors import describe, error_info, misuse
 from .guard import ModelGuard
 from .probe import ProbeError, run_probe
@@ -375,6 +375,23 @@ class _Tracer:
             finally:
                 guard.restore_modes()
         self._nonfinite_check(guard)
+        self._backward_origin(guard)
+
+    def _backward_origin(self, guard: ModelGuard):
+        """A failed backward has no user line in its traceback: replay it under anomaly mode."""
+        t = self.t
+        if t.error is None or t.error.stage != "backward" or self.on_meta:
+            return
+        try:
+            torch.set_rng_state(self.rng_before)
+            found = backward_origin.run(
+                self.root, map_tensors(self.args, _fresh), map_tensors(self.kwargs, _fresh),
+                lambda out: compute_loss(self.spec, out, self.target), [p for _, p in self.named_params])
+            t.checks["backward_origin"] = found
+        except Exception as e:
+            t.checks["backward_origin"] = {"found": False, "reason": describe(e)[:300]}
+        finally:
+            guard.restore_modes()
 
     def _exact_param_nonfinite(self):
         """NaN/Inf counts of every parameter, exactly (large ones were summarised from a sample)."""

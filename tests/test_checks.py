@@ -207,3 +207,64 @@ def test_unreadable_source_needs_the_experiment():
     exec("import torch.nn as nn\nclass Dyn(nn.Module):\n    def forward(self, x):\n        return x * 2\n", ns)
     ok, why = _verdict(ns["Dyn"](), torch.randn(3, 4))
     assert not ok and "cannot be read" in why
+
+
+# ----------------------------------------------------------------------------- backward origin
+class GatedBlock(nn.Module):
+    """A sigmoid gate floored in place: sigmoid's backward needs the output `+=` overwrites."""
+
+    def __init__(self):
+        super().__init__()
+        self.norm = nn.BatchNorm1d(6)   # running stats: the replay must not move them
+        self.gate = nn.Linear(6, 6)
+
+    def forward(self, x):
+        g = torch.sigmoid(self.gate(self.norm(x)))  # ORIGIN
+        g += 0.1
+        return g * x
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.block = GatedBlock()
+        self.head = nn.Linear(6, 2)
+
+    def forward(self, x):
+        return self.head(self.block(x))
+
+
+def _origin_line() -> int:
+    import inspect
+
+    lines, start = inspect.getsourcelines(GatedBlock.forward)
+    return start + next(i for i, line in enumerate(lines) if "# ORIGIN" in line)
+
+
+def test_a_failed_backward_is_traced_to_the_forward_line_of_its_op(traced):
+    torch.manual_seed(0)
+    t = traced(Net(), torch.randn(8, 6), target=torch.randint(0, 2, (8,)))
+    assert t.error is not None and t.error.stage == "backward"
+    found = t.checks["backward_origin"]
+    assert found["found"] and found["module"] == "block" and found["node"].startswith("Sigmoid")
+    assert found["frame"]["line"] == _origin_line() and found["frame"]["file"] == __file__
+    f = t.findings[0]
+    assert (f.rule, f.cause, f.where) == ("NBD900", "exception", "block")
+    assert f"test_checks.py:{_origin_line()}" in f.message and "torch.sigmoid" in f.fix
+
+
+def test_an_inplace_module_that_overwrites_a_needed_output_is_named(traced):
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Linear(4, 4), nn.Sigmoid(), nn.ReLU(inplace=True), nn.Linear(4, 2))
+    t = traced(m, torch.randn(3, 4))
+    assert t.checks["backward_origin"]["module"] == "1"
+    f = next(f for f in t.findings if f.rule == "NBD900")
+    assert f.where == "1" and "ReLU '2'" in f.fix and "inplace=False" in f.fix
+
+
+def test_the_backward_origin_replay_runs_only_when_backward_failed(traced):
+    torch.manual_seed(0)
+    healthy = nn.Sequential(nn.Linear(4, 4), nn.Sigmoid(), nn.Linear(4, 2))
+    assert "backward_origin" not in traced(healthy, torch.randn(3, 4)).checks
+    broken_forward = nn.Sequential(nn.Linear(4, 4), nn.Linear(5, 2))
+    assert "backward_origin" not in traced(broken_forward, torch.randn(3, 4)).checks

@@ -3,7 +3,9 @@
 The last word on a failed trace: it names the failing module (or the loss), the user's own line, and
 what the message says, so no failed trace ends without a finding. It reads a few frequent messages
 (a forward whose signature does not fit the inputs, a wrong keyword, an in-place op that breaks
-backward) to give a concrete fix; for anything else the fix points at the line.
+backward) to give a concrete fix; for anything else the fix points at the line. A failed backward
+is placed at the forward op whose gradient failed (checks/backward_origin.py, an anomaly-mode
+replay), and an `inplace=True` layer that overwrote that op's output is named.
 """
 import re
 
@@ -29,6 +31,37 @@ def _line(trace) -> str:
     return f" ({f.file.rsplit('/', 1)[-1]}:{f.line} in {f.function}{code})"
 
 
+def _origin(trace):
+    """The backward-origin replay's verdict when it found the forward op: (dict, call of its module)."""
+    found = trace.checks.get("backward_origin") or {}
+    if not found.get("found"):
+        return None, None
+    call = next((c for c in trace.calls if c.name == found.get("module")), None)
+    return found, call
+
+
+def _overwriter(trace, call):
+    """A later `inplace=True` module that received `call`'s output (and so overwrote it)."""
+    if call is None or not call.outputs:
+        return None
+    ref = call.outputs[0].ref
+    return next((c for c in trace.calls[call.index + 1:]
+                 if c.attrs.get("inplace") is True and c.inputs and c.inputs[0].ref == ref), None)
+
+
+def _at(frame) -> str:
+    """'gate.py:12 (`g = torch.sigmoid(x)`)', or 'gate.py:12' when the source is not available."""
+    code = f" (`{frame['code']}`)" if frame.get("code") else ""
+    return f"{frame['file'].replace(chr(92), '/').rsplit('/', 1)[-1]}:{frame['line']}{code}"
+
+
+def _origin_text(found, call) -> str:
+    where = label(call) if call is not None else f"`{found.get('module')}`"
+    if "/torch/nn/modules/" in found["frame"]["file"].replace("\\", "/"):
+        return f" The gradient that failed belongs to {where}."
+    return f" The gradient that failed belongs to the op at {_at(found['frame'])} in {where}."
+
+
 def _fix(trace) -> str:
     msg = trace.error.message
     if SIGNATURE.search(msg):
@@ -36,6 +69,16 @@ def _fix(trace) -> str:
                 "positional arguments (so a single tuple argument must be wrapped, `((a, b),)`), or a dict "
                 "for keyword arguments.")
     if INPLACE.search(msg):
+        found, call = _origin(trace)
+        culprit = _overwriter(trace, call)
+        if culprit is not None:
+            return (f"{label(culprit)} is built with inplace=True and overwrites the output of {label(call)}, "
+                    f"which that op's backward still needs: construct it with inplace=False.")
+        if found is not None:
+            f = found["frame"]
+            return (f"The output of the op at {_at(f)} is changed in place later in that forward (`x += ...`, `x.relu_()`, `x[...] = ...`), but its "
+                    "backward needs the original: write that later line out of place (`x = x + ...`), or "
+                    "`.clone()` the tensor before changing it.")
         op = INPLACE_OP.search(msg)
         # Backward raises from inside autograd, so there is no user line; the message names the op instead.
         which = f"the output of `{op.group(1)}`" if op else "a tensor that backward still needs"
@@ -61,9 +104,14 @@ def check(trace):
         where, who = "loss", {"loss": "The loss", "backward": "The backward pass", "probe": "A probe step"}.get(
             e.stage, "The trace")
         call = None
+        found, origin_call = _origin(trace) if e.stage == "backward" else (None, None)
+        if found is not None:  # a failed backward is located at the forward op whose gradient failed
+            where, call = found["module"], origin_call
     # torch appends generic hints (anomaly detection) that the fix below replaces.
     text = e.message.splitlines()[0].split(" Hint:")[0][:240].rstrip(". ") if e.message else ""
     message = f"{who} raised {e.type}{_line(trace)}: {text}."
+    if e.stage == "backward" and found is not None:
+        message += _origin_text(found, origin_call)
     yield RULE.finding(where, message, _fix(trace), call=call.index if call is not None else None,
                        evidence={"type": e.type, "stage": e.stage, "message": e.message[:300]})
 

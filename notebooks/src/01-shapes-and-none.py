@@ -304,13 +304,17 @@ x = torch.randn(8, 10)
 t = nbdebug.trace(gate, x)
 for f in t.findings:
     print(f.severity, f.rule, f.cause, "at", repr(f.where))
+    print("   ", f.message)
     print("    fix:", f.fix)
 
 # %% [markdown]
 # **What it means.** When none of the specific causes matches, nbdebug still ends a failed trace
 # with a finding of cause `exception`: what raised, at which stage, your line when there is one,
 # and a fix for the frequent messages. Here the forward ran, and the backward found that
-# `sigmoid`'s output, which its gradient needs, had been changed by `+=`.
+# `sigmoid`'s output, which its gradient needs, had been changed by `+=`. A backward error carries
+# no line of your code, so nbdebug replays the pass under `torch.autograd.detect_anomaly` (what
+# torch's own hint asks you to do) and names the forward line whose gradient failed: the
+# `torch.sigmoid` line of `Gate.forward`. The `+=` right after it is the line to change.
 #
 # **The fix:** write it out of place.
 
