@@ -386,7 +386,8 @@ class _Tracer:
             torch.set_rng_state(self.rng_before)
             found = backward_origin.run(
                 self.root, map_tensors(self.args, _fresh), map_tensors(self.kwargs, _fresh),
-                lambda out: compute_loss(self.spec, out, self.target), [p for _, p in self.named_params])
+                lambda out: compute_loss(self.spec, out, self.target), [p for _, p in self.named_params],
+                self.index.names)
             t.checks["backward_origin"] = found
         except Exception as e:
             t.checks["backward_origin"] = {"found": False, "reason": describe(e)[:300]}

@@ -268,3 +268,11 @@ def test_the_backward_origin_replay_runs_only_when_backward_failed(traced):
     assert "backward_origin" not in traced(healthy, torch.randn(3, 4)).checks
     broken_forward = nn.Sequential(nn.Linear(4, 4), nn.Linear(5, 2))
     assert "backward_origin" not in traced(broken_forward, torch.randn(3, 4)).checks
+
+
+def test_the_backward_origin_uses_the_names_the_trace_uses(traced):
+    torch.manual_seed(0)
+    inner = nn.Sequential(nn.Linear(4, 4), nn.Sigmoid(), nn.ReLU(inplace=True), nn.Linear(4, 2))
+    t = traced(nn.DataParallel(inner), torch.randn(3, 4))
+    f = next(f for f in t.findings if f.rule == "NBD900")
+    assert f.where == "module.1" and "ReLU 'module.2'" in f.fix, (f.where, f.fix)

@@ -44,9 +44,10 @@ def _frames(text: str) -> list:
     return out
 
 
-def run(model: torch.nn.Module, args: tuple, kwargs: dict, loss_fn, params: list) -> dict:
+def run(model: torch.nn.Module, args: tuple, kwargs: dict, loss_fn, params: list, names: dict = None) -> dict:
     """{"found": True, "node": "SigmoidBackward0", "frame": {file, line, function, code}, "module": name}
-    with the innermost user frame inside one of the model's modules, or {"found": False, ...}."""
+    with the innermost user frame inside one of the model's modules, or {"found": False, ...}.
+    `names` (id(module) -> name) spells module names as the trace does (a wrapper's prefix included)."""
     error = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -66,7 +67,7 @@ def run(model: torch.nn.Module, args: tuple, kwargs: dict, loss_fn, params: list
     # innermost first: the user's own forward, or one of torch's layers (a Sigmoid module)
     candidates = [f for f in _frames(text) if not _is_library(f["file"]) or _torch_layer_file(f["file"])]
     for frame in reversed(candidates):
-        module = owner(model, frame)
+        module = owner(model, frame, names)
         if module is not None:
             return {"found": True, "node": node, "frame": frame, "module": module, "replay_error": error}
     return {"found": False, "node": node, "replay_error": error,
@@ -86,7 +87,7 @@ def _torch_layer_file(path: str) -> bool:
     return "/torch/nn/modules/" in norm and not norm.endswith("/module.py")
 
 
-def owner(model: torch.nn.Module, frame: dict):
+def owner(model: torch.nn.Module, frame: dict, names: dict = None):
     """The qualified name of the first module whose class defines the function at this file and line
     (its `forward`, or a helper method it calls); None when the line is outside every module."""
     torch_layer = _torch_layer_file(frame["file"])
@@ -103,5 +104,5 @@ def owner(model: torch.nn.Module, frame: dict):
                     continue
                 lo, hi = _line_span(code)
                 if lo <= frame["line"] <= hi:
-                    return name
+                    return (names or {}).get(id(m), name)
     return None
