@@ -3,7 +3,7 @@ import torch
 import torch.nn as nn
 
 from .base import Rule
-from .helpers import shape
+from .helpers import class_index_expr, shape
 from .loss_signals import BCE_LOSSES, is_integral, output, output_call, target, user_loss
 
 
@@ -22,8 +22,7 @@ def check(trace):
     message = (f"{kind} compares each of the {c} output columns {shape(out)} with a target of class indices "
                f"{shape(tgt)} (values {int(tgt.min)}..{int(tgt.max)}): binary cross-entropy treats every "
                f"column as an independent yes/no question, not one choice among {c} classes.")
-    fix = ("Use `nn.CrossEntropyLoss()` on the logits with `y.long()" +
-           (".view(-1)`" if len(tgt.shape) == 2 else "`") +
+    fix = (f"Use `nn.CrossEntropyLoss()` on the logits with {class_index_expr(tgt)}"
            f"; keep BCE only for multi-label targets, given as a (N, {c}) 0/1 tensor "
            f"(`F.one_hot(y.long(), {c}).float()`).")
     yield RULE.finding("loss", message, fix, call=head.index if head is not None else None,

@@ -4,7 +4,7 @@ import torch
 import torch.nn as nn
 
 from .base import Rule
-from .helpers import fmt, shape
+from .helpers import class_index_expr, fmt, shape
 from .loss_signals import BCE_LOSSES, head_fix, is_integral, output, target, user_loss
 
 
@@ -33,8 +33,7 @@ def check(trace):
         k = int(hi) + 1
         message = (f"The target {shape(tgt)} holds class indices {int(lo)}..{int(hi)}, but {kind} is a binary "
                    f"loss that needs 0/1 targets (probabilities in [0, 1]): this is a {k}-class problem.")
-        fix = (f"Use `nn.CrossEntropyLoss()` with labels `y.long()" + (".view(-1)`" if len(tgt.shape) == 2 else "`")
-               + f" and {head_fix(trace, k)}.")
+        fix = f"Use `nn.CrossEntropyLoss()` with labels {class_index_expr(tgt)} and {head_fix(trace, k)}."
     else:
         message = (f"The target {shape(tgt)} ranges over [{fmt(lo)}, {fmt(hi)}], but {kind} needs targets in "
                    f"[0, 1]: values outside make the loss unbounded below.")

@@ -5,9 +5,9 @@ import torch
 import torch.nn as nn
 
 from .base import Rule
-from .helpers import leaf_calls, params_of, shape
+from .helpers import leaf_calls, module_expr, params_of, shape
 from .layout import DEVICE_MESSAGE, first_input, forward_error, input_name, label, model_input_of, \
-    module_expr, param_device, raised_calls, same_data
+    param_device, raised_calls, same_data
 
 
 def _devices(stats):

@@ -181,6 +181,11 @@ def backward_ran(trace: Trace) -> bool:
     return bool(trace.meta.get("backward")) and trace.error is None
 
 
+def class_index_expr(tgt: TensorStats) -> str:
+    """How to turn the target into CrossEntropyLoss's class indices: `y.long()`, flattened if (N, 1)."""
+    return "`y.long().view(-1)`" if len(tgt.shape) == 2 else "`y.long()`"
+
+
 def module_expr(name: str, root: str = "model") -> str:
     """Python that reaches a module from the model: 'layers.0.fc' -> 'model.layers[0].fc'."""
     out = root

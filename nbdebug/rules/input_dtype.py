@@ -6,9 +6,9 @@ import torch
 import torch.nn as nn
 
 from .base import Rule
-from .helpers import fmt, params_of, producer, shape
+from .helpers import fmt, module_expr, params_of, producer, shape
 from .layout import DTYPE_MESSAGE, EMBEDDING_TYPES, first_input, forward_error, input_name, is_int_dtype, \
-    label, model_input_of, module_expr, raised_calls, same_data
+    label, model_input_of, raised_calls, same_data
 
 CAST = {"float32": "float()", "float64": "double()", "float16": "half()", "bfloat16": "bfloat16()"}
 

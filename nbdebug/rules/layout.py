@@ -88,16 +88,6 @@ def label(call: Call) -> str:
     return f"{call.type} {call.name!r}" if call.name else f"{call.type} (the model)"
 
 
-def module_expr(name: str) -> str:
-    """'layers.0.fc' -> 'model.layers[0].fc': how the user reaches a submodule in Python."""
-    if not name:
-        return "model"
-    out = "model"
-    for part in name.split("."):
-        out += f"[{part}]" if part.isdigit() else f".{part}"
-    return out
-
-
 def ctor(call: Call, first_arg, *rest) -> str:
     """'nn.Linear(676, 10)' with the module's own type name."""
     args = ", ".join(str(a) for a in (first_arg,) + rest)

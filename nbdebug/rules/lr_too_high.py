@@ -5,7 +5,7 @@ import torch.nn as nn
 
 from .base import Rule
 from .helpers import fmt
-from .probe_signals import HEALTHY_RATIO, finite, losses, optimizer, ratios, suggest_lr, typical_range
+from .probe_signals import HEALTHY_RATIO, finite, losses, optimizer_text, ratios, suggest_lr, typical_range
 
 BIG_RATIO = 10 * HEALTHY_RATIO   # update/weight ratio 10x beyond CS231n's healthy 1e-3
 BLOW_UP = 10.0                    # the loss rises to 10x its starting value
@@ -36,8 +36,7 @@ def check(trace):
         how = f"bounces up to {fmt(peak)} and ends at {fmt(ls[-1])}, no lower than its start {fmt(l0)}"
     else:
         return
-    name, lr, default = optimizer(trace)
-    lr_text = f"{name}(lr={fmt(lr)})" + (" (nbdebug's default)" if default else "") if lr is not None else name
+    name, lr, lr_text = optimizer_text(trace)
     moves = (f"the weights move by up to {fmt(big)} of their norm per step (healthy is ~{fmt(HEALTHY_RATIO)})"
              if finite(big) else
              "the weights themselves turn non-finite (healthy steps move them by ~1e-3 of their norm)")

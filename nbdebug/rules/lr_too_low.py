@@ -6,7 +6,7 @@ import torch.nn as nn
 
 from .base import Rule
 from .helpers import fmt, pct
-from .probe_signals import HEALTHY_RATIO, finite, losses, optimizer, ratios, suggest_lr, typical_range
+from .probe_signals import HEALTHY_RATIO, finite, losses, optimizer_text, ratios, suggest_lr, typical_range
 
 SMALL_RATIO = HEALTHY_RATIO / 20   # update/weight ratio 20x below CS231n's healthy 1e-3
 STILL = 0.01                        # the loss moves by less than 1 % of its start over the probe
@@ -29,8 +29,7 @@ def check(trace):
     moved = max(abs(x - l0) for x in ls) / abs(l0)
     if typical >= SMALL_RATIO or moved >= STILL:
         return
-    name, lr, default = optimizer(trace)
-    lr_text = f"{name}(lr={fmt(lr)})" + (" (nbdebug's default)" if default else "") if lr is not None else name
+    name, lr, lr_text = optimizer_text(trace)
     message = (f"In {len(ls)} probe steps with {lr_text} on this batch the loss moves by only {fmt(100 * moved)} % "
                f"({fmt(l0)} to {fmt(ls[-1])}) and the weights by {fmt(typical)} of their norm per step "
                f"(healthy is ~{fmt(HEALTHY_RATIO)}).")

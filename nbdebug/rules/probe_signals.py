@@ -12,6 +12,7 @@ import statistics
 from typing import Optional
 
 from ..trace import Trace
+from .helpers import fmt
 
 HEALTHY_RATIO = 1e-3   # CS231n, "Neural Networks Part 3": updates ~1e-3 of the weights
 
@@ -37,6 +38,14 @@ def weight_ratio(trace: Trace, step) -> float:
 
 def ratios(trace: Trace) -> list:
     return [weight_ratio(trace, s) for s in trace.steps]
+
+
+def optimizer_text(trace: Trace) -> tuple:
+    """(class name, learning rate, "SGD(lr=10)" as a message names it)."""
+    name, lr, default = optimizer(trace)
+    if lr is None:
+        return name, lr, name
+    return name, lr, f"{name}(lr={fmt(lr)})" + (" (nbdebug's default)" if default else "")
 
 
 def optimizer(trace: Trace) -> tuple:

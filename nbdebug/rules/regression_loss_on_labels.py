@@ -3,7 +3,7 @@ import torch
 import torch.nn as nn
 
 from .base import Rule
-from .helpers import shape
+from .helpers import class_index_expr, shape
 from .loss_signals import (REGRESSION_LOSSES, guessed_severity, is_integral, loss_name, output, output_call,
                            target, user_loss)
 
@@ -30,8 +30,7 @@ def check(trace):
     message = (f"{loss_name(trace)} compares the {c} output columns {shape(out)} with class indices {shape(tgt)} "
                f"(values {int(tgt.min)}..{int(tgt.max)}): the index is broadcast against every column, so "
                f"the model is trained to output the label's number, not to pick a class.")
-    fix = ("Use `nn.CrossEntropyLoss()` on the (N, C) logits with `y.long()" +
-           (".view(-1)`" if len(tgt.shape) == 2 else "`") +
+    fix = (f"Use `nn.CrossEntropyLoss()` on the (N, C) logits with {class_index_expr(tgt)}"
            f"; if you do want a regression loss, compare with one-hot targets `F.one_hot(y.long(), {c}).float()`.")
     yield RULE.finding("loss", message, fix, call=head.index if head is not None else None,
                        severity=guessed_severity(trace),

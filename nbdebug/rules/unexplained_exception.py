@@ -12,6 +12,7 @@ import re
 import torch
 import torch.nn as nn
 
+from ..checks.backward_origin import torch_layer_file
 from .base import Rule
 from .helpers import error_call
 from .layout import label
@@ -57,7 +58,7 @@ def _at(frame) -> str:
 
 def _origin_text(found, call) -> str:
     where = label(call) if call is not None else f"`{found.get('module')}`"
-    if "/torch/nn/modules/" in found["frame"]["file"].replace("\\", "/"):
+    if torch_layer_file(found["frame"]["file"]):
         return f" The gradient that failed belongs to {where}."
     return f" The gradient that failed belongs to the op at {_at(found['frame'])} in {where}."
 
@@ -76,9 +77,9 @@ def _fix(trace) -> str:
                     f"which that op's backward still needs: construct it with inplace=False.")
         if found is not None:
             f = found["frame"]
-            return (f"The output of the op at {_at(f)} is changed in place later in that forward (`x += ...`, `x.relu_()`, `x[...] = ...`), but its "
-                    "backward needs the original: write that later line out of place (`x = x + ...`), or "
-                    "`.clone()` the tensor before changing it.")
+            return (f"The output of the op at {_at(f)} is changed in place later in that forward (`x += ...`, "
+                    "`x.relu_()`, `x[...] = ...`), but its backward needs the original: write that later line "
+                    "out of place (`x = x + ...`), or `.clone()` the tensor before changing it.")
         op = INPLACE_OP.search(msg)
         # Backward raises from inside autograd, so there is no user line; the message names the op instead.
         which = f"the output of `{op.group(1)}`" if op else "a tensor that backward still needs"
