@@ -352,9 +352,9 @@ class _Tracer:
                     # two forwards to confirm it
                     t.checks["batch_mixing"] = {"mixed": False, "method": "static", "reason": reason}
                 else:
-                    t.checks["batch_mixing"] = batch_mixing.queue(
-                        self.root, map_tensors(self.args, _fresh), map_tensors(self.kwargs, _fresh), batch,
-                        self.batch)
+                    # no _fresh copies: the check feeds the model row-picked clones of the inputs
+                    t.checks["batch_mixing"] = batch_mixing.queue(self.root, self.args, self.kwargs, batch,
+                                                                  self.batch)
             except Exception as e:
                 t.checks["batch_mixing"] = {"skipped": describe(e)[:300]}
             finally:
@@ -365,10 +365,9 @@ class _Tracer:
         (mixing found, a NaN born), so a healthy trace keeps its one transfer."""
         t = self.t
         mixing = t.checks.get("batch_mixing")
-        if isinstance(mixing, dict) and mixing.get("method") != "static" and "skipped" not in mixing:
+        if isinstance(mixing, dict):  # settle() leaves static, skipped and unmixed verdicts as they are
             try:
-                batch_mixing.settle(mixing, self.root, map_tensors(self.args, _fresh),
-                                    map_tensors(self.kwargs, _fresh), _batch_size(self.args, self.kwargs))
+                batch_mixing.settle(mixing, self.root, self.args, self.kwargs, _batch_size(self.args, self.kwargs))
             except Exception as e:
                 mixing.clear()
                 mixing["skipped"] = describe(e)[:300]

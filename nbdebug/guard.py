@@ -164,7 +164,7 @@ class ModelGuard(contextlib.AbstractContextManager):
                 if t is not None:
                     clone = t.detach().clone() if (buffers_small or mod.training) and _cloneable(t) else None
                     self._slots.append((mod, "_buffers", key, t, _version(t), clone))
-        params = [t for _, mod in self._modules for t in mod._parameters.values() if t is not None]
+        params = owned_params
         # lazy modules turn their UninitializedParameter objects into real ones in place
         self._lazy = [(t, type(t), t.data) for _, mod in self._modules
                       for t in list(mod._parameters.values()) + list(mod._buffers.values())

@@ -306,8 +306,7 @@ class StatsBatch:
             twin = TensorStats(shape=seen.shape, dtype=seen.dtype, device=seen.device, numel=seen.numel,
                                path=path, requires_grad=seen.requires_grad, ref=seen.ref)
             if id(seen) in self._filled:  # numbers known already (CPU): copy them while they are in cache
-                twin.__dict__.update(seen.__dict__)
-                twin.path = path
+                _copy_numbers(seen, twin)
             else:
                 self._twins.append((seen, twin))
             return twin
@@ -368,7 +367,7 @@ class StatsBatch:
             if sampled and x.numel() > PARAM_SAMPLE:
                 row = _cpu_sampled_row(x, self.bins)
                 if row is not None:  # the histogram is over the same sample
-                    st.sampled = st.hist_sampled = _sample_layout(x.numel(), PARAM_SAMPLE)[0] * SAMPLE_BLOCK
+                    st.sampled = st.hist_sampled = _sample_len(x.numel(), PARAM_SAMPLE)
             if row is None:
                 row = _cpu_row(x, self.bins)
         if row is not None:
@@ -446,17 +445,13 @@ class StatsBatch:
         for row in self._rows:
             by_device.setdefault(str(row[0]), []).append(row)
         for rows in by_device.values():
-            # rows the CPU fast path made are Python lists already; the rest go over in one transfer
-            queued = [r[1].to(torch.float64) if r[1].device.type == "cpu" else r[1]
-                      for r in rows if not isinstance(r[1], list)]
-            flat = torch.cat(queued).cpu().double().tolist() if queued else []
+            # host-side rows filled their records when queued; these vectors go over in one transfer
+            flat = torch.cat([r[1].to(torch.float64) if r[1].device.type == "cpu" else r[1]
+                              for r in rows]).cpu().double().tolist()
             i = 0
             for _, vec, st, layout in rows:
-                if isinstance(vec, list):
-                    values = vec
-                else:
-                    values = flat[i:i + vec.numel()]
-                    i += vec.numel()
+                values = flat[i:i + vec.numel()]
+                i += vec.numel()
                 if layout == "callback":
                     st(values)
                 elif layout is None:
@@ -464,9 +459,7 @@ class StatsBatch:
                 else:
                     _fill_extras(st, values, layout)
         for original, twin in self._twins:
-            path = twin.path
-            twin.__dict__.update(original.__dict__)
-            twin.path = path
+            _copy_numbers(original, twin)
         self._rows.clear()
         self._refs.clear()
         self._twins.clear()
@@ -480,6 +473,13 @@ def _on_host(device: torch.device) -> bool:
     return device.type == "cpu"
 
 
+def _copy_numbers(original: TensorStats, twin: TensorStats) -> None:
+    """The same tensor seen under another path: everything of the original but the path."""
+    path = twin.path
+    twin.__dict__.update(original.__dict__)
+    twin.path = path
+
+
 def _version(t: torch.Tensor):
     try:
         return t._version
@@ -487,8 +487,9 @@ def _version(t: torch.Tensor):
         return None
 
 
-def _sample_len(n: int) -> int:
-    return _sample_layout(n, HIST_SAMPLE)[0] * SAMPLE_BLOCK
+def _sample_len(n: int, k: int = HIST_SAMPLE) -> int:
+    """How many values _sample(x, k) takes from n > k."""
+    return _sample_layout(n, k)[0] * SAMPLE_BLOCK
 
 
 _LIST_EXTRAS = {"label_counts"}

@@ -43,11 +43,7 @@ class TensorStats:
     def hist_edges(self) -> list:
         """The len(hist) + 1 bin edges: the bins are equal over [min, max], so the edges are derived
         rather than stored (33 floats per tensor were a third of a large trace's memory)."""
-        bins = len(self.hist)
-        if not bins or not (math.isfinite(self.min) and math.isfinite(self.max)):
-            return []
-        width = (self.max - self.min) / bins
-        return [self.min + width * i for i in range(bins)] + [self.max]
+        return _edges(self.min, self.max, len(self.hist))
 
     @property
     def finite(self) -> bool:
@@ -258,18 +254,22 @@ class Trace:
         return plot(self, kind, **kwargs)
 
 
-_STATS_FIELDS = None
+def _edges(lo: float, hi: float, bins: int) -> list:
+    """bins + 1 equal-width edges over [lo, hi]; none without a finite range or bins."""
+    if not bins or not (math.isfinite(lo) and math.isfinite(hi)):
+        return []
+    width = (hi - lo) / bins
+    return [lo + width * i for i in range(bins)] + [hi]
+
+
+_STATS_FIELDS = frozenset(f.name for f in dataclasses.fields(TensorStats))
 
 
 def _with_edges(pairs: list) -> dict:
     """asdict's dict factory: a TensorStats dict also carries its (derived) `hist_edges`."""
-    global _STATS_FIELDS
     d = dict(pairs)
-    if _STATS_FIELDS is None:
-        _STATS_FIELDS = {f.name for f in dataclasses.fields(TensorStats)}
     if d.keys() == _STATS_FIELDS:
-        probe = TensorStats(min=d["min"], max=d["max"], hist=d["hist"])
-        d["hist_edges"] = probe.hist_edges
+        d["hist_edges"] = _edges(d["min"], d["max"], len(d["hist"]))
     return d
 
 

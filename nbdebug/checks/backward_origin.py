@@ -9,6 +9,7 @@ model, its buffers and the RNG).
 """
 from __future__ import annotations
 
+import dis
 import re
 import warnings
 
@@ -65,7 +66,7 @@ def run(model: torch.nn.Module, args: tuple, kwargs: dict, loss_fn, params: list
         return {"found": False, "reason": "the replay did not fail in backward" if error is None
                 else "anomaly mode recorded no forward traceback", "replay_error": error}
     # innermost first: the user's own forward, or one of torch's layers (a Sigmoid module)
-    candidates = [f for f in _frames(text) if not _is_library(f["file"]) or _torch_layer_file(f["file"])]
+    candidates = [f for f in _frames(text) if not _is_library(f["file"]) or torch_layer_file(f["file"])]
     for frame in reversed(candidates):
         module = owner(model, frame, names)
         if module is not None:
@@ -75,34 +76,43 @@ def run(model: torch.nn.Module, args: tuple, kwargs: dict, loss_fn, params: list
 
 
 def _line_span(code) -> tuple:
-    import dis
-
     lines = [line for _, line in dis.findlinestarts(code) if line]
     return (min(lines), max(lines)) if lines else (0, -1)
 
 
-def _torch_layer_file(path: str) -> bool:
+def torch_layer_file(path: str) -> bool:
     """A file of torch's own layers (activation.py, conv.py, ...), not its call machinery."""
     norm = path.replace("\\", "/")
     return "/torch/nn/modules/" in norm and not norm.endswith("/module.py")
 
 
+def _defines(cls: type, frame: dict, torch_layer: bool) -> bool:
+    """Whether the class (not its torch bases) defines the function at the frame's file and line."""
+    for base in cls.__mro__:
+        if base is torch.nn.Module or base is object:
+            return False
+        is_torch = base.__module__.startswith("torch.")
+        if is_torch and not torch_layer:
+            continue
+        for attr, fn in vars(base).items():
+            code = getattr(fn, "__code__", None)
+            if code is None or code.co_filename != frame["file"] or (is_torch and attr != "forward"):
+                continue
+            lo, hi = _line_span(code)
+            if lo <= frame["line"] <= hi:
+                return True
+    return False
+
+
 def owner(model: torch.nn.Module, frame: dict, names: dict = None):
     """The qualified name of the first module whose class defines the function at this file and line
     (its `forward`, or a helper method it calls); None when the line is outside every module."""
-    torch_layer = _torch_layer_file(frame["file"])
+    torch_layer = torch_layer_file(frame["file"])
+    verdicts: dict = {}   # one look per class, however many instances the model has
     for name, m in model.named_modules():
-        for cls in type(m).__mro__:
-            if cls is torch.nn.Module or cls is object:
-                break
-            is_torch = cls.__module__.startswith("torch.")
-            if is_torch and not torch_layer:
-                continue
-            for attr, fn in vars(cls).items():
-                code = getattr(fn, "__code__", None)
-                if code is None or code.co_filename != frame["file"] or (is_torch and attr != "forward"):
-                    continue
-                lo, hi = _line_span(code)
-                if lo <= frame["line"] <= hi:
-                    return (names or {}).get(id(m), name)
+        cls = type(m)
+        if cls not in verdicts:
+            verdicts[cls] = _defines(cls, frame, torch_layer)
+        if verdicts[cls]:
+            return (names or {}).get(id(m), name)
     return None
