@@ -22,7 +22,8 @@ import torch
 import torch.nn as nn
 
 from . import signals
-from .backward import LossSpec, compute_loss, grad_norms, param_grads, resolve_loss
+from .backward import (LossSpec, NormUnavailable, compute_loss, norm_vector, param_grad_norms,
+                       resolve_loss)
 from .capture import MAX_CALLS, ModelIndex, Recorder, recording
 from .checks import backward_origin, batch_mixing, graph, nonfinite_origin, per_sample
 from .errors import describe, error_info, misuse
@@ -315,24 +316,25 @@ class _Tracer:
     def _backward(self):
         trainable = [(info, p) for info, p in self.named_params if p.requires_grad]
         try:
-            grads = param_grads(self.loss_value, [(i.name, p) for i, p in trainable])
+            norms = param_grad_norms(self.loss_value, [p for _, p in trainable])
         except Exception as e:
             self.t.error = error_info(e, "backward")
             return
-        try:
-            norms = grad_norms(grads)
-        except Exception as e:  # an exotic gradient layout: keep the trace, say what is missing
-            norms = None
-            self.t.notes.append(f"parameter gradient norms unavailable: {describe(e)}"[:300])
-        if norms is not None:
+        missing = [v for v in norms if isinstance(v, NormUnavailable)]
+        if missing:  # an exotic gradient layout: keep the trace, say what is missing
+            self.t.notes.append(f"parameter gradient norms unavailable: {missing[0]}"[:300])
+        device = trainable[0][1].device if trainable else None
+        vector = norm_vector(norms, device) if device is not None else None
+        if vector is not None:
             infos = [i for i, _ in trainable]
+            got = [v is not None and not isinstance(v, NormUnavailable) for v in norms]
 
-            def fill(values, infos=infos, grads=grads):
-                for info, v, g in zip(infos, values, grads):
-                    if g is not None:
+            def fill(values, infos=infos, got=got):
+                for info, v, present in zip(infos, values, got):
+                    if present:
                         info.grad_norm = v
                         info.grad_nonfinite = 0 if math.isfinite(v) else 1
-            self.batch.add_vector(norms, fill)
+            self.batch.add_vector(vector, fill)
         self.t.meta["backward"] = True
 
     def _queue_checks(self, guard: ModelGuard):

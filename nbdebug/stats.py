@@ -25,7 +25,7 @@ from typing import Callable, Optional
 import numpy as np
 import torch
 
-from . import stats_small
+from . import fused, stats_small
 from .trace import TensorStats
 
 HIST_BINS = 32
@@ -153,6 +153,16 @@ def _cpu_row(x: torch.Tensor, bins: int) -> Optional[list]:
     zeros = 0
     for raw in _flat_chunks(x, CHUNK):
         c = _as_float(raw)
+        one_pass = fused.moments(c)
+        if one_pass is not None:
+            c_total, c_sq, c_zeros, c_lo, c_hi = one_pass
+            total += c_total
+            if not math.isfinite(total):
+                return None
+            sq += c_sq
+            zeros += c_zeros
+            lo, hi = min(lo, c_lo), max(hi, c_hi)
+            continue
         total += c.sum().item()
         if not math.isfinite(total):  # NaN/Inf present (or a float32 sum overflowed): exact path
             return None
@@ -216,6 +226,9 @@ def _binned(a: np.ndarray, lo: float, hi: float, bins: int) -> Optional[list]:
 def _cpu_histogram(x: torch.Tensor, lo: float, hi: float, bins: int) -> list:
     """Counts of the (all-finite) sample in `bins` equal bins over [lo, hi], binned by numpy in
     float64 (half the cost of torch.histc); histc where numpy cannot view the tensor."""
+    counts = fused.histogram(_sample_blocks(x, HIST_SAMPLE), lo, hi, bins)
+    if counts is not None:
+        return counts
     s = _as_float(_sample(x, HIST_SAMPLE))
     try:
         counts = _binned(s.numpy(), lo, hi, bins)
@@ -244,6 +257,16 @@ def _sample_layout(n: int, k: int) -> tuple:
     return min(blocks, (n - SAMPLE_BLOCK) // step + 1), step
 
 
+def _sample_blocks(x: torch.Tensor, k: int) -> torch.Tensor:
+    """_sample(x, k) as a (blocks, SAMPLE_BLOCK) strided view of a contiguous x (no copy); x itself,
+    flat, when it has at most k elements; _sample(x, k) otherwise."""
+    n = x.numel()
+    if n > k and x.is_contiguous():
+        blocks, step = _sample_layout(n, k)
+        return x.view(-1).as_strided((blocks, SAMPLE_BLOCK), (step, 1))
+    return _sample(x, k)
+
+
 def _sample(x: torch.Tensor, k: int) -> torch.Tensor:
     """An even 1-d sample of at most k elements (blocks of consecutive values), without copying the
     whole tensor."""
@@ -252,7 +275,7 @@ def _sample(x: torch.Tensor, k: int) -> torch.Tensor:
         return x.reshape(-1)
     blocks, step = _sample_layout(n, k)
     if x.is_contiguous():
-        return x.view(-1).as_strided((blocks, SAMPLE_BLOCK), (step, 1)).reshape(-1)
+        return _sample_blocks(x, k).reshape(-1)
     starts = torch.arange(0, blocks * step, step, device=x.device)
     idx = (starts[:, None] + torch.arange(SAMPLE_BLOCK, device=x.device)).reshape(-1)
     return x[torch.unravel_index(idx, x.shape)]
@@ -357,7 +380,7 @@ class StatsBatch:
         if note:
             st.extra["note"] = note
         st.hist_sampled = 0 if x.numel() <= HIST_SAMPLE else int(_sample_len(x.numel()))
-        host = _on_host(x.device)
+        host = on_host(x.device)
         if host and x.numel() <= stats_small.SMALL and self._queue_small(x, st):
             if extras:
                 self._queue_extras(t, st, extras)
@@ -410,7 +433,7 @@ class StatsBatch:
         if x is None or x.numel() == 0:
             return
         layout, pieces = [], []
-        cpu = _on_host(x.device)
+        cpu = on_host(x.device)
         for name, fn in extras.items():
             try:
                 v = fn(x)
@@ -466,7 +489,7 @@ class StatsBatch:
         self._filled.clear()
 
 
-def _on_host(device: torch.device) -> bool:
+def on_host(device: torch.device) -> bool:
     """Whether values can be read straight into Python for free (the CPU shortcuts); everything else
     takes the queued path with one transfer in finish(). A seam: tests route CPU tensors through the
     accelerator path by patching it."""

@@ -22,6 +22,8 @@ def snapshot(model: torch.nn.Module) -> dict:
         "training": {n: m.training for n, m in model.named_modules()},
         "hooks": sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks)
                      + len(getattr(m, "_backward_pre_hooks", {})) for m in model.modules()),
+        # tensor hooks on parameters (nbdebug takes gradient norms with its own, removed after)
+        "param_hooks": sum(len(p._backward_hooks or {}) for p in model.parameters()),
         "global_hooks": _global_hook_count(),
         "rng": torch.get_rng_state(),
     }
@@ -52,7 +54,7 @@ def differences(before: dict, after: dict) -> list:
     for k, v in before["grads"].items():
         if not _same(v, after["grads"].get(k)):
             out.append(f"grad {k}")
-    for key in ("requires_grad", "training", "hooks", "global_hooks", "kinds", "classes"):
+    for key in ("requires_grad", "training", "hooks", "param_hooks", "global_hooks", "kinds", "classes"):
         if before[key] != after[key]:
             out.append(key)
     if not torch.equal(before["rng"], after["rng"]):

@@ -1,7 +1,7 @@
 """The accelerator path of the stats reads nothing back per tensor: one host transfer in finish().
 
 No GPU is needed: the CPU shortcuts (numbers read straight into floats, which is free on the host)
-are switched off through `stats._on_host`, so CPU tensors take the path a CUDA or MPS tensor takes,
+are switched off through `stats.on_host`, so CPU tensors take the path a CUDA or MPS tensor takes,
 and every way a tensor's value can reach Python is counted.
 """
 import math
@@ -19,7 +19,7 @@ HOST_READS = ("item", "tolist", "cpu", "numpy", "__bool__", "__float__", "__int_
 @pytest.fixture
 def device_path(monkeypatch):
     """Route CPU tensors down the accelerator path and count host reads, split by stage."""
-    monkeypatch.setattr(stats, "_on_host", lambda device: False)
+    monkeypatch.setattr(stats, "on_host", lambda device: False)
     reads = {"queue": [], "finish": []}
     stage = ["queue"]
     for name in HOST_READS:

@@ -1,0 +1,208 @@
+"""The one-pass CPU kernel (nbdebug/fused.py) and the statistics and gradient norms built on it,
+checked against float64 numpy and against the torch passes it replaces."""
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+
+import nbdebug
+from nbdebug import fused, stats
+
+BIG = fused.MIN_SIZE * 4 + 7   # above the kernel's threshold, and not a multiple of a vector width
+
+
+def reference(t):
+    a = t.numpy().astype(np.float64)
+    return a.sum(), (a * a).sum(), int((a == 0).sum()), float(a.min()), float(a.max())
+
+
+def relu_like(n, dtype, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    t = torch.randn(n, generator=g, dtype=dtype) * 3 + 0.5
+    t[t < 0.2] = 0
+    t[5] = -7.25  # a negative minimum among many zeros
+    t[9] = -0.0
+    return t
+
+
+@pytest.fixture
+def without_kernel(monkeypatch):
+    monkeypatch.setattr(fused, "_kernel", lambda: None)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("make", [
+    lambda n, d: relu_like(n, d),
+    lambda n, d: -torch.rand(n, dtype=d) - 1,            # all negative
+    lambda n, d: torch.rand(n, dtype=d) * 1e-30,         # tiny positives
+    lambda n, d: torch.full((n,), 3.5, dtype=d),         # constant
+    lambda n, d: torch.linspace(-1e30, 1e30, n, dtype=d),
+], ids=["relu", "negative", "tiny", "constant", "huge"])
+def test_moments_match_float64_numpy(make, dtype):
+    t = make(BIG, dtype)
+    total, squares, zeros, lo, hi = fused.moments(t)
+    r_total, r_squares, r_zeros, r_lo, r_hi = reference(t)
+    scale = t.double().abs().sum().item()  # float64 rounding is relative to the terms, not the total
+    assert total == pytest.approx(r_total, rel=1e-12, abs=1e-12 * scale)
+    assert squares == pytest.approx(r_squares, rel=1e-12)
+    assert zeros == r_zeros
+    assert (lo, hi) == (r_lo, r_hi)
+
+
+def test_negative_zero_is_a_zero_and_sorts_below_plus_zero():
+    t = torch.zeros(BIG)
+    t[3] = -0.0
+    t[4] = 1.0
+    total, squares, zeros, lo, hi = fused.moments(t)
+    assert zeros == BIG - 1 and hi == 1.0 and lo == 0.0
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_a_nonfinite_value_shows_in_the_sum(bad):
+    t = relu_like(BIG, torch.float32)
+    t[BIG // 2] = bad
+    assert not math.isfinite(fused.moments(t)[0])
+
+
+@pytest.mark.parametrize("t", [
+    torch.randn(100),                              # too small to be worth a call
+    torch.randn(BIG, 2)[:, 0],                     # not contiguous
+    torch.randn(BIG).half(),                       # no kernel for half precision
+    torch.arange(BIG),                             # integers
+], ids=["small", "strided", "half", "int"])
+def test_moments_declines_what_it_cannot_take(t):
+    assert fused.moments(t) is None
+
+
+def test_moments_declines_without_numba(without_kernel):
+    assert fused.moments(torch.randn(BIG)) is None
+
+
+@pytest.mark.parametrize("n", [3000, BIG, 1 << 20])
+def test_histogram_bins_like_numpy(n):
+    t = relu_like(n, torch.float32, seed=n)
+    lo, hi = t.min().item(), t.max().item()
+    blocks = stats._sample_blocks(t, stats.HIST_SAMPLE)
+    flat = stats._sample(t, stats.HIST_SAMPLE)
+    expected = stats._binned(flat.double().numpy(), lo, hi, 32)
+    assert fused.histogram(blocks, lo, hi, 32) == expected
+    assert fused.histogram(flat, lo, hi, 32) == expected
+    assert sum(expected) == flat.numel()
+
+
+def test_histogram_declines_a_constant_and_a_half_sample():
+    assert fused.histogram(torch.ones(10), 1.0, 1.0, 8) is None
+    assert fused.histogram(torch.randn(10).half(), -1.0, 1.0, 8) is None
+
+
+@pytest.mark.parametrize("make", [
+    lambda: relu_like(BIG, torch.float32),
+    lambda: torch.randn(3, 1000, 41, dtype=torch.float64) + 100,   # |mean| >> std: centred pass
+    lambda: relu_like(7 * BIG, torch.float32).reshape(-1, 7)[:, :5],   # not contiguous: a flat copy
+])
+def test_stats_are_the_same_with_and_without_the_kernel(make, monkeypatch):
+    t = make()
+    fast = stats.compute(t)
+    monkeypatch.setattr(fused, "_kernel", lambda: None)
+    slow = stats.compute(t)
+    for field in ("nan", "inf", "min", "max", "zero_frac", "hist"):
+        assert getattr(fast, field) == getattr(slow, field), field
+    # torch's float32 sum is good to ~1e-7; the kernel accumulates in float64
+    exact = t.double()
+    assert fast.mean == pytest.approx(exact.mean().item(), rel=1e-12)
+    assert fast.std == pytest.approx(exact.std().item(), rel=1e-9)
+    assert slow.mean == pytest.approx(fast.mean, rel=1e-6)
+    assert slow.std == pytest.approx(fast.std, rel=1e-6)
+
+
+def test_large_activation_stats_match_an_independent_computation(traced):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(64, 512), nn.ReLU(), nn.Linear(512, 256))
+    x = torch.randn(128, 64)
+    t = traced(model, x, backward=False)
+    with torch.no_grad():
+        hidden = model[0](x)
+        outs = [hidden, hidden.relu(), model[2](hidden.relu())]
+    for call, ref in zip(t.calls[1:], outs):
+        s = call.outputs[0]
+        f = ref.double()
+        assert s.numel >= fused.MIN_SIZE
+        assert s.mean == pytest.approx(f.mean().item(), rel=1e-9, abs=1e-12)
+        assert s.std == pytest.approx(f.std().item(), rel=1e-9)
+        assert (s.min, s.max) == (f.min().item(), f.max().item())
+        assert s.zero_frac == (f == 0).double().mean().item()
+
+
+def test_a_nan_in_a_large_activation_is_counted_exactly(traced):
+    class Poison(nn.Module):
+        def forward(self, x):
+            x = x.clone()
+            x[0, :3] = math.nan
+            x[1, 0] = math.inf
+            return x
+
+    model = nn.Sequential(nn.Linear(64, 512), Poison())
+    t = traced(model, torch.randn(128, 64), backward=False)
+    s = t.calls[-1].outputs[0]
+    assert (s.nan, s.inf) == (3, 1) and math.isfinite(s.mean) and math.isfinite(s.max)
+
+
+# ------------------------------------------------------------------ parameter gradient norms
+class Wide(nn.Module):
+    """Large parameters (the kernel's path), small ones (torch's), and one the forward skips."""
+
+    def __init__(self):
+        super().__init__()
+        self.big = nn.Linear(256, 256)
+        self.small = nn.Linear(256, 3)
+        self.unused = nn.Linear(3, 3)
+
+    def forward(self, x):
+        return self.small(torch.tanh(self.big(x)))
+
+
+def test_parameter_gradient_norms_match_backward(traced):
+    torch.manual_seed(0)
+    model, x, y = Wide(), torch.randn(16, 256), torch.randint(0, 3, (16,))
+    t = traced(model, x, target=y, loss="cross_entropy")
+    twin = Wide()
+    twin.load_state_dict(model.state_dict())
+    nn.functional.cross_entropy(twin(x), y).backward()
+    for p in t.params:
+        ref = dict(twin.named_parameters())[p.name].grad
+        if ref is None:
+            assert p.grad_norm is None, p.name
+        else:
+            assert p.grad_norm == pytest.approx(ref.double().norm().item(), rel=1e-6), p.name
+    assert t.param("unused.weight").grad_norm is None
+
+
+def test_a_users_parameter_hook_still_sees_the_real_gradient(traced):
+    torch.manual_seed(0)
+    model = Wide()
+    seen = []
+    handle = model.big.weight.register_hook(lambda g: seen.append(g.clone()))
+    try:
+        t = traced(model, torch.randn(4, 256), target=torch.randint(0, 3, (4,)), loss="cross_entropy")
+        hooks_after = len(model.big.weight._backward_hooks)
+    finally:
+        handle.remove()
+    assert hooks_after == 1  # nbdebug's own hook was removed, the user's left in place
+    assert len(seen) == 1 and seen[0].abs().sum() > 0
+    assert t.param("big.weight").grad_norm == pytest.approx(seen[0].double().norm().item(), rel=1e-6)
+
+
+def test_a_nonfinite_gradient_is_flagged(traced):
+    model = Wide()
+    with torch.no_grad():
+        model.small.weight[0, 0] = math.inf
+    t = traced(model, torch.randn(4, 256), target=torch.randint(0, 3, (4,)), loss="cross_entropy")
+    assert any(p.grad_nonfinite for p in t.params)
+
+
+def test_norms_are_kept_when_the_kernel_is_missing(traced, without_kernel):
+    torch.manual_seed(0)
+    t = traced(Wide(), torch.randn(4, 256), target=torch.randint(0, 3, (4,)), loss="cross_entropy")
+    assert t.param("big.weight").grad_norm > 0 and t.calls[1].outputs[0].std > 0
