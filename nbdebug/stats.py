@@ -144,10 +144,33 @@ def _masked_vector(x: torch.Tensor) -> torch.Tensor:
 def _cpu_row(x: torch.Tensor, bins: int) -> Optional[list]:
     """CPU fast path: the stats row as floats, or None (non-finite values) for the exact masked path.
 
-    Five cheap passes per chunk (sum, sum of squares, min, max, zeros) and a histogram of the sample.
-    The values are in host memory already, so reading the results is free: no torch.cat, no transfer.
+    One compiled pass (fused.py) gives sum, sum of squares, zeros, min and max, and bins the sample;
+    without it, four torch passes per chunk and a separate histogram. The values are in host memory
+    already, so reading the results is free: no torch.cat, no transfer.
     """
     n = x.numel()
+    hist = None
+    got = fused.summary(x, bins, *_sample_runs(n)) if n <= CHUNK else None
+    if got is not None:
+        (total, sq, zeros, lo, hi), hist = got[:5], got[5:]
+    else:
+        total, sq, zeros, lo, hi = _chunked_moments(x)
+    if not all(map(math.isfinite, (total, sq, lo, hi))):  # NaN/Inf present: the exact path
+        return None
+    if hi == lo:  # constant (batch-norm weights at init): exact without cancellation
+        total, centred = lo * n, 0.0
+    else:
+        centred = sq - total * total / n
+        if sq == 0 or centred < 1e-2 * sq:  # squares underflowed, or |mean| >> std: exact float64 path
+            return None
+    if hist is None:
+        hist = _cpu_histogram(x, lo, hi, bins)
+    return [float(n), 0.0, 0.0, float(zeros), total, max(centred, 0.0), lo, hi] + hist
+
+
+def _chunked_moments(x: torch.Tensor) -> tuple:
+    """(sum, sum of squares, zeros, min, max) chunk by chunk; sum is NaN/Inf (and the rest
+    meaningless) as soon as a chunk holds a non-finite value."""
     total = sq = 0.0
     lo, hi = math.inf, -math.inf
     zeros = 0
@@ -156,30 +179,20 @@ def _cpu_row(x: torch.Tensor, bins: int) -> Optional[list]:
         one_pass = fused.moments(c)
         if one_pass is not None:
             c_total, c_sq, c_zeros, c_lo, c_hi = one_pass
-            total += c_total
-            if not math.isfinite(total):
-                return None
-            sq += c_sq
-            zeros += c_zeros
-            lo, hi = min(lo, c_lo), max(hi, c_hi)
-            continue
-        total += c.sum().item()
-        if not math.isfinite(total):  # NaN/Inf present (or a float32 sum overflowed): exact path
-            return None
-        sq += _sumsq(c, torch.float64).item()
-        c_lo, c_hi = _minmax(c)
+        else:
+            c_total = c.sum().item()
+            if math.isfinite(c_total):  # else a NaN/Inf (or a float32 sum overflowed): stop here
+                c_sq = _sumsq(c, torch.float64).item()
+                c_lo, c_hi = _minmax(c)
+                # a chunk that is all positive or all negative has no zeros to count
+                c_zeros = _zeros(c) if c_lo <= 0.0 <= c_hi else 0
+        total += c_total
+        if not math.isfinite(total):
+            return total, 0.0, 0, 0.0, 0.0
+        sq += c_sq
+        zeros += c_zeros
         lo, hi = min(lo, c_lo), max(hi, c_hi)
-        if c_lo <= 0.0 <= c_hi:  # a chunk that is all positive or all negative has no zeros to count
-            zeros += _zeros(c)
-    if not (math.isfinite(lo) and math.isfinite(hi) and math.isfinite(sq)):
-        return None
-    if hi == lo:  # constant (batch-norm weights at init): exact without cancellation
-        total, centred = lo * n, 0.0
-    else:
-        centred = sq - total * total / n
-        if sq == 0 or centred < 1e-2 * sq:  # squares underflowed, or |mean| >> std: exact float64 path
-            return None
-    return [float(n), 0.0, 0.0, float(zeros), total, max(centred, 0.0), lo, hi] + _cpu_histogram(x, lo, hi, bins)
+    return total, sq, zeros, lo, hi
 
 
 PARAM_SAMPLE = 1 << 12   # std within ~3 % for the bad-init thresholds, which are orders of magnitude
@@ -255,6 +268,15 @@ def _sample_layout(n: int, k: int) -> tuple:
     while step > 2 and any(step % d == 0 for d in range(2, int(step ** 0.5) + 1)):
         step += 1
     return min(blocks, (n - SAMPLE_BLOCK) // step + 1), step
+
+
+def _sample_runs(n: int, k: int = HIST_SAMPLE) -> tuple:
+    """(runs, run length, stride) of _sample's sample of n values: the whole tensor as one run when
+    n <= k."""
+    if n <= k:
+        return 1, n, 0
+    blocks, step = _sample_layout(n, k)
+    return blocks, SAMPLE_BLOCK, step
 
 
 def _sample_blocks(x: torch.Tensor, k: int) -> torch.Tensor:

@@ -206,3 +206,35 @@ def test_norms_are_kept_when_the_kernel_is_missing(traced, without_kernel):
     torch.manual_seed(0)
     t = traced(Wide(), torch.randn(4, 256), target=torch.randint(0, 3, (4,)), loss="cross_entropy")
     assert t.param("big.weight").grad_norm > 0 and t.calls[1].outputs[0].std > 0
+
+
+@pytest.mark.parametrize("n", [BIG, 1 << 20])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_summary_is_moments_and_histogram_in_one_call(n, dtype):
+    t = relu_like(n, dtype, seed=1)
+    got = fused.summary(t, 32, *stats._sample_runs(n))
+    total, squares, zeros, lo, hi = fused.moments(t)
+    assert got[:5] == [total, squares, zeros, lo, hi]
+    assert got[5:] == fused.histogram(stats._sample_blocks(t, stats.HIST_SAMPLE), lo, hi, 32)
+
+
+def test_summary_of_a_constant_and_of_a_nan():
+    assert fused.summary(torch.full((BIG,), 2.0), 8, *stats._sample_runs(BIG))[5:] == [
+        float(stats._sample_len(BIG))] + [0.0] * 7
+    t = relu_like(BIG, torch.float32)
+    t[100] = math.nan
+    got = fused.summary(t, 8, *stats._sample_runs(BIG))
+    assert math.isnan(got[0]) and got[5:] == [0.0] * 8
+
+
+def test_a_kernel_that_fails_at_run_time_hands_over_to_torch(monkeypatch):
+    def broken(*args):
+        raise RuntimeError("no code generation for this CPU")
+
+    monkeypatch.setattr(fused, "_kernel", lambda: (broken, broken, broken))
+    monkeypatch.setattr(fused, "_failed", [])
+    t = relu_like(BIG, torch.float32)
+    assert fused.summary(t, 8, *stats._sample_runs(BIG)) is None
+    assert fused._failed and fused.moments(t) is None  # not tried again
+    s = stats.compute(t)
+    assert s.mean == pytest.approx(t.double().mean().item(), rel=1e-6) and sum(s.hist) == stats._sample_len(BIG)
