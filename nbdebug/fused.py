@@ -1,193 +1,121 @@
-"""One pass over a CPU float array: sum, sum of squares, zero count, min and max together, and the
-histogram of its sample, compiled by numba.
+"""One pass over a CPU float tensor: sum, sum of squares, zero count, min and max together, and the
+histogram of its sample, by a small C kernel (`_fused.c`).
 
 torch and numpy have no fused reduction for these, so the CPU path otherwise reads each activation
 four times (sum, dot, aminmax, a zero count); on a CNN those passes were most of a trace's overhead.
 The kernel reads it once, vectorised, and accumulates in float64.
 
-Min and max are taken over the floats' bit patterns mapped to integers that sort like the floats:
-LLVM vectorises integer min/max but not the NaN-aware float ones. A NaN or Inf anywhere makes the
-float64 sum non-finite, which the caller checks before trusting anything else here.
+The C file is compiled on first use with the system C compiler (`$CC`, else Python's, else `cc`),
+cached per user (`$NBDEBUG_CACHE`, else `~/.cache/nbdebug`) under a name that hashes the source
+and the compiler, and loaded with ctypes: no build step at install, and about 1 MB of memory where
+numba, tried first, cost 125 MB of RSS. The first use on a machine pays the compilation, about
+half a second, once.
 
-Every function returns None when it cannot help (no numba, a dtype or layout it does not take, or a
-kernel that failed on this platform, after which the torch path is used for the rest of the process).
-Compiled code is cached on disk (numba's cache); a process's first large tensor pays for numba's
-import and start-up, about a second, once.
+Every function returns None when it cannot help: no compiler, `NBDEBUG_KERNEL=0` in the
+environment, a dtype or layout the kernel does not take, or a kernel that failed. The caller then
+uses torch's passes, which give the same numbers.
 """
 from __future__ import annotations
 
+import ctypes
 import functools
+import hashlib
+import os
+import shlex
+import subprocess
+import sysconfig
+import tempfile
+from pathlib import Path
 from typing import Optional
 
-import numpy as np
 import torch
 
-MIN_SIZE = 1 << 14   # below this the compiled call's own overhead is not worth it
+MIN_SIZE = 1 << 14   # below this the call's own overhead is not worth it
+SOURCE = Path(__file__).with_name("_fused.c")
+_FUNCTIONS = {torch.float32: "nbd_summary_f32", torch.float64: "nbd_summary_f64"}
 
-# float dtype -> (integer view, sign shift, low bits): the constants of the sortable-integer mapping
-_INT_VIEW = {np.dtype(f): (i, i(8 * np.dtype(i).itemsize - 1), i(np.iinfo(i).max))
-             for f, i in ((np.float32, np.int32), (np.float64, np.int64))}
+_failed: list = []   # why the kernel is not used (for NOTES and bug reports; never raised)
+
+
+def _compiler() -> list:
+    cc = os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc"
+    return shlex.split(cc)
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("NBDEBUG_CACHE")
+    if base:
+        return Path(base)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "nbdebug"
+
+
+def _build(source: Path, target: Path, cc: list) -> None:
+    """Compile to a temporary name and rename: concurrent first uses (test workers, two kernels)
+    never load a half-written library."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
+    os.close(fd)
+    try:
+        for extra in ([], ["-DNBD_NO_CLONES"]):  # a toolchain without ifunc support: baseline code
+            done = subprocess.run([*cc, "-O3", "-shared", "-fPIC", *extra, "-o", tmp, str(source)],
+                                  capture_output=True, timeout=120)
+            if done.returncode == 0:
+                os.replace(tmp, target)
+                return
+        raise RuntimeError(done.stderr.decode(errors="replace").strip()[-300:] or "compiler failed")
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 @functools.lru_cache(maxsize=1)
 def _kernel():
-    """The compiled (moments, histogram, summary) kernels, or None without numba (imported here, on
-    first use: the import and numba's start-up cost ~1 s once per process)."""
-    try:
-        import numba
-    except Exception:
-        return None
-    for cache in (True, False):  # numba refuses to cache where no cache directory is writable
-        try:
-            return _build(numba, cache)
-        except Exception:
-            continue
-    return None
-
-
-_failed: list = []   # why a kernel failed at run time (numba on a platform it cannot compile for)
-
-
-def _compiled(which: int):
-    """Kernel `which` of _kernel(), or None: no numba, or a kernel already failed (torch from then on)."""
-    if _failed:
-        return None
-    kernels = _kernel()
-    return None if kernels is None else kernels[which]
-
-
-def _give_up(e: Exception) -> None:
-    _failed.append(f"{type(e).__name__}: {e}"[:200])
-    return None
-
-
-def _build(numba, cache: bool) -> tuple:
-    # reassociation lets the sums vectorise; no nnan/ninf: a NaN must stay a NaN in the sum
-    fast = {"reassoc", "contract", "nsz", "arcp"}
-
-    @numba.njit(fastmath=fast, nogil=True, cache=cache)
-    def kernel(values, bits, shift, low_bits, extremes):
-        total = 0.0
-        squares = 0.0
-        zeros = 0
-        lo = bits[0] ^ ((bits[0] >> shift) & low_bits)
-        hi = lo
-        for i in range(values.size):
-            v = np.float64(values[i])
-            total += v
-            squares += v * v
-            zeros += np.int64(values[i] == 0)
-            k = bits[i] ^ ((bits[i] >> shift) & low_bits)  # sorts like the float (negatives flipped)
-            lo = min(lo, k)
-            hi = max(hi, k)
-        # back to bit patterns (the mapping is its own inverse); the caller views them as floats
-        extremes[0] = lo ^ ((lo >> shift) & low_bits)
-        extremes[1] = hi ^ ((hi >> shift) & low_bits)
-        return total, squares, zeros
-
-    @numba.njit(nogil=True, cache=cache)
-    def binner(sample, lo, scale, counts):
-        last = counts.size - 1
-        for row in range(sample.shape[0]):
-            for col in range(sample.shape[1]):
-                i = np.intp((np.float64(sample[row, col]) - lo) * scale)  # >= 0: lo is the minimum
-                counts[min(i, last)] += 1
-
-    @numba.njit(fastmath=fast, nogil=True, cache=cache)
-    def summary(values, bits, shift, low_bits, extremes, blocks, block_len, step, out):
-        """kernel(), then the histogram of the sample of `blocks` runs of `block_len` values `step`
-        apart over [min, max] when all values are finite: out = [sum, squares, zeros, min, max,
-        counts...]. One call instead of two: the dispatch costs as much as a small tensor's pass."""
-        total, squares, zeros = kernel(values, bits, shift, low_bits, extremes)
-        floats = extremes.view(values.dtype)
-        lo = np.float64(floats[0])
-        hi = np.float64(floats[1])
-        out[0] = total
-        out[1] = squares
-        out[2] = zeros
-        out[3] = lo
-        out[4] = hi
-        bins = out.size - 5
-        for b in range(bins):
-            out[5 + b] = 0.0
-        if not (np.isfinite(total) and np.isfinite(squares)):
-            return
-        if not hi > lo:
-            out[5] = blocks * block_len  # a constant: everything in the first bin
-            return
-        scale = bins / (hi - lo)
-        for b in range(blocks):
-            start = b * step
-            for j in range(start, start + block_len):
-                i = np.intp((np.float64(values[j]) - lo) * scale)
-                out[5 + min(i, bins - 1)] += 1.0
-
-    return kernel, binner, summary
-
-
-def _values(c: torch.Tensor):
-    """(numpy view, (int dtype, shift, low bits)) of a tensor the kernels take, else None."""
-    if c.numel() < MIN_SIZE or type(c) is not torch.Tensor or not c.is_contiguous():
+    """{torch dtype: C function}, or None when no kernel can be had (the reason is in _failed)."""
+    if os.environ.get("NBDEBUG_KERNEL", "1") == "0":
+        _failed.append("disabled by NBDEBUG_KERNEL=0")
         return None
     try:
-        values = c.numpy().reshape(-1)
-    except Exception:
+        cc = _compiler()
+        key = hashlib.sha256(SOURCE.read_bytes() + " ".join(cc).encode()).hexdigest()[:16]
+        target = _cache_dir() / f"fused-{key}{sysconfig.get_config_var('SHLIB_SUFFIX') or '.so'}"
+        if not target.exists():
+            try:
+                _build(SOURCE, target, cc)
+            except OSError:  # an unwritable cache: a private temporary directory instead
+                target = Path(tempfile.mkdtemp(prefix="nbdebug-")) / target.name
+                _build(SOURCE, target, cc)
+        lib = ctypes.CDLL(str(target))
+    except Exception as e:  # no compiler, no writable directory, a library that will not load
+        _failed.append(f"{type(e).__name__}: {e}"[:300])
         return None
-    mapping = _INT_VIEW.get(values.dtype)
-    return None if mapping is None else (values, mapping)
-
-
-def moments(c: torch.Tensor) -> Optional[tuple]:
-    """(sum, sum of squares, zeros, min, max) of a contiguous float32/float64 CPU tensor in one
-    pass, or None when the kernel cannot take it (then use torch). sum is NaN/Inf when the tensor
-    holds a NaN or Inf; min and max are then meaningless."""
-    got, kernel = _values(c), _compiled(0)
-    if got is None or kernel is None:
-        return None
-    values, (ints, shift, low_bits) = got
-    extremes = np.empty(2, dtype=ints)
-    try:
-        total, squares, zeros = kernel(values, values.view(ints), shift, low_bits, extremes)
-    except Exception as e:
-        return _give_up(e)
-    lo, hi = extremes.view(values.dtype).tolist()
-    return total, squares, int(zeros), lo, hi
+    size = ctypes.c_ssize_t
+    functions = {}
+    for dtype, name in _FUNCTIONS.items():
+        fn = getattr(lib, name)
+        fn.argtypes = [ctypes.c_void_p, size, size, size, size, size, ctypes.c_void_p]
+        fn.restype = None
+        functions[dtype] = fn
+    return functions
 
 
 def summary(c: torch.Tensor, bins: int, blocks: int, block_len: int, step: int) -> Optional[list]:
-    """moments() and the histogram of an even sample (`blocks` runs of `block_len` consecutive
-    values, `step` apart: stats._sample_layout) in one call: [sum, sum of squares, zeros, min, max,
-    counts...], or None when the kernel cannot take `c`. The counts are all zero when `c` holds
-    NaN/Inf (the sum says so)."""
-    got, kernel = _values(c), _compiled(2)
-    if got is None or kernel is None:
+    """[sum, sum of squares, zeros, min, max, counts...] of a contiguous float32/float64 CPU tensor
+    in one pass, the counts over an even sample (`blocks` runs of `block_len` consecutive values,
+    `step` apart: stats._sample_layout) and all zero when `c` holds NaN/Inf (the sum says so); or
+    None when the kernel cannot take `c`."""
+    if (c.numel() < MIN_SIZE or type(c) is not torch.Tensor or c.device.type != "cpu"
+            or not c.is_contiguous() or c.dtype not in _FUNCTIONS):
         return None
-    values, (ints, shift, low_bits) = got
-    out = np.empty(5 + bins, dtype=np.float64)
-    try:
-        kernel(values, values.view(ints), shift, low_bits, np.empty(2, dtype=ints), blocks, block_len, step, out)
-    except Exception as e:
-        return _give_up(e)
-    return out.tolist()
+    kernels = _kernel()
+    if kernels is None:
+        return None
+    out = (ctypes.c_double * (5 + bins))()
+    kernels[c.dtype](c.data_ptr(), c.numel(), blocks, block_len, step, bins, out)
+    return list(out)
 
 
-def histogram(sample: torch.Tensor, lo: float, hi: float, bins: int) -> Optional[list]:
-    """Counts of a finite float32/float64 CPU sample (1-d, or 2-d blocks of a strided view, read in
-    place) in `bins` equal bins over [lo, hi], binned as stats._binned does; None when the kernel
-    cannot take it."""
-    kernel = _compiled(1)
-    if kernel is None or type(sample) is not torch.Tensor or sample.dim() > 2 or not hi > lo:
-        return None
-    try:
-        values = sample.numpy()
-    except Exception:
-        return None
-    scale = bins / (hi - lo)
-    if values.dtype not in _INT_VIEW or not np.isfinite(scale):
-        return None
-    counts = np.zeros(bins, dtype=np.int64)
-    try:
-        kernel(values.reshape(1, -1) if values.ndim == 1 else values, float(lo), float(scale), counts)
-    except Exception as e:
-        return _give_up(e)
-    return counts.astype(np.float64).tolist()
+def moments(c: torch.Tensor) -> Optional[tuple]:
+    """(sum, sum of squares, zeros, min, max) in one pass, as summary() without a histogram."""
+    got = summary(c, 0, 0, 0, 0)
+    return None if got is None else (got[0], got[1], int(got[2]), got[3], got[4])

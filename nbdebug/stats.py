@@ -239,9 +239,6 @@ def _binned(a: np.ndarray, lo: float, hi: float, bins: int) -> Optional[list]:
 def _cpu_histogram(x: torch.Tensor, lo: float, hi: float, bins: int) -> list:
     """Counts of the (all-finite) sample in `bins` equal bins over [lo, hi], binned by numpy in
     float64 (half the cost of torch.histc); histc where numpy cannot view the tensor."""
-    counts = fused.histogram(_sample_blocks(x, HIST_SAMPLE), lo, hi, bins)
-    if counts is not None:
-        return counts
     s = _as_float(_sample(x, HIST_SAMPLE))
     try:
         counts = _binned(s.numpy(), lo, hi, bins)
@@ -279,16 +276,6 @@ def _sample_runs(n: int, k: int = HIST_SAMPLE) -> tuple:
     return blocks, SAMPLE_BLOCK, step
 
 
-def _sample_blocks(x: torch.Tensor, k: int) -> torch.Tensor:
-    """_sample(x, k) as a (blocks, SAMPLE_BLOCK) strided view of a contiguous x (no copy); x itself,
-    flat, when it has at most k elements; _sample(x, k) otherwise."""
-    n = x.numel()
-    if n > k and x.is_contiguous():
-        blocks, step = _sample_layout(n, k)
-        return x.view(-1).as_strided((blocks, SAMPLE_BLOCK), (step, 1))
-    return _sample(x, k)
-
-
 def _sample(x: torch.Tensor, k: int) -> torch.Tensor:
     """An even 1-d sample of at most k elements (blocks of consecutive values), without copying the
     whole tensor."""
@@ -297,7 +284,7 @@ def _sample(x: torch.Tensor, k: int) -> torch.Tensor:
         return x.reshape(-1)
     blocks, step = _sample_layout(n, k)
     if x.is_contiguous():
-        return _sample_blocks(x, k).reshape(-1)
+        return x.view(-1).as_strided((blocks, SAMPLE_BLOCK), (step, 1)).reshape(-1)
     starts = torch.arange(0, blocks * step, step, device=x.device)
     idx = (starts[:, None] + torch.arange(SAMPLE_BLOCK, device=x.device)).reshape(-1)
     return x[torch.unravel_index(idx, x.shape)]

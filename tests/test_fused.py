@@ -1,5 +1,5 @@
-"""The one-pass CPU kernel (nbdebug/fused.py) and the statistics and gradient norms built on it,
-checked against float64 numpy and against the torch passes it replaces."""
+"""The one-pass CPU kernel (nbdebug/_fused.c via fused.py) and the statistics and gradient norms
+built on it, checked against float64 numpy and against the torch passes it replaces."""
 import math
 
 import numpy as np
@@ -76,25 +76,29 @@ def test_moments_declines_what_it_cannot_take(t):
     assert fused.moments(t) is None
 
 
-def test_moments_declines_without_numba(without_kernel):
+def test_moments_declines_without_a_kernel(without_kernel):
     assert fused.moments(torch.randn(BIG)) is None
 
 
-@pytest.mark.parametrize("n", [3000, BIG, 1 << 20])
-def test_histogram_bins_like_numpy(n):
-    t = relu_like(n, torch.float32, seed=n)
+@pytest.mark.parametrize("n", [BIG, 1 << 20])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_summary_bins_the_sample_like_numpy(n, dtype):
+    t = relu_like(n, dtype, seed=n)
+    got = fused.summary(t, 32, *stats._sample_runs(n))
+    assert got[:5] == list(fused.moments(t)[:2]) + [float(fused.moments(t)[2])] + list(fused.moments(t)[3:])
     lo, hi = t.min().item(), t.max().item()
-    blocks = stats._sample_blocks(t, stats.HIST_SAMPLE)
     flat = stats._sample(t, stats.HIST_SAMPLE)
-    expected = stats._binned(flat.double().numpy(), lo, hi, 32)
-    assert fused.histogram(blocks, lo, hi, 32) == expected
-    assert fused.histogram(flat, lo, hi, 32) == expected
-    assert sum(expected) == flat.numel()
+    assert got[5:] == stats._binned(flat.double().numpy(), lo, hi, 32)
+    assert sum(got[5:]) == flat.numel() == stats._sample_len(n)
 
 
-def test_histogram_declines_a_constant_and_a_half_sample():
-    assert fused.histogram(torch.ones(10), 1.0, 1.0, 8) is None
-    assert fused.histogram(torch.randn(10).half(), -1.0, 1.0, 8) is None
+def test_summary_of_a_constant_and_of_a_nan():
+    assert fused.summary(torch.full((BIG,), 2.0), 8, *stats._sample_runs(BIG))[5:] == [
+        float(stats._sample_len(BIG))] + [0.0] * 7
+    t = relu_like(BIG, torch.float32)
+    t[100] = math.nan
+    got = fused.summary(t, 8, *stats._sample_runs(BIG))
+    assert math.isnan(got[0]) and got[5:] == [0.0] * 8
 
 
 @pytest.mark.parametrize("make", [
@@ -208,33 +212,36 @@ def test_norms_are_kept_when_the_kernel_is_missing(traced, without_kernel):
     assert t.param("big.weight").grad_norm > 0 and t.calls[1].outputs[0].std > 0
 
 
-@pytest.mark.parametrize("n", [BIG, 1 << 20])
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_summary_is_moments_and_histogram_in_one_call(n, dtype):
-    t = relu_like(n, dtype, seed=1)
-    got = fused.summary(t, 32, *stats._sample_runs(n))
-    total, squares, zeros, lo, hi = fused.moments(t)
-    assert got[:5] == [total, squares, zeros, lo, hi]
-    assert got[5:] == fused.histogram(stats._sample_blocks(t, stats.HIST_SAMPLE), lo, hi, 32)
+
+def test_the_kernel_is_compiled_once_into_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("NBDEBUG_CACHE", str(tmp_path))
+    fused._kernel.cache_clear()
+    try:
+        assert fused.moments(relu_like(BIG, torch.float32)) is not None
+        built = list(tmp_path.iterdir())
+        assert len(built) == 1 and built[0].name.startswith("fused-")
+        fused._kernel.cache_clear()
+        mtime = built[0].stat().st_mtime_ns
+        assert fused.moments(relu_like(BIG, torch.float64)) is not None
+        assert [p.stat().st_mtime_ns for p in tmp_path.iterdir()] == [mtime]  # loaded, not rebuilt
+    finally:
+        fused._kernel.cache_clear()
 
 
-def test_summary_of_a_constant_and_of_a_nan():
-    assert fused.summary(torch.full((BIG,), 2.0), 8, *stats._sample_runs(BIG))[5:] == [
-        float(stats._sample_len(BIG))] + [0.0] * 7
-    t = relu_like(BIG, torch.float32)
-    t[100] = math.nan
-    got = fused.summary(t, 8, *stats._sample_runs(BIG))
-    assert math.isnan(got[0]) and got[5:] == [0.0] * 8
-
-
-def test_a_kernel_that_fails_at_run_time_hands_over_to_torch(monkeypatch):
-    def broken(*args):
-        raise RuntimeError("no code generation for this CPU")
-
-    monkeypatch.setattr(fused, "_kernel", lambda: (broken, broken, broken))
+@pytest.mark.parametrize("env", [{"NBDEBUG_KERNEL": "0"}, {"CC": "/nonexistent/cc"}])
+def test_without_a_kernel_the_torch_passes_give_the_same_numbers(env, tmp_path, monkeypatch):
+    monkeypatch.setenv("NBDEBUG_CACHE", str(tmp_path))
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
     monkeypatch.setattr(fused, "_failed", [])
-    t = relu_like(BIG, torch.float32)
-    assert fused.summary(t, 8, *stats._sample_runs(BIG)) is None
-    assert fused._failed and fused.moments(t) is None  # not tried again
-    s = stats.compute(t)
-    assert s.mean == pytest.approx(t.double().mean().item(), rel=1e-6) and sum(s.hist) == stats._sample_len(BIG)
+    fused._kernel.cache_clear()
+    try:
+        t = relu_like(BIG, torch.float32)
+        assert fused.moments(t) is None and fused._failed
+        s = stats.compute(t)
+    finally:
+        fused._kernel.cache_clear()
+    exact = t.double()
+    assert s.mean == pytest.approx(exact.mean().item(), rel=1e-6)
+    assert (s.min, s.max) == (exact.min().item(), exact.max().item())
+    assert sum(s.hist) == stats._sample_len(BIG)
