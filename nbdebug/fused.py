@@ -22,6 +22,7 @@ import functools
 import hashlib
 import os
 import shlex
+import shutil
 import subprocess
 import sysconfig
 import tempfile
@@ -37,9 +38,15 @@ _FUNCTIONS = {torch.float32: "nbd_summary_f32", torch.float64: "nbd_summary_f64"
 _failed: list = []   # why the kernel is not used (for NOTES and bug reports; never raised)
 
 
-def _compiler() -> list:
-    cc = os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc"
-    return shlex.split(cc)
+def _compilers() -> list:
+    """Candidate compiler commands, installed ones only: $CC, the one Python was built with (often
+    absent: a conda or pyenv build machine's), then the usual names."""
+    found = []
+    for cc in (os.environ.get("CC"), sysconfig.get_config_var("CC"), "cc", "gcc", "clang"):
+        words = shlex.split(cc) if cc else []
+        if words and shutil.which(words[0]) and words not in found:
+            found.append(words)
+    return found
 
 
 def _cache_dir() -> Path:
@@ -75,20 +82,39 @@ def _kernel():
     if os.environ.get("NBDEBUG_KERNEL", "1") == "0":
         _failed.append("disabled by NBDEBUG_KERNEL=0")
         return None
-    try:
-        cc = _compiler()
-        key = hashlib.sha256(SOURCE.read_bytes() + " ".join(cc).encode()).hexdigest()[:16]
-        target = _cache_dir() / f"fused-{key}{sysconfig.get_config_var('SHLIB_SUFFIX') or '.so'}"
-        if not target.exists():
-            try:
-                _build(SOURCE, target, cc)
-            except OSError:  # an unwritable cache: a private temporary directory instead
-                target = Path(tempfile.mkdtemp(prefix="nbdebug-")) / target.name
-                _build(SOURCE, target, cc)
-        lib = ctypes.CDLL(str(target))
-    except Exception as e:  # no compiler, no writable directory, a library that will not load
-        _failed.append(f"{type(e).__name__}: {e}"[:300])
+    compilers = _compilers()
+    if not compilers:
+        _failed.append("no C compiler found ($CC, cc, gcc, clang)")
         return None
+    for cc in compilers:
+        try:
+            functions = _load(_library(cc))
+        except Exception as e:  # a compiler that fails, an unwritable cache, a library that won't load
+            _failed.append(f"{' '.join(cc)}: {type(e).__name__}: {e}"[:300])
+            continue
+        if _sane(functions):
+            return functions
+        _failed.append(f"{' '.join(cc)}: the compiled kernel gave wrong numbers")
+    return None
+
+
+def _library(cc: list) -> Path:
+    """The compiled library for this source and compiler, built now if not cached yet."""
+    key = hashlib.sha256(SOURCE.read_bytes() + " ".join(cc).encode()).hexdigest()[:16]
+    name = f"fused-{key}{sysconfig.get_config_var('SHLIB_SUFFIX') or '.so'}"
+    target = _cache_dir() / name
+    if target.exists():
+        return target
+    try:
+        _build(SOURCE, target, cc)
+    except OSError:  # an unwritable cache: a private temporary directory instead
+        target = Path(tempfile.mkdtemp(prefix="nbdebug-")) / name
+        _build(SOURCE, target, cc)
+    return target
+
+
+def _load(path: Path) -> dict:
+    lib = ctypes.CDLL(str(path))
     size = ctypes.c_ssize_t
     functions = {}
     for dtype, name in _FUNCTIONS.items():
@@ -97,6 +123,24 @@ def _kernel():
         fn.restype = None
         functions[dtype] = fn
     return functions
+
+
+def _sane(functions: dict) -> bool:
+    """A miscompiled kernel must not feed wrong numbers to every trace: check it once on values
+    whose answers are exact in any float format."""
+    n = MIN_SIZE + 3
+    for dtype, fn in functions.items():
+        v = torch.zeros(n, dtype=dtype)
+        v[1::4] = 2.0
+        v[7] = -3.0
+        out = (ctypes.c_double * 9)()
+        fn(v.data_ptr(), n, 1, 8, 0, 4, out)
+        twos = len(range(1, n, 4))
+        # the sample is v[0:8] = 0 2 0 0 0 2 0 -3, in 4 bins over [-3, 2]
+        expected = [2.0 * twos - 3.0, 4.0 * twos + 9.0, float(n - twos - 1), -3.0, 2.0, 1.0, 0.0, 5.0, 2.0]
+        if list(out) != expected:
+            return False
+    return True
 
 
 def summary(c: torch.Tensor, bins: int, blocks: int, block_len: int, step: int) -> Optional[list]:

@@ -228,11 +228,13 @@ def test_the_kernel_is_compiled_once_into_the_cache(tmp_path, monkeypatch):
         fused._kernel.cache_clear()
 
 
-@pytest.mark.parametrize("env", [{"NBDEBUG_KERNEL": "0"}, {"CC": "/nonexistent/cc"}])
-def test_without_a_kernel_the_torch_passes_give_the_same_numbers(env, tmp_path, monkeypatch):
+@pytest.mark.parametrize("without", ["switched off", "no compiler"])
+def test_without_a_kernel_the_torch_passes_give_the_same_numbers(without, tmp_path, monkeypatch):
     monkeypatch.setenv("NBDEBUG_CACHE", str(tmp_path))
-    for k, v in env.items():
-        monkeypatch.setenv(k, v)
+    if without == "switched off":
+        monkeypatch.setenv("NBDEBUG_KERNEL", "0")
+    else:
+        monkeypatch.setattr(fused, "_compilers", lambda: [])
     monkeypatch.setattr(fused, "_failed", [])
     fused._kernel.cache_clear()
     try:
@@ -245,3 +247,35 @@ def test_without_a_kernel_the_torch_passes_give_the_same_numbers(env, tmp_path, 
     assert s.mean == pytest.approx(exact.mean().item(), rel=1e-6)
     assert (s.min, s.max) == (exact.min().item(), exact.max().item())
     assert sum(s.hist) == stats._sample_len(BIG)
+
+
+def test_a_miscompiled_kernel_is_not_used(monkeypatch):
+    def wrong(values, n, blocks, block_len, step, bins, out):
+        out[0] = 1.0  # every other number left at zero
+
+    monkeypatch.setattr(fused, "_load", lambda path: {torch.float32: wrong, torch.float64: wrong})
+    monkeypatch.setattr(fused, "_failed", [])
+    fused._kernel.cache_clear()
+    try:
+        assert fused.moments(relu_like(BIG, torch.float32)) is None
+        assert any("wrong numbers" in why for why in fused._failed)
+    finally:
+        fused._kernel.cache_clear()
+
+
+def test_compilers_that_are_not_installed_are_skipped(monkeypatch):
+    monkeypatch.setenv("CC", "/nonexistent/cc --flag")
+    assert all(cc[0] != "/nonexistent/cc" for cc in fused._compilers())
+
+
+def test_a_compiler_that_fails_leaves_the_torch_path(tmp_path, monkeypatch):
+    monkeypatch.setenv("NBDEBUG_CACHE", str(tmp_path))
+    monkeypatch.setattr(fused, "_compilers", lambda: [["false"]])  # exits 1, writes nothing
+    monkeypatch.setattr(fused, "_failed", [])
+    fused._kernel.cache_clear()
+    try:
+        assert fused.moments(relu_like(BIG, torch.float32)) is None
+        assert fused._failed and fused._failed[0].startswith("false:")
+        assert not list(tmp_path.iterdir())  # no half-written library left behind
+    finally:
+        fused._kernel.cache_clear()
