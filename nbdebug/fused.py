@@ -143,12 +143,14 @@ def _sane(functions: dict) -> bool:
     return True
 
 
-def summary(c: torch.Tensor, bins: int, blocks: int, block_len: int, step: int) -> Optional[list]:
+def summary(c: torch.Tensor, bins: int, blocks: int, block_len: int, step: int,
+            min_size: int = MIN_SIZE) -> Optional[list]:
     """[sum, sum of squares, zeros, min, max, counts...] of a contiguous float32/float64 CPU tensor
     in one pass, the counts over an even sample (`blocks` runs of `block_len` consecutive values,
     `step` apart: stats._sample_layout) and all zero when `c` holds NaN/Inf (the sum says so); or
-    None when the kernel cannot take `c`."""
-    if (c.numel() < MIN_SIZE or type(c) is not torch.Tensor or c.device.type != "cpu"
+    None when the kernel cannot take `c` (or it has fewer than `min_size` values: a call costs
+    about what torch's passes cost on a small tensor)."""
+    if (c.numel() < max(min_size, 1) or type(c) is not torch.Tensor or c.device.type != "cpu"
             or not c.is_contiguous() or c.dtype not in _FUNCTIONS):
         return None
     kernels = _kernel()

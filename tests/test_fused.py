@@ -279,3 +279,18 @@ def test_a_compiler_that_fails_leaves_the_torch_path(tmp_path, monkeypatch):
         assert not list(tmp_path.iterdir())  # no half-written library left behind
     finally:
         fused._kernel.cache_clear()
+
+
+@pytest.mark.parametrize("make", [
+    lambda: torch.randn(256, 64, 3, 3) * 0.02,   # a conv weight
+    lambda: torch.randn(1000, 512) + 5,          # |mean| >> std: numpy's two passes
+    lambda: torch.full((8000,), 0.5),            # constant
+    lambda: relu_like(20000, torch.float32),
+], ids=["conv", "offset", "constant", "relu"])
+def test_sampled_parameter_rows_are_the_same_with_and_without_the_kernel(make, monkeypatch):
+    p = make()
+    fast = stats._cpu_sampled_row(p, 32)
+    monkeypatch.setattr(fused, "_kernel", lambda: None)
+    slow = stats._cpu_sampled_row(p, 32)
+    assert fast[8:] == slow[8:]
+    assert fast[:8] == pytest.approx(slow[:8], rel=1e-9, abs=1e-12)
