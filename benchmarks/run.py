@@ -27,6 +27,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Optional
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -86,10 +87,12 @@ def median(xs):
     return statistics.median(xs) if xs else None
 
 
-def interleave(cases: dict, rounds: int, device: str, seed: int = 0) -> tuple:
-    """Run every case once per round, order shuffled each round.
+def interleave(cases: dict, rounds: int, device: str, seed: int = 0, setups: Optional[dict] = None) -> tuple:
+    """Run every case once per round, order shuffled each round; `setups[name]`, if any, runs just
+    before that case, untimed.
 
     Returns (wall, cpu): name -> list of seconds, one per round."""
+    setups = setups or {}
     rng = random.Random(seed)
     names = list(cases)
     for name in names:                       # warm-up: first-call costs are not what we measure
@@ -104,6 +107,8 @@ def interleave(cases: dict, rounds: int, device: str, seed: int = 0) -> tuple:
             order = names[:]
             rng.shuffle(order)
             for name in order:
+                if name in setups:
+                    setups[name]()
                 w, c = timed(cases[name], device)
                 wall[name].append(w)
                 cpu[name].append(c)
@@ -178,7 +183,14 @@ def nbdebug_cases(w) -> dict:
         "trace_loss": lambda: nbdebug.trace(model, x, target=y, loss=loss),
         "trace_standin": lambda: nbdebug.trace(model, x),
         "trace_fwd_only": lambda: nbdebug.trace(model, x, backward=False),
+        # the same trace on a model whose .grad was cleared (untimed) first: the plain step frees
+        # .grad before its forward, a trace must keep the user's, and that memory shows here
+        "trace_no_grad": lambda: nbdebug.trace(model, x, target=y, loss=loss),
     }
+
+
+def nbdebug_setups(w) -> dict:
+    return {"trace_no_grad": lambda: w.model.zero_grad(set_to_none=True)}
 
 
 def torchinfo_cases(w, notes: list) -> dict:
@@ -211,7 +223,7 @@ def bench_model(key: str, cfg: dict, device: str, peers: bool = True) -> dict:
     cases.update(nbdebug_cases(w))
     if peers:
         cases.update(torchinfo_cases(w, notes))
-    wall, cpu = interleave(cases, cfg["rounds"], device)
+    wall, cpu = interleave(cases, cfg["rounds"], device, setups=nbdebug_setups(w))
     t = nbdebug.trace(w.model, w.x, target=w.target, loss=w.loss)
     res = {
         "model": w.name,
@@ -238,7 +250,7 @@ def bench_model(key: str, cfg: dict, device: str, peers: bool = True) -> dict:
 
 
 def ratios(times: dict) -> dict:
-    pairs = [("trace_loss", "plain_fwd_bwd"), ("trace_standin", "plain_fwd_bwd"),
+    pairs = [("trace_loss", "plain_fwd_bwd"), ("trace_standin", "plain_fwd_bwd"), ("trace_no_grad", "plain_fwd_bwd"),
              ("trace_fwd_only", "plain_fwd"), ("torchinfo", "plain_fwd"), ("trace_loss", "torchinfo")]
     out = {}
     for case, base in pairs:
@@ -602,9 +614,10 @@ def print_report(result: dict) -> None:
     p(f"\nnbdebug benchmark · {result['mode']} · {info['date']} · {info['cpu']} · "
       f"{info['cores']} cores, {info['torch_threads']} torch threads · torch {info['torch']} · {info['device']}"
       f" · load {info.get('load_before')} -> {info.get('load_after')}")
-    cols = ["plain_fwd", "plain_fwd_bwd", "trace_loss", "trace_standin", "trace_fwd_only", "torchinfo",
-            "torchlens"]
-    rcols = ["trace_loss/plain_fwd_bwd", "trace_standin/plain_fwd_bwd", "trace_fwd_only/plain_fwd",
+    cols = ["plain_fwd", "plain_fwd_bwd", "trace_loss", "trace_standin", "trace_no_grad", "trace_fwd_only",
+            "torchinfo", "torchlens"]
+    rcols = ["trace_loss/plain_fwd_bwd", "trace_standin/plain_fwd_bwd", "trace_no_grad/plain_fwd_bwd",
+             "trace_fwd_only/plain_fwd",
              "torchinfo/plain_fwd", "torchlens/plain_fwd"]
     tl_models = result.get("torchlens", {}).get("models", {})
     for clock, suffix in (("wall", ""), ("process CPU", "_cpu")):
