@@ -21,7 +21,7 @@ from typing import Optional
 import torch
 import torch.nn as nn
 
-from . import signals
+from . import fused, signals
 from .backward import (LossSpec, NormUnavailable, compute_loss, norm_vector, param_grad_norms,
                        resolve_loss)
 from .capture import MAX_CALLS, ModelIndex, Recorder, recording
@@ -171,6 +171,7 @@ class _Tracer:
         self._diagnose()
         self._lap("rules", start)
         t.meta["timings"] = self.timings
+        t.meta["cpu_stats"] = fused.status()  # the one-pass kernel, or torch's passes and why
         return t
 
     def _lap(self, name, start):

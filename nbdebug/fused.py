@@ -165,3 +165,12 @@ def moments(c: torch.Tensor) -> Optional[tuple]:
     """(sum, sum of squares, zeros, min, max) in one pass, as summary() without a histogram."""
     got = summary(c, 0, 0, 0, 0)
     return None if got is None else (got[0], got[1], int(got[2]), got[3], got[4])
+
+
+def status() -> str:
+    """How CPU statistics were taken in this process, for a trace's meta and bug reports: "kernel",
+    "torch: <why>", or "not needed yet" (no tensor large enough so far)."""
+    info = getattr(_kernel, "cache_info", None)  # absent where a test stands a function in
+    if info is not None and info().currsize == 0:
+        return "not needed yet"
+    return "kernel" if _kernel() is not None else "torch: " + (_failed[-1] if _failed else "unknown")

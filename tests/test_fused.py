@@ -294,3 +294,17 @@ def test_sampled_parameter_rows_are_the_same_with_and_without_the_kernel(make, m
     slow = stats._cpu_sampled_row(p, 32)
     assert fast[8:] == slow[8:]
     assert fast[:8] == pytest.approx(slow[:8], rel=1e-9, abs=1e-12)
+
+
+def test_a_trace_says_how_its_cpu_stats_were_taken(traced, monkeypatch):
+    t = traced(nn.Linear(256, 256), torch.randn(128, 256))
+    assert t.meta["cpu_stats"] == "kernel"
+    monkeypatch.setattr(fused, "_failed", ["no C compiler found"])
+    fused._kernel.cache_clear()
+    monkeypatch.setenv("NBDEBUG_KERNEL", "0")
+    try:
+        t = traced(nn.Linear(256, 256), torch.randn(128, 256))
+    finally:
+        fused._kernel.cache_clear()
+    assert t.meta["cpu_stats"].startswith("torch: ")
+
