@@ -4,6 +4,8 @@ import ast
 
 import pytest
 
+import timing
+
 pytestmark = pytest.mark.timeout(600)
 
 HOSTILE = "<img src=x onerror=alert(1)>"  # (module names cannot contain dots)
@@ -137,6 +139,19 @@ def test_nbdebug_magic_steps_through_a_nan_model(lab, recorded_page):
     assert HOSTILE in page.inner_text(".nbd-table")
     assert page.locator(".nbd img").count() == 0 and page.locator("img[src='x']").count() == 0
     assert rec.dialogs == []
+
+    # step and render times, in the page (recorded for docs/benchmarks.md, never asserted)
+    render = page.evaluate(timing.RENDER_TIME)
+    page.keyboard.press("Home")
+    wait_cursor(page, 0)
+    steps = page.evaluate(timing.STEP_TIMES, CALLS - 1)
+    assert render and all(r > 0 for r in render)
+    assert steps["cursor"] == CALLS - 1 and len(steps["redraw"]) == CALLS - 1
+    timing.record("JupyterLab widget, %d calls" % CALLS, {
+        "render_ms": round(render[-1], 1),
+        "step_redraw_ms_median": round(timing.median(steps["redraw"]), 2),
+        "step_next_frame_ms_median": round(timing.median(steps["frame"]), 2),
+    })
 
     # nothing left localhost
     assert rec.external == [], rec.external

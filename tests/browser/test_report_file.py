@@ -5,6 +5,7 @@ import torch
 import torch.nn as nn
 
 import nbdebug
+import timing
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -106,4 +107,28 @@ def test_large_model_collapses_and_filters(tmp_path, recorded_page):
     assert [visible.nth(i).get_attribute("data-index") for i in range(visible.count())] == ["0", "421", "422"]
     page.fill(".nbd-filter", "")
     assert visible.count() == 152
+    assert rec.external == []
+
+
+def test_step_and_render_times_on_a_2000_call_report(tmp_path, recorded_page):
+    torch.manual_seed(0)
+    model = nn.Sequential(*[Block() for _ in range(666)], nn.Linear(4, 2))   # 1 + 666 * 3 + 1 calls
+    t = nbdebug.trace(model, torch.randn(2, 4))
+    assert len(t.calls) == 2000
+    path = tmp_path / "calls2000.html"
+    t.to_html(path)
+    page, rec = recorded_page
+    page.goto(path.as_uri())
+    page.wait_for_selector("#nbd-app[data-ready='true'] .nbd tbody tr.nbd-row", timeout=60_000)
+    render = page.evaluate(timing.RENDER_TIME)
+    steps = page.evaluate(timing.STEP_TIMES, 20)
+    assert len(render) == 1 and render[0] > 0
+    assert steps["cursor"] == 20 and len(steps["redraw"]) == 20   # every step moved the cursor
+    assert page.locator(".nbd tr.nbd-current td.nbd-c-module").inner_text().strip().endswith("6.proj")
+    timing.record("offline report, 2,000 calls", {
+        "render_ms": round(render[0], 1),
+        "step_redraw_ms_median": round(timing.median(steps["redraw"]), 2),
+        "step_next_frame_ms_median": round(timing.median(steps["frame"]), 2),
+        "report_bytes": path.stat().st_size,
+    })
     assert rec.external == []
