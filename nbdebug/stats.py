@@ -564,11 +564,19 @@ def _fill_extras(st: TensorStats, v: list, layout: list) -> None:
 # ---------------------------------------------------------------------- role-specific extras
 # Each takes the (numeric) tensor and returns a 0-d or 1-d tensor on its device.
 
+def _fraction(mask: torch.Tensor) -> torch.Tensor:
+    """The fraction of True in a bool tensor, as a 0-d tensor. On the host numpy counts it: torch's
+    compare-float-mean on a 64 K mask costs ~50 µs of thread dispatch, numpy's count ~5 µs."""
+    if on_host(mask.device) and type(mask) is torch.Tensor:
+        return torch.tensor(np.count_nonzero(mask.numpy()) / max(mask.numel(), 1), dtype=torch.float64)
+    return mask.float().mean()
+
+
 def dead_unit_frac(x: torch.Tensor):
     """Fraction of units (positions past the batch dim) never positive for any sample."""
     if x.dim() < 2 or x.shape[0] < 2:
         return None
-    return (_as_float(x).amax(0) <= 0).float().mean()
+    return _fraction(_as_float(x).amax(0) <= 0)
 
 
 def batch_std(x: torch.Tensor):
@@ -584,13 +592,13 @@ def batch_std(x: torch.Tensor):
 
 def abs_ge5_frac(x: torch.Tensor):
     """Fraction of values with |x| >= 5: saturated pre-activations for sigmoid/tanh (DeepDiagnosis)."""
-    return (_as_float(x).abs() >= 5).float().mean()
+    return _fraction(_as_float(x).abs() >= 5)
 
 
 def integral_frac(x: torch.Tensor):
     """Fraction of values that are whole numbers."""
     f = _as_float(x)
-    return (f == f.round()).float().mean()
+    return _fraction(f == f.round())
 
 
 def feature_scale_ratio(x: torch.Tensor):
@@ -638,7 +646,7 @@ def peak_prob_frac(dim, log: bool = False) -> Callable:
         if x.shape[d] < 2:
             return None
         p = _as_float(x)
-        return ((p.exp() if log else p).amax(d) >= 0.99).float().mean()
+        return _fraction((p.exp() if log else p).amax(d) >= 0.99)
     return fn
 
 
