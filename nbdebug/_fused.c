@@ -5,9 +5,9 @@
  * Plain C with no Python API, so it builds with any compiler; on x86-64 Linux, GCC and Clang also
  * emit AVX2 and AVX-512 clones picked at load time (the baseline SSE2 build is 2-3x slower).
  *
- * out = [sum, squares, zeros, min, max, counts[0..bins)]. A NaN or Inf anywhere makes sum or
- * squares non-finite; the caller checks that first, and min/max/counts are then meaningless
- * (counts are left at zero). Min and max are taken over the bit patterns mapped to integers that
+ * out = [sum, squares, zeros, min, max, counts[0..bins), dead units or -1]. A NaN or Inf anywhere
+ * makes sum or squares non-finite; the caller checks that first, and min/max/counts/dead units are
+ * then meaningless (counts are left at zero). Min and max are taken over the bit patterns mapped to integers that
  * sort like the floats: compilers vectorise integer min/max, not the NaN-aware float ones.
  */
 #include <math.h>
@@ -34,54 +34,84 @@
 
 #define BLOCK 4096 /* values per int32 zero counter: cheaper than counting into int64 */
 
-#define SUMMARY(NAME, FLOAT, INT, SHIFT, LOW)                                                     \
-    NBD_CLONES void NAME(const FLOAT *v, ptrdiff_t n, ptrdiff_t blocks, ptrdiff_t block_len,      \
-                         ptrdiff_t step, ptrdiff_t bins, double *out) {                           \
-        NBD_REASSOCIATE                                                                           \
-        typedef INT __attribute__((may_alias)) alias_t;                                           \
-        const alias_t *bits = (const alias_t *)v;                                                 \
-        double total = 0.0, squares = 0.0;                                                        \
-        int64_t zeros = 0;                                                                        \
-        INT lo = bits[0] ^ ((bits[0] >> SHIFT) & LOW), hi = lo;                                   \
-        for (ptrdiff_t s = 0; s < n; s += BLOCK) {                                                \
-            ptrdiff_t e = s + BLOCK < n ? s + BLOCK : n;                                          \
-            int32_t z = 0;                                                                        \
-            for (ptrdiff_t i = s; i < e; i++) {                                                   \
-                double x = (double)v[i];                                                          \
-                total += x;                                                                       \
-                squares += x * x;                                                                 \
-                z += (v[i] == 0);                                                                 \
-                INT k = bits[i] ^ ((bits[i] >> SHIFT) & LOW);                                     \
-                lo = k < lo ? k : lo;                                                             \
-                hi = k > hi ? k : hi;                                                             \
-            }                                                                                     \
-            zeros += z;                                                                           \
-        }                                                                                         \
-        lo ^= (lo >> SHIFT) & LOW; /* the mapping is its own inverse */                           \
-        hi ^= (hi >> SHIFT) & LOW;                                                                \
-        FLOAT flo, fhi;                                                                           \
-        memcpy(&flo, &lo, sizeof flo);                                                            \
-        memcpy(&fhi, &hi, sizeof fhi);                                                            \
-        out[0] = total;                                                                           \
-        out[1] = squares;                                                                         \
-        out[2] = (double)zeros;                                                                   \
-        out[3] = (double)flo;                                                                     \
-        out[4] = (double)fhi;                                                                     \
-        for (ptrdiff_t b = 0; b < bins; b++) out[5 + b] = 0.0;                                    \
-        if (bins <= 0 || !isfinite(total) || !isfinite(squares)) return;                          \
-        double dlo = (double)flo, dhi = (double)fhi;                                              \
-        if (!(dhi > dlo)) { /* a constant: everything in the first bin */                         \
-            out[5] = (double)(blocks * block_len);                                                \
-            return;                                                                               \
-        }                                                                                         \
-        double scale = (double)bins / (dhi - dlo);                                                \
-        for (ptrdiff_t b = 0; b < blocks; b++) {                                                  \
-            const FLOAT *run = v + b * step;                                                      \
-            for (ptrdiff_t j = 0; j < block_len; j++) {                                           \
+/* The body of the pass for value i: moments, the zero count z and the min/max keys. */
+#define ACCUMULATE(i, INT, SHIFT, LOW)                                                           \
+    {                                                                                            \
+        double x = (double)v[i];                                                                 \
+        total += x;                                                                              \
+        squares += x * x;                                                                        \
+        z += (v[i] == 0);                                                                        \
+        INT k = bits[i] ^ ((bits[i] >> SHIFT) & LOW);                                            \
+        lo = k < lo ? k : lo;                                                                    \
+        hi = k > hi ? k : hi;                                                                    \
+    }
+
+/* With units > 0, v is read as rows of `units` values (the batch dimension first) and the same
+ * pass also takes each unit's max over the rows, in `unit_max` (units values): out[5 + bins] is
+ * then the number of units never positive, the dead-unit signal of a ReLU output. */
+#define SUMMARY(NAME, FLOAT, INT, SHIFT, LOW)                                                    \
+    NBD_CLONES void NAME(const FLOAT *v, ptrdiff_t n, ptrdiff_t blocks, ptrdiff_t block_len,     \
+                         ptrdiff_t step, ptrdiff_t bins, ptrdiff_t units, FLOAT *unit_max,       \
+                         double *out) {                                                          \
+        NBD_REASSOCIATE                                                                          \
+        typedef INT __attribute__((may_alias)) alias_t;                                          \
+        const alias_t *bits = (const alias_t *)v;                                                \
+        double total = 0.0, squares = 0.0;                                                       \
+        int64_t zeros = 0;                                                                       \
+        INT lo = bits[0] ^ ((bits[0] >> SHIFT) & LOW), hi = lo;                                  \
+        if (units > 0) {                                                                         \
+            for (ptrdiff_t u = 0; u < units; u++) unit_max[u] = v[u];                            \
+            for (ptrdiff_t base = 0; base + units <= n; base += units) {                         \
+                for (ptrdiff_t s = 0; s < units; s += BLOCK) {                                   \
+                    ptrdiff_t e = s + BLOCK < units ? s + BLOCK : units;                         \
+                    int32_t z = 0;                                                               \
+                    for (ptrdiff_t u = s; u < e; u++) {                                          \
+                        ACCUMULATE(base + u, INT, SHIFT, LOW)                                    \
+                        FLOAT y = v[base + u];                                                   \
+                        unit_max[u] = y > unit_max[u] ? y : unit_max[u];                         \
+                    }                                                                            \
+                    zeros += z;                                                                  \
+                }                                                                                \
+            }                                                                                    \
+        } else {                                                                                 \
+            for (ptrdiff_t s = 0; s < n; s += BLOCK) {                                           \
+                ptrdiff_t e = s + BLOCK < n ? s + BLOCK : n;                                     \
+                int32_t z = 0;                                                                   \
+                for (ptrdiff_t i = s; i < e; i++) ACCUMULATE(i, INT, SHIFT, LOW)                 \
+                zeros += z;                                                                      \
+            }                                                                                    \
+        }                                                                                        \
+        lo ^= (lo >> SHIFT) & LOW; /* the mapping is its own inverse */                          \
+        hi ^= (hi >> SHIFT) & LOW;                                                               \
+        FLOAT flo, fhi;                                                                          \
+        memcpy(&flo, &lo, sizeof flo);                                                           \
+        memcpy(&fhi, &hi, sizeof fhi);                                                           \
+        out[0] = total;                                                                          \
+        out[1] = squares;                                                                        \
+        out[2] = (double)zeros;                                                                  \
+        out[3] = (double)flo;                                                                    \
+        out[4] = (double)fhi;                                                                    \
+        for (ptrdiff_t b = 0; b < bins; b++) out[5 + b] = 0.0;                                   \
+        out[5 + bins] = -1.0;                                                                    \
+        if (units > 0) {                                                                         \
+            ptrdiff_t dead = 0;                                                                  \
+            for (ptrdiff_t u = 0; u < units; u++) dead += (unit_max[u] <= 0);                    \
+            out[5 + bins] = (double)dead;                                                        \
+        }                                                                                        \
+        if (bins <= 0 || !isfinite(total) || !isfinite(squares)) return;                         \
+        double dlo = (double)flo, dhi = (double)fhi;                                             \
+        if (!(dhi > dlo)) { /* a constant: everything in the first bin */                        \
+            out[5] = (double)(blocks * block_len);                                               \
+            return;                                                                              \
+        }                                                                                        \
+        double scale = (double)bins / (dhi - dlo);                                               \
+        for (ptrdiff_t b = 0; b < blocks; b++) {                                                 \
+            const FLOAT *run = v + b * step;                                                     \
+            for (ptrdiff_t j = 0; j < block_len; j++) {                                          \
                 ptrdiff_t i = (ptrdiff_t)(((double)run[j] - dlo) * scale); /* >= 0: lo is min */ \
-                out[5 + (i < bins ? i : bins - 1)] += 1.0;                                        \
-            }                                                                                     \
-        }                                                                                         \
+                out[5 + (i < bins ? i : bins - 1)] += 1.0;                                       \
+            }                                                                                    \
+        }                                                                                        \
     }
 
 SUMMARY(nbd_summary_f32, float, int32_t, 31, INT32_MAX)

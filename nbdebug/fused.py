@@ -119,7 +119,7 @@ def _load(path: Path) -> dict:
     functions = {}
     for dtype, name in _FUNCTIONS.items():
         fn = getattr(lib, name)
-        fn.argtypes = [ctypes.c_void_p, size, size, size, size, size, ctypes.c_void_p]
+        fn.argtypes = [ctypes.c_void_p, size, size, size, size, size, size, ctypes.c_void_p, ctypes.c_void_p]
         fn.restype = None
         functions[dtype] = fn
     return functions
@@ -133,32 +133,46 @@ def _sane(functions: dict) -> bool:
         v = torch.zeros(n, dtype=dtype)
         v[1::4] = 2.0
         v[7] = -3.0
-        out = (ctypes.c_double * 9)()
-        fn(v.data_ptr(), n, 1, 8, 0, 4, out)
+        out = (ctypes.c_double * 10)()
+        fn(v.data_ptr(), n, 1, 8, 0, 4, 0, None, out)
         twos = len(range(1, n, 4))
         # the sample is v[0:8] = 0 2 0 0 0 2 0 -3, in 4 bins over [-3, 2]
-        expected = [2.0 * twos - 3.0, 4.0 * twos + 9.0, float(n - twos - 1), -3.0, 2.0, 1.0, 0.0, 5.0, 2.0]
+        expected = [2.0 * twos - 3.0, 4.0 * twos + 9.0, float(n - twos - 1), -3.0, 2.0, 1.0, 0.0, 5.0, 2.0, -1.0]
         if list(out) != expected:
+            return False
+        # as 3 rows of n // 3 units (the tail ignored): a unit is dead unless a 2.0 falls in it
+        units = n // 3
+        unit_max = torch.empty(units, dtype=dtype)
+        fn(v.data_ptr(), 3 * units, 1, 8, 0, 4, units, unit_max.data_ptr(), out)
+        alive = len({i % units for i in range(1, 3 * units, 4)})
+        if out[9] != units - alive:
             return False
     return True
 
 
 def summary(c: torch.Tensor, bins: int, blocks: int, block_len: int, step: int,
-            min_size: int = MIN_SIZE) -> Optional[list]:
+            min_size: int = MIN_SIZE, units: int = 0) -> Optional[list]:
     """[sum, sum of squares, zeros, min, max, counts...] of a contiguous float32/float64 CPU tensor
     in one pass, the counts over an even sample (`blocks` runs of `block_len` consecutive values,
     `step` apart: stats._sample_layout) and all zero when `c` holds NaN/Inf (the sum says so); or
     None when the kernel cannot take `c` (or it has fewer than `min_size` values: a call costs
-    about what torch's passes cost on a small tensor)."""
+    about what torch's passes cost on a small tensor).
+
+    With `units` (c read as rows of that many values, the batch first), one more number: how many
+    units are never positive in any row (stats.dead_unit_frac's count; meaningless with NaN)."""
     if (c.numel() < max(min_size, 1) or type(c) is not torch.Tensor or c.device.type != "cpu"
             or not c.is_contiguous() or c.dtype not in _FUNCTIONS):
         return None
     kernels = _kernel()
     if kernels is None:
         return None
-    out = (ctypes.c_double * (5 + bins))()
-    kernels[c.dtype](c.data_ptr(), c.numel(), blocks, block_len, step, bins, out)
-    return list(out)
+    n = c.numel()
+    units = units if 0 < units <= n and n % units == 0 else 0
+    unit_max = torch.empty(units, dtype=c.dtype) if units else None
+    out = (ctypes.c_double * (6 + bins))()
+    kernels[c.dtype](c.data_ptr(), n, blocks, block_len, step, bins, units,
+                     unit_max.data_ptr() if units else None, out)
+    return list(out) if units else list(out)[:-1]
 
 
 def moments(c: torch.Tensor) -> Optional[tuple]:

@@ -141,18 +141,22 @@ def _masked_vector(x: torch.Tensor) -> torch.Tensor:
     return torch.stack([n_fin, nan, inf, zeros, total, ssq, mn, mx])
 
 
-def _cpu_row(x: torch.Tensor, bins: int) -> Optional[list]:
+def _cpu_row(x: torch.Tensor, bins: int, extra: Optional[dict] = None) -> Optional[list]:
     """CPU fast path: the stats row as floats, or None (non-finite values) for the exact masked path.
 
     One compiled pass (fused.py) gives sum, sum of squares, zeros, min and max, and bins the sample;
     without it, four torch passes per chunk and a separate histogram. The values are in host memory
-    already, so reading the results is free: no torch.cat, no transfer.
+    already, so reading the results is free: no torch.cat, no transfer. With `extra` given, the pass
+    also counts dead units (dead_unit_frac) when it can, into extra["dead_unit_frac"].
     """
     n = x.numel()
     hist = None
-    got = fused.summary(x, bins, *_sample_runs(n)) if n <= CHUNK else None
+    units = n // x.shape[0] if extra is not None and _dead_units_apply(x) else 0
+    got = fused.summary(x, bins, *_sample_runs(n), units=units) if n <= CHUNK else None
     if got is not None:
-        (total, sq, zeros, lo, hi), hist = got[:5], got[5:]
+        (total, sq, zeros, lo, hi), hist = got[:5], got[5:5 + bins]
+        if units and math.isfinite(total) and math.isfinite(sq):
+            extra["dead_unit_frac"] = got[5 + bins] / units
     else:
         total, sq, zeros, lo, hi = _chunked_moments(x)
     if not all(map(math.isfinite, (total, sq, lo, hi))):  # NaN/Inf present: the exact path
@@ -408,7 +412,11 @@ class StatsBatch:
                 if row is not None:  # the histogram is over the same sample
                     st.sampled = st.hist_sampled = _sample_len(x.numel(), PARAM_SAMPLE)
             if row is None:
-                row = _cpu_row(x, self.bins)
+                fused_extras = {} if "dead_unit_frac" in extras else None
+                row = _cpu_row(x, self.bins, fused_extras)
+                if fused_extras:  # the pass counted the dead units: no second pass for them
+                    st.extra.update(fused_extras)
+                    extras = {k: fn for k, fn in extras.items() if k not in fused_extras}
         if row is not None:
             # host floats already: fill now, while the record is in cache (filled in finish(), after the
             # backward has streamed every tensor through the cache, each fill was a string of misses)
@@ -572,9 +580,14 @@ def _fraction(mask: torch.Tensor) -> torch.Tensor:
     return mask.float().mean()
 
 
+def _dead_units_apply(x: torch.Tensor) -> bool:
+    return x.dim() >= 2 and x.shape[0] >= 2
+
+
 def dead_unit_frac(x: torch.Tensor):
-    """Fraction of units (positions past the batch dim) never positive for any sample."""
-    if x.dim() < 2 or x.shape[0] < 2:
+    """Fraction of units (positions past the batch dim) never positive for any sample. (On CPU the
+    stats kernel counts them in its pass instead: _cpu_row.)"""
+    if not _dead_units_apply(x):
         return None
     return _fraction(_as_float(x).amax(0) <= 0)
 

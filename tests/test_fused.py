@@ -250,7 +250,7 @@ def test_without_a_kernel_the_torch_passes_give_the_same_numbers(without, tmp_pa
 
 
 def test_a_miscompiled_kernel_is_not_used(monkeypatch):
-    def wrong(values, n, blocks, block_len, step, bins, out):
+    def wrong(values, n, blocks, block_len, step, bins, units, unit_max, out):
         out[0] = 1.0  # every other number left at zero
 
     monkeypatch.setattr(fused, "_load", lambda path: {torch.float32: wrong, torch.float64: wrong})
@@ -308,3 +308,36 @@ def test_a_trace_says_how_its_cpu_stats_were_taken(traced, monkeypatch):
         fused._kernel.cache_clear()
     assert t.meta["cpu_stats"].startswith("torch: ")
 
+
+
+def dead_fraction(x):
+    """Independent: the fraction of units (past the batch dim) with no positive value."""
+    return (x.reshape(x.shape[0], -1) > 0).any(0).logical_not().double().mean().item()
+
+
+@pytest.mark.parametrize("shape", [(16, 64, 8, 8), (32, 700), (2, 9000), (5, 3, 4099)])
+def test_the_pass_counts_dead_units_like_torch(shape, monkeypatch):
+    torch.manual_seed(1)
+    x = torch.randn(*shape).relu()
+    x.view(shape[0], -1)[:, ::3] = 0          # a third of the units dead
+    x.view(shape[0], -1)[0, ::9] = 0.5        # ... of which a third revived by one sample
+    fast = stats.compute(x, extras={"dead_unit_frac": stats.dead_unit_frac})
+    monkeypatch.setattr(fused, "_kernel", lambda: None)
+    slow = stats.compute(x, extras={"dead_unit_frac": stats.dead_unit_frac})
+    expected = dead_fraction(x)
+    assert 0.1 < expected < 0.5
+    assert fast.extra["dead_unit_frac"] == pytest.approx(expected, abs=1e-12)
+    assert slow.extra["dead_unit_frac"] == pytest.approx(expected, abs=1e-6)
+
+
+def test_a_dead_relu_layer_is_measured_in_the_pass(traced):
+    torch.manual_seed(0)
+    lin = nn.Linear(64, 512)
+    with torch.no_grad():
+        lin.bias[:200] = -100.0               # 200 of 512 units never fire
+    model = nn.Sequential(lin, nn.ReLU(), nn.Linear(512, 4))
+    x = torch.randn(64, 64)
+    t = traced(model, x)
+    relu = next(c for c in t.calls if c.type == "ReLU")
+    assert relu.outputs[0].extra["dead_unit_frac"] == pytest.approx(dead_fraction(model[1](lin(x))), abs=1e-12)
+    assert relu.outputs[0].extra["dead_unit_frac"] >= 200 / 512
