@@ -22,8 +22,8 @@ import torch
 import torch.nn as nn
 
 from . import fused, signals
-from .backward import (LossSpec, NormUnavailable, compute_loss, norm_vector, param_grad_norms,
-                       resolve_loss)
+from .backward import (LossSpec, NormUnavailable, accumulated_grad_norms, compute_loss, norm_vector,
+                       param_grad_norms, resolve_loss)
 from .capture import MAX_CALLS, ModelIndex, Recorder, recording
 from .checks import backward_origin, batch_mixing, graph, nonfinite_origin, per_sample
 from .errors import describe, error_info, misuse
@@ -92,10 +92,12 @@ def _validate_options(optimizer, backward):
 
 
 def _fresh(t: torch.Tensor) -> torch.Tensor:
-    """A private copy of a user input, so an in-place op in forward cannot change the user's tensor."""
+    """A private copy of a user input, so an in-place op in forward cannot change the user's tensor.
+    It requires grad when the input did: what a checkpointed block gets gradients for depends on it."""
     if t.device.type == "meta" or t.layout != torch.strided:
         return t
-    return t.detach().clone()
+    copy = t.detach().clone()
+    return copy.requires_grad_() if t.requires_grad and copy.is_floating_point() else copy
 
 
 def _row_spread(w: torch.Tensor):
@@ -110,6 +112,12 @@ def _row_spread(w: torch.Tensor):
     if picked.shape[0] == 0:
         picked = rows[1:].float()
     return (picked - rows[0].float()).abs().amax()
+
+
+def _post_accumulate_hooks(p: torch.Tensor) -> bool:
+    """Whether the user hung hooks on p's .grad accumulation (an optimizer stepping in backward):
+    a plain .backward() would run them, so nbdebug must not."""
+    return bool(getattr(p, "_post_accumulate_grad_hooks", None))
 
 
 class _Tracer:
@@ -131,6 +139,7 @@ class _Tracer:
         self.loss_value = None
         self.grad_tensors: list = []
         self.timings: dict = {}
+        self.reentrant_checkpoint = False
 
     # ------------------------------------------------------------------ stages
     def run(self) -> Trace:
@@ -275,6 +284,11 @@ class _Tracer:
         return True
 
     def _walk_graph(self):
+        self.reentrant_checkpoint = False
+        try:
+            self.reentrant_checkpoint = graph.has_reentrant_checkpoint([v for _, v in tensors(self.output)])
+        except Exception:  # the walk is a refinement: without it, autograd.grad as usual
+            pass
         try:
             leaves = [v for _, v in tensors((self.fresh_args, self.fresh_kwargs))]
             found = graph.unregistered_parameters(self.model, [v for _, v in tensors(self.output)],
@@ -316,8 +330,26 @@ class _Tracer:
 
     def _backward(self):
         trainable = [(info, p) for info, p in self.named_params if p.requires_grad]
+        params = [p for _, p in trainable]
+        if self.reentrant_checkpoint:
+            # its backward runs only under .backward(), which also runs what hangs on .grad accumulation:
+            # DistributedDataParallel's all-reduce, an optimizer stepping in backward
+            ddp = type(self.model).__name__ == "DistributedDataParallel"
+            if ddp or any(_post_accumulate_hooks(p) for p in params):
+                self.t.notes.append(
+                    "no backward: the model uses torch.utils.checkpoint(use_reentrant=True), whose backward "
+                    "runs only under .backward(), and " + ("DistributedDataParallel" if ddp else "a hook on "
+                    "gradient accumulation") + " would act on it; pass use_reentrant=False to trace gradients")
+                return
         try:
-            norms = param_grad_norms(self.loss_value, [p for _, p in trainable])
+            if self.reentrant_checkpoint:
+                leaves = graph.reachable_leaves([self.loss_value])
+                norms = accumulated_grad_norms(self.loss_value, params, leaves)
+                self.t.notes.append("the model uses torch.utils.checkpoint(use_reentrant=True), whose backward "
+                                    "runs only under .backward(): nbdebug ran that, with every .grad it could "
+                                    "write set aside and put back")
+            else:
+                norms = param_grad_norms(self.loss_value, params)
         except Exception as e:
             self.t.error = error_info(e, "backward")
             return

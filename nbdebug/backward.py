@@ -146,7 +146,8 @@ def compute_loss(spec: LossSpec, output, target) -> Optional[torch.Tensor]:
 
 def param_grad_norms(loss: torch.Tensor, params: list) -> list:
     """The L2 norm of the loss's gradient w.r.t. each parameter: a float (CPU), a 0-d device tensor,
-    None where the parameter got no gradient, or a NormUnavailable saying why there is no norm. `.grad` is never touched (torch.autograd.grad).
+    None where the parameter got no gradient, or a NormUnavailable saying why there is no norm.
+    `.grad` is never touched (torch.autograd.grad).
 
     The gradients themselves are not kept: a hook on each parameter takes the norm as its gradient
     arrives and hands autograd a zero-stride stand-in to capture, so each gradient is freed at once
@@ -177,6 +178,25 @@ def param_grad_norms(loss: torch.Tensor, params: list) -> list:
         for h in handles:  # hooks restored whatever happened, as the user's model must be
             h.remove()
     return norms
+
+
+def accumulated_grad_norms(loss: torch.Tensor, params: list, leaves: list) -> list:
+    """param_grad_norms for a graph that torch.autograd.grad cannot walk whole: a reentrant
+    torch.utils.checkpoint recomputes its forward in backward and runs only under a plain
+    `.backward()`, which writes `.grad`. So every `.grad` that backward can write (the parameters'
+    and the other `leaves` the loss reaches) is set aside first and put back after, the same
+    objects; the gradients are summed into empty `.grad`s, read, and dropped. Parameter gradients
+    are held until the end here (a parameter can receive its gradient in pieces)."""
+    targets = list({id(t): t for t in list(params) + list(leaves)}.values())
+    saved = [(t, t.grad) for t in targets]
+    try:
+        for t in targets:
+            t.grad = None
+        loss.backward()
+        return [None if p.grad is None else _norm(p.grad) for p in params]
+    finally:
+        for t, grad in saved:  # the user's .grad, untouched, whatever happened
+            t.grad = grad
 
 
 class NormUnavailable(str):

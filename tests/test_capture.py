@@ -340,3 +340,65 @@ def test_meta_device_tensors_do_not_break_stats(traced):
     t = traced(m, torch.randn(2, 3, device="meta"))
     assert t.inputs[0].note.startswith("meta")
     assert math.isnan(t.inputs[0].mean)
+
+
+class Checkpointed(nn.Module):
+    """An embedding-like layer, then a block under torch.utils.checkpoint, as gradient
+    checkpointing in transformer libraries does."""
+
+    def __init__(self, reentrant: bool):
+        super().__init__()
+        self.reentrant = reentrant
+        self.emb = nn.Linear(16, 32)
+        self.block = nn.Sequential(nn.Linear(32, 32), nn.Tanh())
+        self.head = nn.Linear(32, 3)
+        self.scale = torch.ones(32, requires_grad=True)   # a trainable tensor the model does not register
+
+    def forward(self, x):
+        from torch.utils.checkpoint import checkpoint
+        h = checkpoint(self.block, self.emb(x), use_reentrant=self.reentrant)
+        return self.head(h * self.scale)
+
+
+@pytest.mark.parametrize("reentrant", [True, False])
+def test_checkpointed_blocks_get_their_gradients(reentrant, traced):
+    models.seeded()
+    m = Checkpointed(reentrant)
+    x, y = torch.randn(8, 16), torch.randint(0, 3, (8,))
+    m.block[0].weight.grad = torch.full_like(m.block[0].weight, 7.0)
+    user_grad = m.block[0].weight.grad
+    t = traced(m, x, target=y, loss="cross_entropy")
+    assert t.error is None, t.error
+    twin = copy.deepcopy(m)
+    twin.zero_grad(set_to_none=True)
+    nn.functional.cross_entropy(twin(x), y).backward()
+    for p in t.params:
+        assert p.grad_norm == pytest.approx(dict(twin.named_parameters())[p.name].grad.norm().item(), rel=1e-5)
+    assert not [f for f in t.findings if f.rule == "NBD290"]
+    assert m.block[0].weight.grad is user_grad and user_grad.eq(7.0).all()
+    assert m.scale.grad is None and x.grad is None
+    noted = any("use_reentrant=True" in n for n in t.notes)
+    assert noted == reentrant
+
+
+def test_a_reentrant_checkpoint_with_a_users_accumulation_hook_is_not_run_with_backward(traced):
+    models.seeded()
+    m = Checkpointed(True)
+    calls = []
+    handle = m.emb.weight.register_post_accumulate_grad_hook(lambda p: calls.append(1))
+    try:
+        t = traced(m, torch.randn(8, 16), target=torch.randint(0, 3, (8,)), loss="cross_entropy")
+    finally:
+        handle.remove()
+    assert calls == []                      # the user's optimizer-in-backward never stepped
+    assert t.error is None and not t.meta.get("backward")
+    assert any("no backward" in n and "use_reentrant=False" in n for n in t.notes)
+    assert not [f for f in t.findings if f.rule in ("NBD290", "NBD900")]   # no blame on the model
+
+
+def test_an_input_that_requires_grad_keeps_requiring_it_inside_the_trace(traced):
+    models.seeded()
+    m = nn.Sequential(nn.Linear(4, 4))
+    x = torch.randn(3, 4, requires_grad=True)
+    t = traced(m, x, target=torch.randn(3, 4), loss="mse")
+    assert t.inputs[0].requires_grad and x.grad is None

@@ -12,9 +12,9 @@ import torch
 MAX_NODES = 200_000
 
 
-def reachable_leaves(roots: list) -> list:
-    """The leaf tensors (AccumulateGrad variables) reached from these tensors' grad_fn."""
-    seen, leaves, stack = set(), [], []
+def _nodes(roots: list):
+    """Every autograd node reached from these tensors' grad_fn (at most MAX_NODES)."""
+    seen, stack = set(), []
     for t in roots:
         if isinstance(t, torch.Tensor) and t.grad_fn is not None:
             stack.append(t.grad_fn)
@@ -23,13 +23,21 @@ def reachable_leaves(roots: list) -> list:
         if fn is None or fn in seen:
             continue
         seen.add(fn)
-        var = getattr(fn, "variable", None)
-        if isinstance(var, torch.Tensor):
-            leaves.append(var)
+        yield fn
         for nxt, _ in getattr(fn, "next_functions", ()):
             if nxt is not None and nxt not in seen:
                 stack.append(nxt)
-    return leaves
+
+
+def reachable_leaves(roots: list) -> list:
+    """The leaf tensors (AccumulateGrad variables) reached from these tensors' grad_fn."""
+    return [fn.variable for fn in _nodes(roots) if isinstance(getattr(fn, "variable", None), torch.Tensor)]
+
+
+def has_reentrant_checkpoint(roots: list) -> bool:
+    """Whether torch.utils.checkpoint(use_reentrant=True) is on the way to these tensors: its backward
+    recomputes the forward and runs only under a plain .backward(), never under autograd.grad."""
+    return any(type(fn).__name__ == "CheckpointFunctionBackward" for fn in _nodes(roots))
 
 
 def _tensor_names(model: torch.nn.Module, index) -> dict:
