@@ -343,7 +343,8 @@ class _Tracer:
                 return
         try:
             if self.reentrant_checkpoint:
-                leaves = graph.reachable_leaves([self.loss_value])
+                # leaves inside a checkpoint appear only during backward: the model's attributes too
+                leaves = graph.reachable_leaves([self.loss_value]) + graph.attribute_tensors(self.model)
                 norms = accumulated_grad_norms(self.loss_value, params, leaves)
                 self.t.notes.append("the model uses torch.utils.checkpoint(use_reentrant=True), whose backward "
                                     "runs only under .backward(): nbdebug ran that, with every .grad it could "

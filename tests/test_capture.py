@@ -353,10 +353,11 @@ class Checkpointed(nn.Module):
         self.block = nn.Sequential(nn.Linear(32, 32), nn.Tanh())
         self.head = nn.Linear(32, 3)
         self.scale = torch.ones(32, requires_grad=True)   # a trainable tensor the model does not register
+        self.gain = torch.ones(32, requires_grad=True)    # ... and one used only inside the checkpoint
 
     def forward(self, x):
         from torch.utils.checkpoint import checkpoint
-        h = checkpoint(self.block, self.emb(x), use_reentrant=self.reentrant)
+        h = checkpoint(lambda z: self.block(z) * self.gain, self.emb(x), use_reentrant=self.reentrant)
         return self.head(h * self.scale)
 
 
@@ -376,7 +377,7 @@ def test_checkpointed_blocks_get_their_gradients(reentrant, traced):
         assert p.grad_norm == pytest.approx(dict(twin.named_parameters())[p.name].grad.norm().item(), rel=1e-5)
     assert not [f for f in t.findings if f.rule == "NBD290"]
     assert m.block[0].weight.grad is user_grad and user_grad.eq(7.0).all()
-    assert m.scale.grad is None and x.grad is None
+    assert m.scale.grad is None and m.gain.grad is None and x.grad is None
     noted = any("use_reentrant=True" in n for n in t.notes)
     assert noted == reentrant
 

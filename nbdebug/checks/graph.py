@@ -40,6 +40,20 @@ def has_reentrant_checkpoint(roots: list) -> bool:
     return any(type(fn).__name__ == "CheckpointFunctionBackward" for fn in _nodes(roots))
 
 
+def attribute_tensors(model: torch.nn.Module) -> list:
+    """Trainable tensors kept as plain module attributes (or in lists, tuples and dicts there):
+    the unregistered leaves a backward can reach without the graph showing them beforehand."""
+    found = []
+    for _, owner in model.named_modules():
+        for attr, value in vars(owner).items():
+            if attr.startswith("_"):
+                continue
+            items = value.values() if isinstance(value, dict) else (
+                value if isinstance(value, (list, tuple)) else (value,))
+            found.extend(v for v in items if isinstance(v, torch.Tensor) and v.requires_grad)
+    return found
+
+
 def _tensor_names(model: torch.nn.Module, index) -> dict:
     """id(tensor) -> a name for tensors the model reaches without registering them."""
     names = {}
