@@ -284,16 +284,11 @@ class _Tracer:
         return True
 
     def _walk_graph(self):
-        self.reentrant_checkpoint = False
         try:
-            self.reentrant_checkpoint = graph.has_reentrant_checkpoint([v for _, v in tensors(self.output)])
-        except Exception:  # the walk is a refinement: without it, autograd.grad as usual
-            pass
-        try:
-            leaves = [v for _, v in tensors((self.fresh_args, self.fresh_kwargs))]
-            found = graph.unregistered_parameters(self.model, [v for _, v in tensors(self.output)],
-                                                  leaves, self.index)
-            self.t.checks["unregistered_params"] = found
+            leaves, self.reentrant_checkpoint = graph.survey([v for _, v in tensors(self.output)])
+            inputs = [v for _, v in tensors((self.fresh_args, self.fresh_kwargs))]
+            self.t.checks["unregistered_params"] = graph.unregistered_parameters(self.model, leaves, inputs,
+                                                                                 self.index)
         except Exception as e:
             self.t.notes.append(f"unregistered-parameter check skipped: {describe(e)}")
 

@@ -29,15 +29,22 @@ def _nodes(roots: list):
                 stack.append(nxt)
 
 
+def survey(roots: list) -> tuple:
+    """One walk from these tensors' grad_fn: (the leaf tensors it reaches, whether a
+    torch.utils.checkpoint(use_reentrant=True) is on the way). Such a checkpoint's backward recomputes
+    its forward and runs only under a plain .backward(), never under autograd.grad."""
+    leaves, reentrant = [], False
+    for fn in _nodes(roots):
+        var = getattr(fn, "variable", None)
+        if isinstance(var, torch.Tensor):
+            leaves.append(var)
+        reentrant = reentrant or type(fn).__name__ == "CheckpointFunctionBackward"
+    return leaves, reentrant
+
+
 def reachable_leaves(roots: list) -> list:
     """The leaf tensors (AccumulateGrad variables) reached from these tensors' grad_fn."""
-    return [fn.variable for fn in _nodes(roots) if isinstance(getattr(fn, "variable", None), torch.Tensor)]
-
-
-def has_reentrant_checkpoint(roots: list) -> bool:
-    """Whether torch.utils.checkpoint(use_reentrant=True) is on the way to these tensors: its backward
-    recomputes the forward and runs only under a plain .backward(), never under autograd.grad."""
-    return any(type(fn).__name__ == "CheckpointFunctionBackward" for fn in _nodes(roots))
+    return survey(roots)[0]
 
 
 def attribute_tensors(model: torch.nn.Module) -> list:
@@ -78,13 +85,14 @@ def _tensor_names(model: torch.nn.Module, index) -> dict:
     return names
 
 
-def unregistered_parameters(model: torch.nn.Module, outputs: list, inputs: list, index) -> list:
-    """Plain-data records of trainable leaves reached from the output that the model does not own."""
+def unregistered_parameters(model: torch.nn.Module, leaves: list, inputs: list, index) -> list:
+    """Plain-data records of the trainable `leaves` (those reached from the output: survey()) that
+    the model does not own."""
     owned = {id(p) for p in model.parameters()}
     owned |= {id(t) for t in inputs if isinstance(t, torch.Tensor)}
     names = None
     found = []
-    for leaf in reachable_leaves(outputs):
+    for leaf in leaves:
         if id(leaf) in owned or not leaf.requires_grad:
             continue
         owned.add(id(leaf))
