@@ -1,6 +1,8 @@
 """The loss (the user's, one named by a short name, or a stand-in) and the backward pass.
 
-Gradients come from `torch.autograd.grad`, so the user's `.grad` is never touched. Gradients w.r.t.
+Gradients come from `torch.autograd.grad`, so the user's `.grad` is never touched (a reentrant
+torch.utils.checkpoint, which refuses autograd.grad, gets a plain `.backward()` with every `.grad` set
+aside and put back: accumulated_grad_norms). Gradients w.r.t.
 module outputs arrive through the tensor hooks that capture registered; parameter gradient norms are
 taken here, each as its gradient arrives (param_grad_norms), on the gradient's device.
 
@@ -159,13 +161,9 @@ def param_grad_norms(loss: torch.Tensor, params: list) -> list:
 
     def hook_for(i):
         def hook(g):
-            try:
-                norms[i] = _norm(g)
-            except Exception as e:  # an exotic gradient: keep it (and the backward), note the gap
-                norms[i] = NormUnavailable(f"{type(e).__name__}: {e}")
-                return None
-            if g.layout != torch.strided:
-                return None  # a sparse gradient is small already
+            norms[i] = _norm_or_why(g)
+            if isinstance(norms[i], NormUnavailable) or g.layout != torch.strided:
+                return None  # an exotic gradient passes as it is; a sparse one is small already
             return g.new_zeros(()).expand(g.shape)
         return hook
 
@@ -193,7 +191,7 @@ def accumulated_grad_norms(loss: torch.Tensor, params: list, leaves: list) -> li
         for t in targets:
             t.grad = None
         loss.backward()
-        return [None if p.grad is None else _norm(p.grad) for p in params]
+        return [None if p.grad is None else _norm_or_why(p.grad) for p in params]
     finally:
         for t, grad in saved:  # the user's .grad, untouched, whatever happened
             t.grad = grad
@@ -201,6 +199,14 @@ def accumulated_grad_norms(loss: torch.Tensor, params: list, leaves: list) -> li
 
 class NormUnavailable(str):
     """In place of a norm that could not be taken: why."""
+
+
+def _norm_or_why(g: torch.Tensor):
+    """_norm(g), or a NormUnavailable for an exotic gradient: the backward and the trace go on."""
+    try:
+        return _norm(g)
+    except Exception as e:
+        return NormUnavailable(f"{type(e).__name__}: {e}")
 
 
 def _norm(g: torch.Tensor):

@@ -10,10 +10,11 @@ even sample of at most `HIST_SAMPLE` elements, in blocks of consecutive values (
 `hist_sampled`); every other number (counts, moments, min and max) is exact over the whole tensor.
 Parameters (`sampled=True`) beyond `PARAM_SAMPLE` values are summarised from such a sample too.
 
-Speed policy: on CPU the common all-finite case costs four cheap passes (sum, dot, aminmax, and a
-numpy zero count) and one histc over the sample, read straight into Python floats (free on CPU); a
-non-finite value sends the rare tensor down the exact masked path, and |mean| >> std adds a centred
-second pass. On accelerators the masked path always runs, since branching would need a device sync.
+Speed policy: on CPU the common all-finite case costs one compiled pass (fused.py: moments, zeros,
+min, max, the sample's histogram and, for ReLU outputs, the dead units), or four torch passes and a
+numpy histogram without the kernel, read straight into Python floats (free on CPU); a non-finite
+value sends the rare tensor down the exact masked path, and |mean| >> std adds a centred second
+pass. On accelerators the masked path always runs, since branching would need a device sync.
 See docs/benchmarks.md for the costs measured.
 """
 from __future__ import annotations
