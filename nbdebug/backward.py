@@ -210,15 +210,15 @@ def _norm_or_why(g: torch.Tensor):
 
 
 def _norm(g: torch.Tensor):
-    """L2 norm of one gradient: one fused pass on CPU (float64 sum of squares, NaN/Inf propagate),
+    """L2 norm of one gradient: one compiled pass on CPU (float64 sum of squares, NaN/Inf propagate),
     else a device reduction, with no sync."""
     if g.layout != torch.strided:
         g = g.coalesce().values() if g.is_sparse else g.to_dense()
     host = stats.on_host(g.device)
     if host and g.is_contiguous():
-        one_pass = fused.moments(g.reshape(-1))
-        if one_pass is not None:
-            return math.sqrt(one_pass[1])  # NaN and Inf pass through
+        squares = fused.sum_of_squares(g.reshape(-1))
+        if squares is not None:
+            return math.sqrt(squares)  # NaN and Inf pass through
     g = g.float() if g.dtype in (torch.float16, torch.bfloat16) else g
     v = torch.linalg.vector_norm(g)
     return v.item() if host else v

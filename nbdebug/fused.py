@@ -34,6 +34,7 @@ import torch
 MIN_SIZE = 1 << 14   # below this the call's own overhead is not worth it
 SOURCE = Path(__file__).with_name("_fused.c")
 _FUNCTIONS = {torch.float32: "nbd_summary_f32", torch.float64: "nbd_summary_f64"}
+_SQUARES = {torch.float32: "nbd_squares_f32", torch.float64: "nbd_squares_f64"}
 
 _failed: list = []   # why the kernel is not used (for NOTES and bug reports; never raised)
 
@@ -78,7 +79,8 @@ def _build(source: Path, target: Path, cc: list) -> None:
 
 @functools.lru_cache(maxsize=1)
 def _kernel():
-    """{torch dtype: C function}, or None when no kernel can be had (the reason is in _failed)."""
+    """{torch dtype: summary function, ("squares", torch dtype): sum-of-squares function}, or None
+    when no kernel can be had (the reason is in _failed)."""
     if os.environ.get("NBDEBUG_KERNEL", "1") == "0":
         _failed.append("disabled by NBDEBUG_KERNEL=0")
         return None
@@ -122,6 +124,11 @@ def _load(path: Path) -> dict:
         fn.argtypes = [ctypes.c_void_p, size, size, size, size, size, size, ctypes.c_void_p, ctypes.c_void_p]
         fn.restype = None
         functions[dtype] = fn
+    for dtype, name in _SQUARES.items():
+        fn = getattr(lib, name)
+        fn.argtypes = [ctypes.c_void_p, size, ctypes.c_void_p]
+        fn.restype = None
+        functions["squares", dtype] = fn
     return functions
 
 
@@ -129,7 +136,10 @@ def _sane(functions: dict) -> bool:
     """A miscompiled kernel must not feed wrong numbers to every trace: check it once on values
     whose answers are exact in any float format."""
     n = MIN_SIZE + 3
-    for dtype, fn in functions.items():
+    for dtype in _FUNCTIONS:
+        fn, squares = functions.get(dtype), functions.get(("squares", dtype))
+        if fn is None or squares is None:
+            return False
         v = torch.zeros(n, dtype=dtype)
         v[1::4] = 2.0
         v[7] = -3.0
@@ -139,6 +149,9 @@ def _sane(functions: dict) -> bool:
         # the sample is v[0:8] = 0 2 0 0 0 2 0 -3, in 4 bins over [-3, 2]
         expected = [2.0 * twos - 3.0, 4.0 * twos + 9.0, float(n - twos - 1), -3.0, 2.0, 1.0, 0.0, 5.0, 2.0, -1.0]
         if list(out) != expected:
+            return False
+        squares(v.data_ptr(), n, out)
+        if out[0] != expected[1]:
             return False
         # as 3 rows of n // 3 units (the tail ignored): a unit is dead unless a 2.0 falls in it
         units = n // 3
@@ -179,6 +192,20 @@ def moments(c: torch.Tensor) -> Optional[tuple]:
     """(sum, sum of squares, zeros, min, max) in one pass, as summary() without a histogram."""
     got = summary(c, 0, 0, 0, 0)
     return None if got is None else (got[0], got[1], int(got[2]), got[3], got[4])
+
+
+def sum_of_squares(c: torch.Tensor, min_size: int = MIN_SIZE) -> Optional[float]:
+    """The sum of squares of a contiguous float32/float64 CPU tensor in float64, NaN/Inf propagated
+    (a gradient's norm is its square root); None when the kernel cannot take `c`, as summary()."""
+    if (c.numel() < max(min_size, 1) or type(c) is not torch.Tensor or c.device.type != "cpu"
+            or not c.is_contiguous() or c.dtype not in _SQUARES):
+        return None
+    kernels = _kernel()
+    if kernels is None:
+        return None
+    out = (ctypes.c_double * 1)()
+    kernels["squares", c.dtype](c.data_ptr(), c.numel(), out)
+    return out[0]
 
 
 def status() -> str:

@@ -18,6 +18,7 @@ Snapshotted on entry and put back on exit, success or failure:
 from __future__ import annotations
 
 import contextlib
+import operator
 from collections import OrderedDict
 import copy
 
@@ -80,62 +81,88 @@ def _unique(ts) -> list:
     return out
 
 
-_EMPTY = object()   # a container that was empty: restored by clearing, nothing copied
 _PLAIN = (dict, list, set, OrderedDict)
 
 
 def _snapshot(v):
-    if not v:
-        return _EMPTY
     # the exact built-in types copy with their own constructor, ~10x cheaper than copy.copy
     return type(v)(v) if type(v) in _PLAIN else copy.copy(v)
 
 
 def _attr_state(mod: nn.Module) -> tuple:
-    """The module's class, a shallow copy of its attributes, and copies of its plain containers
-    (most of them are a module's empty hook dicts, which are only remembered as empty)."""
+    """The module's class, a shallow copy of its attributes, its empty plain containers (most of
+    them are a module's hook dicts: only remembered as empty) and copies of the others."""
     attrs = dict(vars(mod))
-    contents = {}
-    for k, v in attrs.items():
-        if isinstance(v, _CONTAINERS) and len(v) <= CONTAINER_LIMIT:
-            try:
-                contents[k] = (v, _snapshot(v))
-            except Exception:  # an exotic container subclass: restored by identity only
-                pass
-    return mod, type(mod), attrs, contents
+    containers = [v for v in attrs.values() if isinstance(v, _CONTAINERS)]
+    try:
+        empty = [v for v in containers if not v]
+    except Exception:  # a container subclass whose len() raises: restored by identity only
+        empty, containers = [], [v for v in containers if type(v) in _PLAIN]
+        empty = [v for v in containers if not v]
+    filled = []
+    for v in containers:
+        try:
+            if v and len(v) <= CONTAINER_LIMIT:
+                filled.append((v, _snapshot(v)))
+        except Exception:  # an exotic container subclass: restored by identity only
+            pass
+    return mod, type(mod), attrs, empty, filled
+
+
+def _same_items(a: dict, b: dict) -> bool:
+    """The same keys bound to the same objects, in the same order (compared in C: this runs for
+    every attribute dictionary of every module, twice per trace). A False that only reflects an
+    order change costs a restore, never a wrong answer."""
+    return len(a) == len(b) and a.keys() == b.keys() and all(map(operator.is_, a.values(), b.values()))
 
 
 def _changed(obj, saved) -> bool:
-    if saved is _EMPTY:
-        return len(obj) != 0
     if isinstance(obj, dict):
-        return obj.keys() != saved.keys() or any(obj[k] is not v for k, v in saved.items())
+        return not _same_items(obj, saved)
     if isinstance(obj, list):
-        return len(obj) != len(saved) or any(a is not b for a, b in zip(obj, saved))
+        return len(obj) != len(saved) or not all(map(operator.is_, obj, saved))
     return obj != saved
 
 
-def _restore_attrs(mod, cls, attrs, contents) -> None:
+def _put_back(obj, saved) -> None:
+    """Refill a container in place with its saved contents (None: it was empty)."""
+    try:
+        obj.clear()
+        if saved is None:
+            return
+        if isinstance(obj, list):
+            obj.extend(saved)
+        else:
+            obj.update(saved)
+    except Exception:  # a container subclass with its own rules: leave it as the forward left it
+        pass
+
+
+def _restore_attrs(mod, cls, attrs, empty, filled) -> None:
     if type(mod) is not cls:
         mod.__class__ = cls  # a lazy module that turned into its concrete class
     current = vars(mod)
-    for k in [k for k in current if k not in attrs]:
-        del current[k]
-    for k, v in attrs.items():
-        if k not in current or current[k] is not v:
-            current[k] = v
-    for obj, saved in contents.values():
+    if not _same_items(current, attrs):
+        for k in [k for k in current if k not in attrs]:
+            del current[k]
+        for k, v in attrs.items():
+            if k not in current or current[k] is not v:
+                current[k] = v
+    try:
+        grown = any(map(len, empty))
+    except Exception:
+        grown = False
+    if grown:  # a hook or an entry added during the trace
+        for obj in empty:
+            if len(obj):
+                _put_back(obj, None)
+    for obj, saved in filled:
         try:
-            if _changed(obj, saved):
-                obj.clear()
-                if saved is _EMPTY:
-                    continue
-                if isinstance(obj, list):
-                    obj.extend(saved)
-                else:
-                    obj.update(saved)
-        except Exception:  # a container subclass with its own rules: leave it as the forward left it
-            pass
+            changed = _changed(obj, saved)
+        except Exception:
+            continue
+        if changed:
+            _put_back(obj, saved)
 
 
 class ModelGuard(contextlib.AbstractContextManager):

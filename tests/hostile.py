@@ -157,6 +157,29 @@ class SelfMutating(nn.Module):
         return x
 
 
+class UncountableDict(dict):
+    """A dict subclass whose len() raises: a container the guard cannot size."""
+
+    def __len__(self):
+        raise TypeError("no length here")
+
+
+class MutatesContainers(nn.Module):
+    """Appends to a list attribute, adds to a dict attribute and to an unsizeable dict on each call."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+        self.shapes = {"start": 0}
+        self.odd = UncountableDict(a=1)
+
+    def forward(self, x):
+        self.seen.append(tuple(x.shape))
+        self.shapes[f"call_{len(self.seen)}"] = x.shape[0]
+        dict.__setitem__(self.odd, "b", 2)
+        return x * 2
+
+
 class CallsBackward(nn.Module):
     """Runs its own backward inside forward, writing .grad on its parameter."""
 

@@ -51,6 +51,35 @@ def test_moments_match_float64_numpy(make, dtype):
     assert (lo, hi) == (r_lo, r_hi)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("make", [
+    lambda n, d: relu_like(n, d),
+    lambda n, d: torch.rand(n, dtype=d) * 1e-30,
+    lambda n, d: torch.linspace(-1e30, 1e30, n, dtype=d),
+], ids=["relu", "tiny", "huge"])
+def test_sum_of_squares_matches_float64_numpy(make, dtype):
+    t = make(BIG + 7, dtype)  # a length that leaves a vector tail
+    assert fused.sum_of_squares(t) == pytest.approx(reference(t)[1], rel=1e-12)
+    assert fused.sum_of_squares(t) == pytest.approx(fused.moments(t)[1], rel=1e-12)
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_a_nonfinite_value_shows_in_the_sum_of_squares(bad):
+    t = relu_like(BIG, torch.float32)
+    t[BIG // 2] = bad
+    assert not math.isfinite(fused.sum_of_squares(t))
+
+
+@pytest.mark.parametrize("t", [torch.randn(BIG).half(), torch.randn(BIG, 2).t(), torch.randn(10)],
+                         ids=["half", "strided", "small"])
+def test_sum_of_squares_declines_what_it_cannot_take(t):
+    assert fused.sum_of_squares(t) is None
+
+
+def test_sum_of_squares_declines_without_a_kernel(without_kernel):
+    assert fused.sum_of_squares(torch.randn(BIG)) is None
+
+
 def test_negative_zero_is_a_zero_and_sorts_below_plus_zero():
     t = torch.zeros(BIG)
     t[3] = -0.0
@@ -247,6 +276,24 @@ def test_without_a_kernel_the_torch_passes_give_the_same_numbers(without, tmp_pa
     assert s.mean == pytest.approx(exact.mean().item(), rel=1e-6)
     assert (s.min, s.max) == (exact.min().item(), exact.max().item())
     assert sum(s.hist) == stats._sample_len(BIG)
+
+
+def test_a_miscompiled_sum_of_squares_is_not_used(monkeypatch):
+    real_load = fused._load
+
+    def load(path):
+        functions = real_load(path)
+        functions["squares", torch.float32] = lambda values, n, out: None  # leaves 0.0 behind
+        return functions
+
+    monkeypatch.setattr(fused, "_load", load)
+    monkeypatch.setattr(fused, "_failed", [])
+    fused._kernel.cache_clear()
+    try:
+        assert fused.sum_of_squares(relu_like(BIG, torch.float32)) is None
+        assert any("wrong numbers" in why for why in fused._failed)
+    finally:
+        fused._kernel.cache_clear()
 
 
 def test_a_miscompiled_kernel_is_not_used(monkeypatch):

@@ -12,6 +12,7 @@ import warnings
 
 import pytest
 import torch
+import torch.nn as nn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -145,6 +146,20 @@ def test_forward_that_registers_hooks_adds_modules_and_caches(traced):
     model = hostile.HostileNet([hostile.SelfMutating(), torch.nn.Linear(4, 2)], [0, 1])
     t = traced(model, torch.randn(3, 4), target=torch.randn(3, 2), steps=1)
     assert t.error is None and not hasattr(model.layers["0"], "cache")
+
+
+def test_forward_that_fills_container_attributes(untouched):
+    import nbdebug
+
+    model = nn.Sequential(hostile.MutatesContainers(), nn.Linear(4, 2))
+    inner = model[0]
+    seen, shapes = inner.seen, inner.shapes
+    t = nbdebug.trace(model, torch.randn(3, 4), target=torch.randn(3, 2))
+    assert t.error is None
+    # the plain containers are the same objects with their contents put back
+    assert inner.seen is seen and seen == [] and inner.shapes is shapes and shapes == {"start": 0}
+    # one the guard cannot size is left as the forward left it, but the trace still completes
+    assert dict.__getitem__(inner.odd, "b") == 2
 
 
 def test_unregistered_batchnorm_running_stats_are_restored(traced):
