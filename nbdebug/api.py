@@ -21,7 +21,7 @@ from typing import Optional
 import torch
 import torch.nn as nn
 
-from . import fused, signals
+from . import fused, signals, stats
 from .backward import (LossSpec, NormUnavailable, accumulated_grad_norms, compute_loss, norm_vector,
                        param_grad_norms, resolve_loss)
 from .capture import MAX_CALLS, ModelIndex, Recorder, recording
@@ -33,8 +33,8 @@ from .stats import HIST_BINS, StatsBatch
 from .structure import map_tensors, tensors
 from .trace import LossInfo, ParamInfo, Trace
 
-ROW_SPREAD_LIMIT = 1 << 22
-ROW_SPREAD_ROWS = 32
+_PARAM_EXTRAS = {"row_spread": stats.row_spread}  # symmetric init (rules/init_symmetric.py)
+
 
 
 def unwrap(model: nn.Module) -> nn.Module:
@@ -98,20 +98,6 @@ def _fresh(t: torch.Tensor) -> torch.Tensor:
         return t
     copy = t.detach().clone()
     return copy.requires_grad_() if t.requires_grad and copy.is_floating_point() else copy
-
-
-def _row_spread(w: torch.Tensor):
-    """Largest difference between any row and the first: 0 when all output units are identical."""
-    if w.dim() < 2 or w.shape[0] < 2 or w.numel() > ROW_SPREAD_LIMIT:
-        return None
-    rows = w.reshape(w.shape[0], -1)
-    # up to 32 evenly spaced rows against the first: symmetric units are identical everywhere, so a
-    # sample of rows decides it without a pass over the whole weight
-    step = max(1, -(-rows.shape[0] // ROW_SPREAD_ROWS))
-    picked = rows[step::step].float()
-    if picked.shape[0] == 0:
-        picked = rows[1:].float()
-    return (picked - rows[0].float()).abs().amax()
 
 
 def _post_accumulate_hooks(p: torch.Tensor) -> bool:
@@ -246,7 +232,7 @@ class _Tracer:
                              fan_in=math.prod(p.shape[1:]) if p.dim() >= 2 else 0)
             # parameters are summarised from a sample beyond 4,096 values (NaN/Inf re-counted on demand):
             # bad-init thresholds are orders of magnitude, and a ResNet's 11 M weights cost 11 ms exact
-            info.stats = self.batch.add(p, name, {"row_spread": _row_spread}, sampled=True)
+            info.stats = self.batch.add(p, name, _PARAM_EXTRAS, sampled=True)
             self.t.params.append(info)
             self.named_params.append((info, p))
         if in_opt is not None:

@@ -89,8 +89,10 @@ class ModelIndex:
 def simple_attrs(module: nn.Module) -> dict:
     """Public config attributes with plain values (in_features, dim, p, batch_first, ...)."""
     out = {}
-    for k, v in vars(module).items():
-        if k.startswith("_") or k == "training":
+    # most of a module's attributes are torch's private ones: filtered in one comprehension
+    public = [(k, v) for k, v in vars(module).items() if k[:1] != "_"]
+    for k, v in public:
+        if k == "training":
             continue
         if v is None or isinstance(v, (bool, int, float, str)):
             out[k] = v if not isinstance(v, str) else v[:80]

@@ -466,6 +466,9 @@ class StatsBatch:
                 continue
             if v is None:
                 continue
+            if isinstance(v, float):  # a host value already (row_spread on CPU)
+                st.extra[name] = v
+                continue
             v = v.detach().reshape(-1)
             layout.append((name, v.numel(), _is_list_extra(name)))
             if cpu:  # host values already: read them now, no cat
@@ -631,6 +634,32 @@ def feature_std_range(x: torch.Tensor):
     s = _as_float(x).std(0, correction=0)
     varying = s > 1e-6 * s.max().clamp_min(1e-30)
     return torch.stack([torch.where(varying, s, math.inf).amin(), s.max()])
+
+
+ROW_SPREAD_LIMIT = 1 << 22
+ROW_SPREAD_ROWS = 32
+
+
+def row_spread(w: torch.Tensor):
+    """Largest difference between any row and the first: 0 when all output units are identical.
+    A float on the host (numpy, a third of torch's per-op cost on these small slices), else a 0-d
+    tensor on the tensor's device."""
+    if w.dim() < 2 or w.shape[0] < 2 or w.numel() > ROW_SPREAD_LIMIT:
+        return None
+    rows = w.reshape(w.shape[0], -1)
+    # up to 32 evenly spaced rows against the first: symmetric units are identical everywhere, so a
+    # sample of rows decides it without a pass over the whole weight
+    step = max(1, -(-rows.shape[0] // ROW_SPREAD_ROWS))
+    if on_host(rows.device) and type(rows) is torch.Tensor and rows.dtype in (torch.float32, torch.float64):
+        a = rows.numpy()
+        picked = a[step::step] if a[step::step].shape[0] else a[1:]
+        with np.errstate(all="ignore"):  # Inf - Inf is NaN here as in torch, without a warning
+            d = picked - a[0]
+            return float(np.abs(d, out=d).max())
+    picked = rows[step::step].float()
+    if picked.shape[0] == 0:
+        picked = rows[1:].float()
+    return (picked - rows[0].float()).abs().amax()
 
 
 def sum_to_one_err(dim: int) -> Callable:

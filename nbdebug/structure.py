@@ -32,6 +32,13 @@ def iter_tensors(obj: Any, path: str = "", depth: int = 0) -> Iterator[tuple]:
 
 
 def tensors(obj: Any, path: str = "") -> list:
+    """[(path, tensor)] for every tensor in `obj` (at most MAX_TENSORS), in order."""
+    # the shapes nearly every module call has, a tensor or a short tuple of them (its arguments),
+    # without a generator per level: this runs twice per call
+    if isinstance(obj, torch.Tensor):
+        return [(path, obj)]
+    if type(obj) is tuple and len(obj) <= 8 and all(isinstance(v, torch.Tensor) for v in obj):
+        return [(f"{path}[{i}]", v) for i, v in enumerate(obj)]
     out = []
     for item in iter_tensors(obj, path):
         if len(out) >= MAX_TENSORS:

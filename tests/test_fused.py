@@ -388,3 +388,31 @@ def test_a_dead_relu_layer_is_measured_in_the_pass(traced):
     relu = next(c for c in t.calls if c.type == "ReLU")
     assert relu.outputs[0].extra["dead_unit_frac"] == pytest.approx(dead_fraction(model[1](lin(x))), abs=1e-12)
     assert relu.outputs[0].extra["dead_unit_frac"] >= 200 / 512
+
+
+@pytest.mark.parametrize("make", [
+    lambda: torch.randn(64, 3, 3, 3),
+    lambda: torch.ones(8, 5),                       # symmetric: every row the same
+    lambda: torch.ones(100, 7).double(),
+    lambda: torch.randn(2, 4),                      # one row past the first
+    lambda: torch.randn(70, 9).index_fill_(0, torch.tensor([3]), math.inf),
+    lambda: torch.randn(70, 9).index_fill_(0, torch.tensor([0]), math.nan),
+], ids=["conv", "symmetric", "float64", "two-rows", "inf", "nan"])
+def test_row_spread_on_the_host_matches_the_device_path(make, monkeypatch):
+    w = make()
+    host = stats.row_spread(w)
+    assert isinstance(host, float)
+    monkeypatch.setattr(stats, "on_host", lambda device: False)
+    device = stats.row_spread(w)
+    assert isinstance(device, torch.Tensor)
+    assert host == pytest.approx(device.item(), nan_ok=True)
+
+
+def test_row_spread_leaves_no_warning_behind():
+    import warnings
+    w = torch.randn(40, 6)
+    w[4, 2] = math.inf  # row 4 is among the rows compared (every second of 40)
+    w[0, 2] = math.inf  # Inf - Inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert math.isnan(stats.row_spread(w))
