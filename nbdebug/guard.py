@@ -97,7 +97,7 @@ def _attr_state(mod: nn.Module) -> tuple:
     try:
         empty = [v for v in containers if not v]
     except Exception:  # a container subclass whose len() raises: restored by identity only
-        empty, containers = [], [v for v in containers if type(v) in _PLAIN]
+        containers = [v for v in containers if type(v) in _PLAIN]
         empty = [v for v in containers if not v]
     filled = []
     for v in containers:
