@@ -180,6 +180,19 @@ class MutatesContainers(nn.Module):
         return x * 2
 
 
+class NestedOutput(nn.Module):
+    """Returns a nested tensor (ragged rows), which has no plain shape."""
+
+    def __init__(self, layout):
+        super().__init__()
+        self.layout = layout
+        self.lin = nn.Linear(3, 3)
+
+    def forward(self, x):
+        y = self.lin(x)
+        return torch.nested.nested_tensor([y[:2], y[2:]], layout=self.layout)
+
+
 class CallsBackward(nn.Module):
     """Runs its own backward inside forward, writing .grad on its parameter."""
 

@@ -162,6 +162,22 @@ def test_forward_that_fills_container_attributes(untouched):
     assert dict.__getitem__(inner.odd, "b") == 2
 
 
+@pytest.mark.filterwarnings("ignore:The PyTorch API of nested tensors")
+@pytest.mark.parametrize("layout", ["strided", "jagged"])
+def test_a_nested_tensor_output_is_described_not_fatal(layout, traced):
+    import json
+
+    from nbdebug import payload
+
+    model = hostile.NestedOutput(getattr(torch, layout))
+    t = traced(model, torch.randn(5, 3))
+    assert t.error is None
+    assert t.outputs[0].note == "nested tensor: values not summarised" and t.outputs[0].shape == ()
+    assert "nested" in t.checks["batch_mixing"]["skipped"]
+    json.dumps(t.to_dict())  # no symbolic sizes left in the plain data
+    assert json.loads(payload.summary_json(t))
+
+
 def test_unregistered_batchnorm_running_stats_are_restored(traced):
     model = hostile.Unregistered(4)
     bn = model.blocks[1]

@@ -73,6 +73,8 @@ def queue(model: torch.nn.Module, args: tuple, kwargs: dict, batch: int, stats) 
             sub_args, sub_kwargs = _pick(args, kwargs, batch, rows)
             outs.append(_first_output(model(*sub_args, **sub_kwargs)))
     b, s0 = outs
+    if b is not None and b.is_nested:  # no plain batch dimension to swap along
+        return {"skipped": "the output is a nested tensor"}
     if b is None or b.device.type == "meta" or not b.numel():
         return {"skipped": "the output holds no tensor values to compare"}
     if b.dim() < 1 or b.shape[0] != k:
