@@ -58,9 +58,10 @@ def _all_modules(model: nn.Module) -> list:
     while i < len(found):
         owner_name, owner = found[i]
         i += 1
-        for attr, value in list(vars(owner).items()):
-            if attr.startswith("_") or not isinstance(value, (list, tuple, dict)):
-                continue
+        # one comprehension per module: this scans every attribute of every module once per trace
+        held = [(attr, value) for attr, value in vars(owner).items()
+                if attr[:1] != "_" and isinstance(value, (list, tuple, dict))]
+        for attr, value in held:
             items = value.items() if isinstance(value, dict) else enumerate(value)
             for k, v in list(items)[:1000]:
                 if isinstance(v, nn.Module) and id(v) not in seen:
