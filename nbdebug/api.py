@@ -36,7 +36,6 @@ from .trace import LossInfo, ParamInfo, Trace
 _PARAM_EXTRAS = {"row_spread": stats.row_spread}  # symmetric init (rules/init_symmetric.py)
 
 
-
 def unwrap(model: nn.Module) -> nn.Module:
     """The module that really runs: torch.compile's `_orig_mod`, (Distributed)DataParallel's `.module`."""
     seen = 0

@@ -365,8 +365,7 @@ class StatsBatch:
         st = TensorStats(shape=tuple(t.shape), dtype=dtype_name(t.dtype), device=str(t.device),
                          numel=t.numel(), path=path, requires_grad=bool(t.requires_grad))
         st.ref = self._remember(t, st)
-        if (type(t) in _PLAIN_TENSORS and t.dtype in _FLOATS and t.layout == torch.strided
-                and not t.is_nested and on_host(t.device)):
+        if type(t) in _PLAIN_TENSORS and t.dtype in _FLOATS and t.layout == torch.strided and on_host(t.device):
             # the common case, a float tensor in host memory, without _guarded's grad-mode switch and
             # view checks: nothing here records autograd history on a detached tensor (a few µs per
             # tensor, thousands of tensors in a large model's trace)
@@ -679,8 +678,10 @@ def row_spread(w: torch.Tensor):
     # sample of rows decides it without a pass over the whole weight
     step = max(1, -(-rows.shape[0] // ROW_SPREAD_ROWS))
     if on_host(rows.device) and type(rows) is torch.Tensor and rows.dtype in (torch.float32, torch.float64):
-        a = rows.numpy()
-        picked = a[step::step] if a[step::step].shape[0] else a[1:]
+        a = rows.detach().numpy()
+        picked = a[step::step]
+        if picked.shape[0] == 0:
+            picked = a[1:]
         with np.errstate(all="ignore"):  # Inf - Inf is NaN here as in torch, without a warning
             d = picked - a[0]
             return float(np.abs(d, out=d).max())

@@ -397,7 +397,8 @@ def test_a_dead_relu_layer_is_measured_in_the_pass(traced):
     lambda: torch.randn(2, 4),                      # one row past the first
     lambda: torch.randn(70, 9).index_fill_(0, torch.tensor([3]), math.inf),
     lambda: torch.randn(70, 9).index_fill_(0, torch.tensor([0]), math.nan),
-], ids=["conv", "symmetric", "float64", "two-rows", "inf", "nan"])
+    lambda: nn.Parameter(torch.ones(6, 4)),         # called on a parameter itself, not a detached view
+], ids=["conv", "symmetric", "float64", "two-rows", "inf", "nan", "parameter"])
 def test_row_spread_on_the_host_matches_the_device_path(make, monkeypatch):
     w = make()
     host = stats.row_spread(w)
