@@ -82,14 +82,26 @@ def timed(fn, device: str) -> tuple:
     return time.perf_counter() - start, time.process_time() - cpu
 
 
+def minor_faults():
+    """This process's minor page faults so far (None where `resource` has no such count). On this
+    kind of box they explain most of the spread between runs: see docs/benchmarks.md."""
+    try:
+        import resource
+        return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    except (ImportError, AttributeError):
+        return None
+
+
 def median(xs):
     xs = [x for x in xs if x is not None]
     return statistics.median(xs) if xs else None
 
 
-def interleave(cases: dict, rounds: int, device: str, seed: int = 0, setups: Optional[dict] = None) -> tuple:
+def interleave(cases: dict, rounds: int, device: str, seed: int = 0, setups: Optional[dict] = None,
+               faults: Optional[dict] = None) -> tuple:
     """Run every case once per round, order shuffled each round; `setups[name]`, if any, runs just
-    before that case, untimed.
+    before that case, untimed. With `faults` (a dict), also record each call's minor page faults
+    into it (name -> list).
 
     Returns (wall, cpu): name -> list of seconds, one per round."""
     setups = setups or {}
@@ -109,9 +121,12 @@ def interleave(cases: dict, rounds: int, device: str, seed: int = 0, setups: Opt
             for name in order:
                 if name in setups:
                     setups[name]()
+                before = minor_faults()
                 w, c = timed(cases[name], device)
                 wall[name].append(w)
                 cpu[name].append(c)
+                if faults is not None and before is not None:
+                    faults.setdefault(name, []).append(minor_faults() - before)
     finally:
         if enabled:
             gc.enable()
@@ -223,7 +238,8 @@ def bench_model(key: str, cfg: dict, device: str, peers: bool = True) -> dict:
     cases.update(nbdebug_cases(w))
     if peers:
         cases.update(torchinfo_cases(w, notes))
-    wall, cpu = interleave(cases, cfg["rounds"], device, setups=nbdebug_setups(w))
+    faults: dict = {}
+    wall, cpu = interleave(cases, cfg["rounds"], device, setups=nbdebug_setups(w), faults=faults)
     t = nbdebug.trace(w.model, w.x, target=w.target, loss=w.loss)
     res = {
         "model": w.name,
@@ -235,6 +251,7 @@ def bench_model(key: str, cfg: dict, device: str, peers: bool = True) -> dict:
         "median_cpu_ms": {n: ms(median(v)) for n, v in cpu.items()},
         "ratio": ratios(wall),
         "ratio_cpu": ratios(cpu),
+        "median_minor_faults": {n: int(median(v)) for n, v in faults.items()},
         "trace_stages_s": t.meta.get("timings", {}),
         "payload_bytes": payload_size(t),
         "findings": [f"{f.rule} {f.cause}" for f in t.findings],
@@ -634,6 +651,12 @@ def print_report(result: dict) -> None:
             row["torchlens/plain_fwd"] = tl_models.get(m["model"], {}).get(f"ratio{suffix}", {}).get(
                 "torchlens/plain_fwd")
             p(f"{m['model']:<12} " + " ".join(f"{fmt(row.get(c), '×'):>28}" for c in rcols))
+    if any(m.get("median_minor_faults") for m in result["models"].values()):
+        p("\nminor page faults per call (median; the C allocator handing memory back and faulting it in)")
+        p(f"{'model':<12} " + " ".join(f"{c:>14}" for c in cols[:-1]))
+        for key, m in result["models"].items():
+            row = m.get("median_minor_faults", {})
+            p(f"{m['model']:<12} " + " ".join(f"{fmt(row.get(c)):>14}" for c in cols[:-1]))
     if "torchlens" in result and "error" in result["torchlens"]:
         p(f"\ntorchlens: {result['torchlens']['error']}")
     for key, m in result["models"].items():

@@ -35,6 +35,9 @@ def test_every_model_has_every_case_and_ratio(smoke):
             for name in ("trace_loss/plain_fwd_bwd", "trace_standin/plain_fwd_bwd", "trace_fwd_only/plain_fwd"):
                 assert positive(m[clock][name]), (key, clock, name)
         assert m["calls"] >= 3 and m["params"] > 0, key
+        if sys.platform.startswith("linux"):  # page faults are counted where getrusage has them
+            faults = m["median_minor_faults"]
+            assert CASES <= set(faults) and all(isinstance(faults[c], int) and faults[c] >= 0 for c in CASES), key
         assert set(m["trace_stages_s"]) >= {"forward+backward", "rules"}, key
 
 
