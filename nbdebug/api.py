@@ -215,6 +215,7 @@ class _Tracer:
             in_opt = {id(p) for g in self.optimizer.param_groups for p in g["params"]}
         self.named_params = []
         seen = set()
+        host_weights = []  # (ParamInfo, tensor): their row_spread is taken for all of them at once below
         for name, p in self.model.named_parameters():
             if id(p) in seen:
                 continue
@@ -231,9 +232,17 @@ class _Tracer:
                              fan_in=math.prod(p.shape[1:]) if p.dim() >= 2 else 0)
             # parameters are summarised from a sample beyond 4,096 values (NaN/Inf re-counted on demand):
             # bad-init thresholds are orders of magnitude, and a ResNet's 11 M weights cost 11 ms exact
-            info.stats = self.batch.add(p, name, _PARAM_EXTRAS, sampled=True)
+            if stats.on_host_float(p):
+                info.stats = self.batch.add(p, name, None, sampled=True)
+                host_weights.append((info, p))
+            else:  # on a device the spread is queued with the rest, for the one transfer
+                info.stats = self.batch.add(p, name, _PARAM_EXTRAS, sampled=True)
             self.t.params.append(info)
             self.named_params.append((info, p))
+        spreads = stats.row_spreads([p for _, p in host_weights])
+        for (info, _), spread in zip(host_weights, spreads):
+            if spread is not None:
+                info.stats.extra["row_spread"] = spread
         if in_opt is not None:
             model_ids = {id(p) for _, p in self.named_params}
             extra = [p for p in in_opt if p not in model_ids]

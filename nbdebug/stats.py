@@ -691,6 +691,44 @@ def row_spread(w: torch.Tensor):
     return (picked - rows[0].float()).abs().amax()
 
 
+STACK_LIMIT = 1 << 14   # weights up to this many values are stacked with their same-shape peers
+
+
+def on_host_float(t: torch.Tensor) -> bool:
+    """A plain float tensor in host memory: numpy reads it without a copy."""
+    return type(t) in _PLAIN_TENSORS and t.dtype in _FLOATS and on_host(t.device)
+
+
+def row_spreads(weights: list) -> list:
+    """row_spread of each host float tensor (on_host_float), as floats or None. Small weights of one
+    shape and dtype (a model's repeated blocks) are compared in one numpy pass over their stack:
+    a dozen numpy calls per weight were most of a many-block model's parameter statistics."""
+    out: list = [None] * len(weights)
+    groups: dict = {}
+    for i, w in enumerate(weights):
+        if w.dim() < 2 or w.shape[0] < 2 or w.numel() > ROW_SPREAD_LIMIT:
+            continue
+        if w.numel() <= STACK_LIMIT:
+            groups.setdefault((tuple(w.shape), w.dtype), []).append(i)
+        else:
+            out[i] = row_spread(w)
+    for (shape, _), members in groups.items():
+        if len(members) == 1:
+            out[members[0]] = row_spread(weights[members[0]])
+            continue
+        a = np.stack([weights[i].detach().reshape(shape[0], -1).numpy() for i in members])
+        step = max(1, -(-shape[0] // ROW_SPREAD_ROWS))
+        picked = a[:, step::step]
+        if picked.shape[1] == 0:
+            picked = a[:, 1:]
+        with np.errstate(all="ignore"):  # Inf - Inf is NaN, as in row_spread, without a warning
+            d = picked - a[:, :1]
+            spreads = np.abs(d, out=d).reshape(len(members), -1).max(axis=1)
+        for i, v in zip(members, spreads.tolist()):
+            out[i] = v
+    return out
+
+
 def sum_to_one_err(dim: int) -> Callable:
     """Mean |sum along `dim` - 1|: near 0 when the tensor holds probabilities over `dim`."""
     def fn(x: torch.Tensor):

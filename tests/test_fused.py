@@ -417,3 +417,43 @@ def test_row_spread_leaves_no_warning_behind():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert math.isnan(stats.row_spread(w))
+
+
+def test_row_spreads_of_many_weights_match_one_at_a_time():
+    torch.manual_seed(0)
+    same = [torch.randn(32, 16) for _ in range(5)]            # one stacked group
+    same[1][7] = math.inf                                       # row 7 is compared (every row of 32)
+    same[2][0, 3] = math.nan
+    same[3] = torch.ones(32, 16)                                # symmetric: spread 0
+    weights = same + [
+        nn.Parameter(torch.randn(40, 3, 3, 3)),                 # a singleton shape, a parameter
+        torch.randn(300, 200),                                  # above the stacking limit
+        torch.randn(64, 8).double(), torch.randn(64, 8).double(),
+        torch.randn(64, 8),                                     # same shape, another dtype: its own group
+        torch.randn(10),                                        # 1-d: no rows to compare
+        torch.randn(1, 5),                                      # one row
+    ]
+    expected = [stats.row_spread(w) for w in weights]
+    got = stats.row_spreads(weights)
+    assert len(got) == len(weights)
+    for g, e in zip(got, expected):
+        assert (g is None) == (e is None)
+        if e is not None:
+            assert isinstance(g, float) and g == pytest.approx(e, nan_ok=True)
+    assert got[3] == 0.0 and math.isnan(got[2]) and got[1] == math.inf
+
+
+def test_a_trace_records_row_spread_for_host_and_device_paths(monkeypatch):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 2))
+    nn.init.constant_(model[2].weight, 0.3)
+    x = torch.randn(5, 6)
+    host = nbdebug.trace(model, x)
+    monkeypatch.setattr(stats, "on_host", lambda device: False)  # the accelerator path, on CPU tensors
+    device = nbdebug.trace(model, x)
+    for t in (host, device):
+        spread = {p.name: p.stats.extra.get("row_spread") for p in t.params}
+        assert spread["2.weight"] == 0.0 and spread["0.weight"] > 0 and spread["4.weight"] > 0
+        assert spread["0.bias"] is None
+    assert [f.rule for f in host.findings] == [f.rule for f in device.findings]
+    assert any(f.rule == "NBD202" for f in host.findings)
