@@ -40,17 +40,19 @@ def rows(arrays: list, bins: int) -> list:
     starts = np.zeros(k, dtype=np.intp)
     np.cumsum(lens[:-1], out=starts[1:])
     buf = np.concatenate(arrays)
-    seg = np.repeat(np.arange(k, dtype=np.intp), lens)
+    # per-array values spread over the array's elements with np.repeat, not by indexing with a
+    # segment-id array: a gather costs about four times as much (this runs per 64 K values)
     with np.errstate(all="ignore"):
         sums = np.add.reduceat(buf, starts)
         ok = np.isfinite(sums)  # NaN and ±Inf propagate into the sum
         if not ok.all():
-            buf[~ok[seg]] = 0.0
+            buf[np.repeat(~ok, lens)] = 0.0
             sums[~ok] = 0.0
         mins = np.minimum.reduceat(buf, starts)
         maxs = np.maximum.reduceat(buf, starts)
-        zeros = np.add.reduceat(buf == 0, starts, dtype=np.intp)
-        work = buf - (sums / lens)[seg]
+        # counted as bytes into int32 (arrays are at most SMALL long): half the time of bool -> intp
+        zeros = np.add.reduceat((buf == 0).view(np.uint8), starts, dtype=np.int32)
+        work = buf - np.repeat(sums / lens, lens)
         work *= work
         ssq = np.add.reduceat(work, starts)
         width = maxs - mins
@@ -59,11 +61,11 @@ def rows(arrays: list, bins: int) -> list:
         if wide.any():
             ok &= ~wide
             scale[wide] = 0.0
-        np.subtract(buf, mins[seg], out=work)
-        work *= scale[seg]
+        np.subtract(buf, np.repeat(mins, lens), out=work)
+        work *= np.repeat(scale, lens)
         idx = work.astype(np.intp)
     np.minimum(idx, bins - 1, out=idx)  # the maximum lands in the last bin; idx >= 0 as min is the min
-    idx += seg * bins
+    idx += np.repeat(np.arange(0, k * bins, bins, dtype=np.intp), lens)
     hist = np.bincount(idx, minlength=k * bins).reshape(k, bins)
     table = np.empty((k, 8 + bins), dtype=np.float64)
     table[:, 0] = lens
