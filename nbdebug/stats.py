@@ -627,6 +627,14 @@ def batch_std(x: torch.Tensor):
     """Mean over units of the population std across the batch: how much samples differ."""
     if x.dim() < 1 or x.shape[0] < 2 or not (x.is_floating_point() or x.dtype == torch.bool):
         return None
+    if on_host_float(x):
+        # numpy's einsum sums the squares in float64 without a float64 copy of x: ~5x faster than
+        # the torch path on an image batch (a float, set straight into extra)
+        a = x.detach().reshape(x.shape[0], -1).numpy()
+        with np.errstate(all="ignore"):
+            mean = a.mean(axis=0, dtype=np.float64)
+            var = np.einsum("ij,ij->j", a, a, dtype=np.float64) / a.shape[0] - mean * mean
+            return float(np.nan_to_num(np.sqrt(np.maximum(var, 0.0)), nan=0.0).mean())
     # E[x²] - E[x]² in float64: no cancellation worth the name, and ~10x faster than std(0) on CPU
     d = x.to(torch.float64) if x.device.type != "mps" else x.float()
     m = d.mean(0)

@@ -457,3 +457,28 @@ def test_a_trace_records_row_spread_for_host_and_device_paths(monkeypatch):
         assert spread["0.bias"] is None
     assert [f.rule for f in host.findings] == [f.rule for f in device.findings]
     assert any(f.rule == "NBD202" for f in host.findings)
+
+
+def _with_nan(x, value):
+    x = x.clone()
+    x.view(-1)[3] = value
+    return x
+
+
+@pytest.mark.parametrize("make", [
+    lambda: torch.randn(16, 3, 8, 8),
+    lambda: torch.ones(5, 4),                        # no spread across the batch
+    lambda: torch.randn(7).double(),
+    lambda: _with_nan(torch.randn(6, 5), math.nan),  # a NaN unit counts as 0, as on the device
+    lambda: _with_nan(torch.randn(6, 5), math.inf),
+    lambda: torch.randn(6, 5) + 1e4,                 # |mean| >> std
+    lambda: nn.Parameter(torch.randn(4, 3)),
+], ids=["images", "constant", "float64", "nan", "inf", "offset", "parameter"])
+def test_batch_std_on_the_host_matches_the_device_path(make, monkeypatch):
+    x = make()
+    host = stats.batch_std(x)
+    assert isinstance(host, float)
+    monkeypatch.setattr(stats, "on_host", lambda device: False)
+    device = stats.batch_std(x)
+    assert isinstance(device, torch.Tensor)
+    assert host == pytest.approx(device.item(), rel=1e-9, abs=1e-12)
