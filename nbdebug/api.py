@@ -239,7 +239,11 @@ class _Tracer:
                 info.stats = self.batch.add(p, name, _PARAM_EXTRAS, sampled=True)
             self.t.params.append(info)
             self.named_params.append((info, p))
-        spreads = stats.row_spreads([p for _, p in host_weights])
+        try:
+            spreads = stats.row_spreads([p for _, p in host_weights])
+        except Exception as e:  # an exotic parameter must not cost the trace: the signal is skipped
+            spreads = []
+            self.t.notes.append(f"weight row comparison skipped: {describe(e)}")
         for (info, _), spread in zip(host_weights, spreads):
             if spread is not None:
                 info.stats.extra["row_spread"] = spread

@@ -631,6 +631,8 @@ def batch_std(x: torch.Tensor):
         # numpy's einsum sums the squares in float64 without a float64 copy of x: ~5x faster than
         # the torch path on an image batch (a float, set straight into extra)
         a = x.detach().reshape(x.shape[0], -1).numpy()
+        if a.shape[1] == 0:  # no units: NaN, as the device path gives, without numpy's empty-mean warning
+            return math.nan
         with np.errstate(all="ignore"):
             mean = a.mean(axis=0, dtype=np.float64)
             var = np.einsum("ij,ij->j", a, a, dtype=np.float64) / a.shape[0] - mean * mean
@@ -679,7 +681,7 @@ def row_spread(w: torch.Tensor):
     """Largest difference between any row and the first: 0 when all output units are identical.
     A float on the host (numpy, a third of torch's per-op cost on these small slices), else a 0-d
     tensor on the tensor's device."""
-    if w.dim() < 2 or w.shape[0] < 2 or w.numel() > ROW_SPREAD_LIMIT:
+    if w.dim() < 2 or w.shape[0] < 2 or not 0 < w.numel() <= ROW_SPREAD_LIMIT:
         return None
     rows = w.reshape(w.shape[0], -1)
     # up to 32 evenly spaced rows against the first: symmetric units are identical everywhere, so a
@@ -714,7 +716,7 @@ def row_spreads(weights: list) -> list:
     out: list = [None] * len(weights)
     groups: dict = {}
     for i, w in enumerate(weights):
-        if w.dim() < 2 or w.shape[0] < 2 or w.numel() > ROW_SPREAD_LIMIT:
+        if w.dim() < 2 or w.shape[0] < 2 or not 0 < w.numel() <= ROW_SPREAD_LIMIT:
             continue
         if w.numel() <= STACK_LIMIT:
             groups.setdefault((tuple(w.shape), w.dtype), []).append(i)

@@ -432,6 +432,8 @@ def test_row_spreads_of_many_weights_match_one_at_a_time():
         torch.randn(64, 8),                                     # same shape, another dtype: its own group
         torch.randn(10),                                        # 1-d: no rows to compare
         torch.randn(1, 5),                                      # one row
+        torch.empty(4, 0), torch.empty(4, 0),                   # no columns (nn.Linear(0, 4)): no spread
+        torch.empty(5, 0, 3),
     ]
     expected = [stats.row_spread(w) for w in weights]
     got = stats.row_spreads(weights)
@@ -473,12 +475,34 @@ def _with_nan(x, value):
     lambda: _with_nan(torch.randn(6, 5), math.inf),
     lambda: torch.randn(6, 5) + 1e4,                 # |mean| >> std
     lambda: nn.Parameter(torch.randn(4, 3)),
-], ids=["images", "constant", "float64", "nan", "inf", "offset", "parameter"])
+    lambda: torch.empty(4, 0),                       # no units
+], ids=["images", "constant", "float64", "nan", "inf", "offset", "parameter", "no-units"])
 def test_batch_std_on_the_host_matches_the_device_path(make, monkeypatch):
+    import warnings
     x = make()
-    host = stats.batch_std(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing may leak into the trace's warning list
+        host = stats.batch_std(x)
     assert isinstance(host, float)
     monkeypatch.setattr(stats, "on_host", lambda device: False)
     device = stats.batch_std(x)
     assert isinstance(device, torch.Tensor)
-    assert host == pytest.approx(device.item(), rel=1e-9, abs=1e-12)
+    assert host == pytest.approx(device.item(), rel=1e-9, abs=1e-12, nan_ok=True)
+
+
+@pytest.mark.filterwarnings("ignore:Initializing zero-element tensors")
+def test_a_model_with_empty_weights_traces(traced):
+    class Empty(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.none_in = nn.Linear(0, 4)
+            self.also = nn.Linear(0, 4)
+            self.used = nn.Linear(3, 2)
+
+        def forward(self, x):
+            return self.used(x)
+
+    t = traced(Empty(), torch.randn(4, 3))
+    assert t.error is None
+    spread = {p.name: p.stats.extra.get("row_spread") for p in t.params}
+    assert spread["none_in.weight"] is None and spread["used.weight"] > 0
