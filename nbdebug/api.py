@@ -298,7 +298,9 @@ class _Tracer:
         t.loss.output = t.outputs[0] if t.outputs else None
         if self.target is not None:
             out = next((v for _, v in tensors(self.output)), None)
-            classes = max(int(out.shape[1]), 2) if out is not None and out.dim() >= 2 else 2
+            # a nested output has no plain size along dim 1 (strided: .shape raises; jagged: symbolic)
+            plain = out is not None and not out.is_nested and out.dim() >= 2
+            classes = max(int(out.shape[1]), 2) if plain else 2
             t.target = [self.batch.add(v, p or "target", signals.for_target(classes))
                         for p, v in tensors(self.target)]
             t.loss.target = t.target[0] if t.target else None

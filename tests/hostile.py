@@ -14,6 +14,7 @@ without a dot).
 from __future__ import annotations
 
 import math
+import warnings
 from html.parser import HTMLParser
 
 import numpy as np
@@ -293,6 +294,39 @@ class SelfAttention(nn.Module):
         return self.attn(x, x, x)[0]
 
 
+class HoldsEmptyWeight(nn.Module):
+    """Passes its input through and holds a weight with no columns (nn.Linear(0, n))."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch: initialising a zero-element tensor is a no-op
+            self.empty = nn.Linear(0, max(width, 1))
+
+    def forward(self, x):
+        return x
+
+
+class NestsInput(nn.Module):
+    """Returns its (batch, ...) float input as a nested tensor of two ragged pieces."""
+
+    def __init__(self, layout):
+        super().__init__()
+        self.layout = layout
+
+    def forward(self, x):
+        if not isinstance(x, torch.Tensor) or x.dim() < 2 or x.shape[0] < 2 or not x.is_floating_point():
+            return x
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch: the strided nested layout is a prototype
+            return torch.nested.nested_tensor([x[:1], x[1:]], layout=self.layout)
+
+
+class SparseOutput(nn.Module):
+    def forward(self, x):
+        return x.to_sparse() if isinstance(x, torch.Tensor) and x.layout == torch.strided else x
+
+
 # name -> (needs a width, factory(width_in, width_out, arg))
 PALETTE = {
     "linear": lambda i, o, a: nn.Linear(i, o),
@@ -343,6 +377,10 @@ PALETTE = {
     "flatten_layer": lambda i, o, a: nn.Flatten(),
     "log_softmax": lambda i, o, a: nn.LogSoftmax(dim=a % 2),
     "identity": lambda i, o, a: nn.Identity(),
+    "nested_output": lambda i, o, a: NestsInput(torch.jagged if a % 2 else torch.strided),
+    "empty_weight": lambda i, o, a: HoldsEmptyWeight(i),
+    "mutates_containers": lambda i, o, a: MutatesContainers(),
+    "sparse_output": lambda i, o, a: SparseOutput(),
 }
 CHANGES_WIDTH = {"linear", "no_grad", "markup_class", "nan_weight", "lazy", "conv1d", "embedding", "lstm",
                  "gru_cell"}

@@ -120,6 +120,8 @@ def test_second_trace_sees_the_same_model(case):
         d["checks"].pop("warnings", None)
         if d["error"]:  # a forward that changes a parameter in place moves its version counter each time
             d["error"]["message"] = re.sub(r"version \d+", "version N", d["error"]["message"])
+            # a jagged nested tensor's ragged size is a symbol numbered by a process-wide counter
+            d["error"]["message"] = re.sub(r"\bj\d+\b", "jN", d["error"]["message"])
     assert first == second
 
 
