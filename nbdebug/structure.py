@@ -2,16 +2,23 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Optional
 
 import torch
 
 MAX_DEPTH = 6
 MAX_TENSORS = 256   # per structure; more are counted, not summarised
+MAX_ITEMS = 10_000  # per structure: items looked at, tensors or not (a list of a million floats, or
+                    # one that a forward multiplied into millions of entries, is not walked to its end)
 
 
-def iter_tensors(obj: Any, path: str = "", depth: int = 0) -> Iterator[tuple]:
-    """Yield (path, tensor) for every tensor in `obj`, in order."""
+def iter_tensors(obj: Any, path: str = "", depth: int = 0, budget: Optional[list] = None) -> Iterator[tuple]:
+    """Yield (path, tensor) for every tensor in `obj`, in order, looking at MAX_ITEMS items at most."""
+    if budget is None:
+        budget = [MAX_ITEMS]
+    budget[0] -= 1
+    if budget[0] < 0:
+        return
     if isinstance(obj, torch.Tensor):
         yield path, obj
         return
@@ -19,16 +26,20 @@ def iter_tensors(obj: Any, path: str = "", depth: int = 0) -> Iterator[tuple]:
         return
     if isinstance(obj, dict):
         for k, v in obj.items():
-            yield from iter_tensors(v, f"{path}[{k!r}]", depth + 1)
+            yield from iter_tensors(v, f"{path}[{k!r}]", depth + 1, budget)
+            if budget[0] < 0:
+                return
     elif isinstance(obj, tuple) and hasattr(obj, "_fields"):  # namedtuple, PackedSequence
         for k, v in zip(obj._fields, obj):
-            yield from iter_tensors(v, f"{path}.{k}", depth + 1)
+            yield from iter_tensors(v, f"{path}.{k}", depth + 1, budget)
     elif isinstance(obj, (tuple, list)):
         for i, v in enumerate(obj):
-            yield from iter_tensors(v, f"{path}[{i}]", depth + 1)
+            yield from iter_tensors(v, f"{path}[{i}]", depth + 1, budget)
+            if budget[0] < 0:
+                return
     elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         for f in dataclasses.fields(obj):
-            yield from iter_tensors(getattr(obj, f.name, None), f"{path}.{f.name}", depth + 1)
+            yield from iter_tensors(getattr(obj, f.name, None), f"{path}.{f.name}", depth + 1, budget)
 
 
 def tensors(obj: Any, path: str = "") -> list:

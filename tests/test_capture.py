@@ -403,3 +403,29 @@ def test_an_input_that_requires_grad_keeps_requiring_it_inside_the_trace(traced)
     x = torch.randn(3, 4, requires_grad=True)
     t = traced(m, x, target=torch.randn(3, 4), loss="mse")
     assert t.inputs[0].requires_grad and x.grad is None
+
+
+def test_a_huge_python_structure_is_not_walked_to_its_end():
+    from nbdebug.structure import MAX_ITEMS, tensors
+
+    x = torch.ones(2)
+    huge = [[1.0] * 1000 for _ in range(5000)] + [x]  # 5 M floats before the one tensor
+    # the walk stops after MAX_ITEMS items: the tensor past them is not summarised, and nothing
+    # walks 5 M Python floats one by one
+    assert tensors(huge) == []
+    assert [p for p, _ in tensors([x] * 3 + [[0.0] * (2 * MAX_ITEMS)] + [x])] == ["[0]", "[1]", "[2]"]
+
+
+def test_a_forward_that_multiplies_a_list_does_not_hang_the_trace(traced):
+    class Explode(nn.Module):
+        def forward(self, x):
+            return [[0.0] * 200 for _ in range(200)] * 50 + [x]  # 2 M floats, built at C speed
+
+    class Head(nn.Module):
+        def forward(self, rows):
+            return rows[-1] * 2
+
+    model = nn.Sequential(Explode(), Head())
+    t = traced(model, torch.randn(3, 2))
+    assert t.error is None and len(t.calls) == 3
+    assert t.calls[-1].outputs[0].shape == (3, 2)
