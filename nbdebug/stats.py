@@ -365,7 +365,7 @@ class StatsBatch:
         st = TensorStats(shape=tuple(t.shape), dtype=dtype_name(t.dtype), device=str(t.device),
                          numel=t.numel(), path=path, requires_grad=bool(t.requires_grad))
         st.ref = self._remember(t, st)
-        if type(t) in _PLAIN_TENSORS and t.dtype in _FLOATS and t.layout == torch.strided and on_host(t.device):
+        if on_host_float(t) and t.layout == torch.strided:
             # the common case, a float tensor in host memory, without _guarded's grad-mode switch and
             # view checks: nothing here records autograd history on a detached tensor (a few µs per
             # tensor, thousands of tensors in a large model's trace)
@@ -681,24 +681,38 @@ def row_spread(w: torch.Tensor):
     """Largest difference between any row and the first: 0 when all output units are identical.
     A float on the host (numpy, a third of torch's per-op cost on these small slices), else a 0-d
     tensor on the tensor's device."""
-    if w.dim() < 2 or w.shape[0] < 2 or not 0 < w.numel() <= ROW_SPREAD_LIMIT:
+    if not _has_rows(w):
         return None
     rows = w.reshape(w.shape[0], -1)
-    # up to 32 evenly spaced rows against the first: symmetric units are identical everywhere, so a
-    # sample of rows decides it without a pass over the whole weight
-    step = max(1, -(-rows.shape[0] // ROW_SPREAD_ROWS))
-    if on_host(rows.device) and type(rows) is torch.Tensor and rows.dtype in (torch.float32, torch.float64):
-        a = rows.detach().numpy()
-        picked = a[step::step]
-        if picked.shape[0] == 0:
-            picked = a[1:]
-        with np.errstate(all="ignore"):  # Inf - Inf is NaN here as in torch, without a warning
-            d = picked - a[0]
-            return float(np.abs(d, out=d).max())
+    if on_host_float(rows):
+        return _host_spreads(rows.detach().numpy()[None])[0]
+    step = _spread_step(rows.shape[0])
     picked = rows[step::step].float()
     if picked.shape[0] == 0:
         picked = rows[1:].float()
     return (picked - rows[0].float()).abs().amax()
+
+
+def _has_rows(w: torch.Tensor) -> bool:
+    """Two rows or more to compare, some values, and not so many that the comparison is skipped."""
+    return w.dim() >= 2 and w.shape[0] >= 2 and 0 < w.numel() <= ROW_SPREAD_LIMIT
+
+
+def _spread_step(rows: int) -> int:
+    # up to 32 evenly spaced rows against the first: symmetric units are identical everywhere, so a
+    # sample of rows decides it without a pass over the whole weight
+    return max(1, -(-rows // ROW_SPREAD_ROWS))
+
+
+def _host_spreads(a: np.ndarray) -> list:
+    """row_spread of each (rows, columns) matrix in the stack `a` (weights, rows, columns), as floats."""
+    step = _spread_step(a.shape[1])
+    picked = a[:, step::step]
+    if picked.shape[1] == 0:
+        picked = a[:, 1:]
+    with np.errstate(all="ignore"):  # Inf - Inf is NaN, as on the device, without a warning
+        d = picked - a[:, :1]
+        return np.abs(d, out=d).reshape(a.shape[0], -1).max(axis=1).tolist()
 
 
 STACK_LIMIT = 1 << 14   # weights up to this many values are stacked with their same-shape peers
@@ -716,25 +730,15 @@ def row_spreads(weights: list) -> list:
     out: list = [None] * len(weights)
     groups: dict = {}
     for i, w in enumerate(weights):
-        if w.dim() < 2 or w.shape[0] < 2 or not 0 < w.numel() <= ROW_SPREAD_LIMIT:
+        if not _has_rows(w):
             continue
         if w.numel() <= STACK_LIMIT:
             groups.setdefault((tuple(w.shape), w.dtype), []).append(i)
         else:
             out[i] = row_spread(w)
     for (shape, _), members in groups.items():
-        if len(members) == 1:
-            out[members[0]] = row_spread(weights[members[0]])
-            continue
-        a = np.stack([weights[i].detach().reshape(shape[0], -1).numpy() for i in members])
-        step = max(1, -(-shape[0] // ROW_SPREAD_ROWS))
-        picked = a[:, step::step]
-        if picked.shape[1] == 0:
-            picked = a[:, 1:]
-        with np.errstate(all="ignore"):  # Inf - Inf is NaN, as in row_spread, without a warning
-            d = picked - a[:, :1]
-            spreads = np.abs(d, out=d).reshape(len(members), -1).max(axis=1)
-        for i, v in zip(members, spreads.tolist()):
+        stack = np.stack([weights[i].detach().reshape(shape[0], -1).numpy() for i in members])
+        for i, v in zip(members, _host_spreads(stack)):
             out[i] = v
     return out
 
