@@ -32,6 +32,16 @@ def without_kernel(monkeypatch):
     monkeypatch.setattr(fused, "_kernel", lambda: None)
 
 
+@pytest.fixture
+def rebuilt_kernel(monkeypatch):
+    """The kernel is looked up afresh inside the test (as the test has set things up), with an empty
+    list of reasons, and afresh again after it, so no other test sees what this one built."""
+    monkeypatch.setattr(fused, "_failed", [])
+    fused._kernel.cache_clear()
+    yield
+    fused._kernel.cache_clear()
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("make", [
     lambda n, d: relu_like(n, d),
@@ -242,43 +252,35 @@ def test_norms_are_kept_when_the_kernel_is_missing(traced, without_kernel):
 
 
 
-def test_the_kernel_is_compiled_once_into_the_cache(tmp_path, monkeypatch):
+def test_the_kernel_is_compiled_once_into_the_cache(tmp_path, monkeypatch, rebuilt_kernel):
     monkeypatch.setenv("NBDEBUG_CACHE", str(tmp_path))
+    assert fused.moments(relu_like(BIG, torch.float32)) is not None
+    built = list(tmp_path.iterdir())
+    assert len(built) == 1 and built[0].name.startswith("fused-")
     fused._kernel.cache_clear()
-    try:
-        assert fused.moments(relu_like(BIG, torch.float32)) is not None
-        built = list(tmp_path.iterdir())
-        assert len(built) == 1 and built[0].name.startswith("fused-")
-        fused._kernel.cache_clear()
-        mtime = built[0].stat().st_mtime_ns
-        assert fused.moments(relu_like(BIG, torch.float64)) is not None
-        assert [p.stat().st_mtime_ns for p in tmp_path.iterdir()] == [mtime]  # loaded, not rebuilt
-    finally:
-        fused._kernel.cache_clear()
+    mtime = built[0].stat().st_mtime_ns
+    assert fused.moments(relu_like(BIG, torch.float64)) is not None
+    assert [p.stat().st_mtime_ns for p in tmp_path.iterdir()] == [mtime]  # loaded, not rebuilt
 
 
 @pytest.mark.parametrize("without", ["switched off", "no compiler"])
-def test_without_a_kernel_the_torch_passes_give_the_same_numbers(without, tmp_path, monkeypatch):
+def test_without_a_kernel_the_torch_passes_give_the_same_numbers(without, tmp_path, monkeypatch,
+                                                                  rebuilt_kernel):
     monkeypatch.setenv("NBDEBUG_CACHE", str(tmp_path))
     if without == "switched off":
         monkeypatch.setenv("NBDEBUG_KERNEL", "0")
     else:
         monkeypatch.setattr(fused, "_compilers", lambda: [])
-    monkeypatch.setattr(fused, "_failed", [])
-    fused._kernel.cache_clear()
-    try:
-        t = relu_like(BIG, torch.float32)
-        assert fused.moments(t) is None and fused._failed
-        s = stats.compute(t)
-    finally:
-        fused._kernel.cache_clear()
+    t = relu_like(BIG, torch.float32)
+    assert fused.moments(t) is None and fused._failed
+    s = stats.compute(t)
     exact = t.double()
     assert s.mean == pytest.approx(exact.mean().item(), rel=1e-6)
     assert (s.min, s.max) == (exact.min().item(), exact.max().item())
     assert sum(s.hist) == stats._sample_len(BIG)
 
 
-def test_a_miscompiled_sum_of_squares_is_not_used(monkeypatch):
+def test_a_miscompiled_sum_of_squares_is_not_used(monkeypatch, rebuilt_kernel):
     real_load = fused._load
 
     def load(path):
@@ -287,27 +289,17 @@ def test_a_miscompiled_sum_of_squares_is_not_used(monkeypatch):
         return functions
 
     monkeypatch.setattr(fused, "_load", load)
-    monkeypatch.setattr(fused, "_failed", [])
-    fused._kernel.cache_clear()
-    try:
-        assert fused.sum_of_squares(relu_like(BIG, torch.float32)) is None
-        assert any("wrong numbers" in why for why in fused._failed)
-    finally:
-        fused._kernel.cache_clear()
+    assert fused.sum_of_squares(relu_like(BIG, torch.float32)) is None
+    assert any("wrong numbers" in why for why in fused._failed)
 
 
-def test_a_miscompiled_kernel_is_not_used(monkeypatch):
+def test_a_miscompiled_kernel_is_not_used(monkeypatch, rebuilt_kernel):
     def wrong(values, n, blocks, block_len, step, bins, units, unit_max, out):
         out[0] = 1.0  # every other number left at zero
 
     monkeypatch.setattr(fused, "_load", lambda path: {torch.float32: wrong, torch.float64: wrong})
-    monkeypatch.setattr(fused, "_failed", [])
-    fused._kernel.cache_clear()
-    try:
-        assert fused.moments(relu_like(BIG, torch.float32)) is None
-        assert any("wrong numbers" in why for why in fused._failed)
-    finally:
-        fused._kernel.cache_clear()
+    assert fused.moments(relu_like(BIG, torch.float32)) is None
+    assert any("wrong numbers" in why for why in fused._failed)
 
 
 def test_compilers_that_are_not_installed_are_skipped(monkeypatch):
@@ -315,17 +307,12 @@ def test_compilers_that_are_not_installed_are_skipped(monkeypatch):
     assert all(cc[0] != "/nonexistent/cc" for cc in fused._compilers())
 
 
-def test_a_compiler_that_fails_leaves_the_torch_path(tmp_path, monkeypatch):
+def test_a_compiler_that_fails_leaves_the_torch_path(tmp_path, monkeypatch, rebuilt_kernel):
     monkeypatch.setenv("NBDEBUG_CACHE", str(tmp_path))
     monkeypatch.setattr(fused, "_compilers", lambda: [["false"]])  # exits 1, writes nothing
-    monkeypatch.setattr(fused, "_failed", [])
-    fused._kernel.cache_clear()
-    try:
-        assert fused.moments(relu_like(BIG, torch.float32)) is None
-        assert fused._failed and fused._failed[0].startswith("false:")
-        assert not list(tmp_path.iterdir())  # no half-written library left behind
-    finally:
-        fused._kernel.cache_clear()
+    assert fused.moments(relu_like(BIG, torch.float32)) is None
+    assert fused._failed and fused._failed[0].startswith("false:")
+    assert not list(tmp_path.iterdir())  # no half-written library left behind
 
 
 @pytest.mark.parametrize("make", [
