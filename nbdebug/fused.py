@@ -163,6 +163,15 @@ def _sane(functions: dict) -> bool:
     return True
 
 
+def _kernels_for(c: torch.Tensor, min_size: int) -> Optional[dict]:
+    """The kernels (_kernel()) when they can take `c`: a plain contiguous float32/float64 CPU tensor
+    of at least `min_size` values; else None."""
+    if (c.numel() < max(min_size, 1) or type(c) is not torch.Tensor or c.device.type != "cpu"
+            or not c.is_contiguous() or c.dtype not in _FUNCTIONS):
+        return None
+    return _kernel()
+
+
 def summary(c: torch.Tensor, bins: int, blocks: int, block_len: int, step: int,
             min_size: int = MIN_SIZE, units: int = 0) -> Optional[list]:
     """[sum, sum of squares, zeros, min, max, counts...] of a contiguous float32/float64 CPU tensor
@@ -173,10 +182,7 @@ def summary(c: torch.Tensor, bins: int, blocks: int, block_len: int, step: int,
 
     With `units` (c read as rows of that many values, the batch first), one more number: how many
     units are never positive in any row (stats.dead_unit_frac's count; meaningless with NaN)."""
-    if (c.numel() < max(min_size, 1) or type(c) is not torch.Tensor or c.device.type != "cpu"
-            or not c.is_contiguous() or c.dtype not in _FUNCTIONS):
-        return None
-    kernels = _kernel()
+    kernels = _kernels_for(c, min_size)
     if kernels is None:
         return None
     n = c.numel()
@@ -194,13 +200,10 @@ def moments(c: torch.Tensor) -> Optional[tuple]:
     return None if got is None else (got[0], got[1], int(got[2]), got[3], got[4])
 
 
-def sum_of_squares(c: torch.Tensor, min_size: int = MIN_SIZE) -> Optional[float]:
+def sum_of_squares(c: torch.Tensor) -> Optional[float]:
     """The sum of squares of a contiguous float32/float64 CPU tensor in float64, NaN/Inf propagated
     (a gradient's norm is its square root); None when the kernel cannot take `c`, as summary()."""
-    if (c.numel() < max(min_size, 1) or type(c) is not torch.Tensor or c.device.type != "cpu"
-            or not c.is_contiguous() or c.dtype not in _SQUARES):
-        return None
-    kernels = _kernel()
+    kernels = _kernels_for(c, MIN_SIZE)
     if kernels is None:
         return None
     out = (ctypes.c_double * 1)()
