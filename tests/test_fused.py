@@ -8,7 +8,7 @@ import torch
 import torch.nn as nn
 
 import nbdebug
-from nbdebug import fused, stats
+from nbdebug import fused, stats, stats_small
 
 BIG = fused.MIN_SIZE * 4 + 7   # above the kernel's threshold, and not a multiple of a vector width
 
@@ -131,6 +131,18 @@ def test_summary_bins_the_sample_like_numpy(n, dtype):
     assert sum(got[5:]) == flat.numel() == stats._sample_len(n)
 
 
+def test_every_tensor_above_the_small_batch_takes_the_kernel(monkeypatch):
+    # below stats_small.SMALL tensors are reduced together; above it one kernel call is ~5x cheaper
+    # than torch's passes and histogram, so no size in between falls back to them
+    kernels = fused._kernel()
+    calls = []
+    counted = {key: (lambda fn: lambda *a: calls.append(a[1]) or fn(*a))(fn) for key, fn in kernels.items()}
+    monkeypatch.setattr(fused, "_kernel", lambda: counted)
+    for n in (stats_small.SMALL + 1, 4096, 16383):
+        stats.compute(relu_like(n, torch.float32))
+    assert calls == [stats_small.SMALL + 1, 4096, 16383]
+
+
 def test_summary_of_a_constant_and_of_a_nan():
     assert fused.summary(torch.full((BIG,), 2.0), 8, *stats._sample_runs(BIG))[5:] == [
         float(stats._sample_len(BIG))] + [0.0] * 7
@@ -144,6 +156,7 @@ def test_summary_of_a_constant_and_of_a_nan():
     lambda: relu_like(BIG, torch.float32),
     lambda: torch.randn(3, 1000, 41, dtype=torch.float64) + 100,   # |mean| >> std: centred pass
     lambda: relu_like(7 * BIG, torch.float32).reshape(-1, 7)[:, :5],   # not contiguous: a flat copy
+    lambda: relu_like(stats_small.SMALL + 1, torch.float32),   # the smallest size the kernel takes
 ])
 def test_stats_are_the_same_with_and_without_the_kernel(make, monkeypatch):
     t = make()
