@@ -7,10 +7,11 @@ import torch.nn as nn
 
 from .base import Rule
 from .helpers import shape
+from .loss_signals import CLASS_LOSSES, user_loss
 
 TARGET = re.compile(r"target|label", re.I)
 NOT_TENSOR = re.compile(r"must be Tensor, not (\w+)|'(list|tuple|int|float|ndarray|str)' object has no attribute")
-SIZE = re.compile(r"size|shape|dimension|same number|match", re.I)
+SIZE = re.compile(r"size|shape|dimension|same number|match|\b[0-9]D\b|multi-target", re.I)
 
 
 def check(trace):
@@ -29,7 +30,13 @@ def check(trace):
         return
     if SIZE.search(e.message) and out is not None and tgt is not None:
         text = e.message.splitlines()[0][:160].rstrip(". ")
-        if out.numel == tgt.numel:
+        kind = user_loss(trace)
+        if kind in CLASS_LOSSES and len(out.shape) >= 2 and len(tgt.shape) != len(out.shape) - 1:
+            indices = shape(tuple(out.shape[:1]) + tuple(out.shape[2:]))
+            fix = (f"{kind} wants one class index per sample: a target of shape {indices} as `torch.long` "
+                   f"(`y.argmax(1)` for one-hot rows)" + (", or float class probabilities of the output's shape "
+                   "(CrossEntropyLoss only)." if kind == "CrossEntropyLoss" else "."))
+        elif out.numel == tgt.numel:
             fix = f"Make the shapes agree: `y.view_as(output)` (the target {shape(tgt)} holds as many values as the output {shape(out)})."
         elif len(tgt.shape) == len(out.shape) - 1:
             fix = (f"For class indices use `nn.CrossEntropyLoss` with a target of shape {shape(out.shape[:1])}; "
@@ -53,6 +60,12 @@ def _bad_bce_target_wider_than_output():
                 loss=nn.BCEWithLogitsLoss())
 
 
+def _bad_nll_target_with_two_columns():
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Linear(4, 3), nn.LogSoftmax(dim=1))
+    return dict(model=m, inputs=torch.randn(5, 4), target=torch.randint(0, 3, (5, 2)), loss=nn.NLLLoss())
+
+
 def _good_matching_target():
     torch.manual_seed(0)
     return dict(model=nn.Linear(4, 2), inputs=torch.randn(3, 4), target=torch.rand(3, 2),
@@ -72,7 +85,7 @@ RULE = Rule(
     ),
     fix="Convert the target with `torch.as_tensor` and give it the shape the loss expects.",
     check=check,
-    bad=[_bad_target_is_a_list, _bad_bce_target_wider_than_output],
+    bad=[_bad_target_is_a_list, _bad_bce_target_wider_than_output, _bad_nll_target_with_two_columns],
     good=[_good_matching_target],
     needs="loss",
     thresholds="A fallback: only when the loss raised, the message concerns the target, and no other rule "

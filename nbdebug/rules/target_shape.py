@@ -59,6 +59,13 @@ def _class_labels(trace, kind, out, tgt):
         message = (f"The target {shape(tgt)} is one-hot encoded as {tgt.dtype}: {kind} wants class indices "
                    f"{shape(index_shape)}, or float class probabilities.")
         return message, "Pass class indices: `y.argmax(1)` (or `y.float()` to use them as probabilities)."
+    if tuple(tgt.shape) == tuple(out.shape) and kind == "NLLLoss":
+        # unlike CrossEntropyLoss, NLLLoss takes no class probabilities: one-hot or soft labels raise
+        encoded = "one-hot encoded" if is_integral(tgt) and tgt.max <= 1 else "a class distribution"
+        message = (f"The target {shape(tgt)} is {encoded}, but NLLLoss only takes class indices "
+                   f"{shape(index_shape)} ('0D or 1D target tensor expected').")
+        return message, ("Pass class indices: `y.argmax(1)`; for soft labels use `nn.CrossEntropyLoss` on the "
+                         "logits (before log_softmax), which takes class probabilities.")
     return None
 
 
@@ -100,6 +107,20 @@ def _bad_bce_flat_target():
                 loss=nn.BCEWithLogitsLoss())
 
 
+def _bad_one_hot_float_for_nll():
+    torch.manual_seed(24)
+    m = nn.Sequential(nn.Linear(8, 4), nn.LogSoftmax(dim=1))
+    y = nn.functional.one_hot(torch.randint(0, 4, (16,)), 4).float()
+    return dict(model=m, inputs=torch.randn(16, 8), target=y, loss=nn.NLLLoss())
+
+
+def _good_soft_labels_for_cross_entropy():
+    torch.manual_seed(24)
+    m = nn.Sequential(nn.Linear(8, 4))
+    return dict(model=m, inputs=torch.randn(16, 8), target=torch.softmax(torch.randn(16, 4), 1),
+                loss=nn.CrossEntropyLoss())
+
+
 def _good_matching_shapes():
     torch.manual_seed(21)
     m = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))
@@ -115,13 +136,14 @@ RULE = Rule(
         "Elementwise losses (MSE, L1, BCE) need the target in the output's exact shape. A (N,) target "
         "against a (N, 1) output is the classic silent bug: MSELoss broadcasts both to (N, N), only warns, "
         "and the model learns to predict the batch mean. Class-index losses want (N,) labels, not (N, 1), "
-        "and not one-hot integers. These come from a DataLoader that returns labels as a column, or from "
+        "and not one-hot integers (NLLLoss takes no float class probabilities either). These come from "
+        "a DataLoader that returns labels as a column, or from "
         "squeezing the output but not the target (or the reverse)."
     ),
     fix="Reshape the target to what the loss expects (y.view_as(output), y.squeeze(-1), y.argmax(1)).",
     check=check,
-    bad=[_bad_mse_broadcast, _bad_label_column, _bad_bce_flat_target],
-    good=[_good_matching_shapes],
+    bad=[_bad_mse_broadcast, _bad_label_column, _bad_bce_flat_target, _bad_one_hot_float_for_nll],
+    good=[_good_matching_shapes, _good_soft_labels_for_cross_entropy],
     needs="loss",
     thresholds="Shape equality (PyTorch's own broadcasting warning condition for elementwise losses) and "
                "the class-index shape rule of cross_entropy: structural, no tuned threshold.",
