@@ -1,12 +1,16 @@
 """NBD260 missing-nonlinearity: a Linear/Conv feeds another Linear/Conv directly (or through
-pass-through layers such as Dropout, Flatten, Identity), so the two collapse into one linear map."""
+pass-through layers such as Dropout, Flatten, Identity, or a batch norm, which is affine per feature),
+so the two collapse into one linear map."""
 import torch
 import torch.nn as nn
 
 from .base import Rule
-from .helpers import CONV_TYPES, LINEAR_TYPES, PASSTHROUGH_TYPES, leaf_calls
+from .helpers import CONV_TYPES, LINEAR_TYPES, NORM_TYPES, PASSTHROUGH_TYPES, leaf_calls
 
 MAPS = tuple(t for t in LINEAR_TYPES if t != "Bilinear") + CONV_TYPES
+# what a value crosses without meeting a non-linearity: a batch norm scales and shifts each feature
+# (by running or batch statistics), so Linear -> BatchNorm -> Linear is still one affine map
+CROSSED = PASSTHROUGH_TYPES + NORM_TYPES
 
 
 def _width(call, side: str):
@@ -26,7 +30,7 @@ def _bottleneck(a, b) -> bool:
 
 
 def _next_maps(by_input: dict, a) -> list:
-    """Linear maps that receive a's output through nothing but pass-through layers."""
+    """Linear maps that receive a's output through nothing but pass-through layers and batch norms."""
     found, refs, seen = [], [a.outputs[0].ref], set()
     while refs:
         ref = refs.pop()
@@ -36,7 +40,7 @@ def _next_maps(by_input: dict, a) -> list:
         for c in by_input.get(ref, ()):
             if c.index <= a.index:
                 continue
-            if c.type in PASSTHROUGH_TYPES and c.outputs:
+            if c.type in CROSSED and c.outputs:
                 refs.append(c.outputs[0].ref)
             elif c.type in MAPS:
                 found.append(c)
@@ -169,6 +173,22 @@ def _bad_linear_dropout_linear():
     return dict(model=Head(), inputs=torch.randn(6, 12))
 
 
+def _bad_batchnorm_between_linears():
+    # BatchNorm is not an activation: the forgotten ReLU of a "Linear, BatchNorm, ReLU" block
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Linear(10, 32), nn.BatchNorm1d(32), nn.Linear(32, 32), nn.BatchNorm1d(32),
+                      nn.Linear(32, 2))
+    return dict(model=m, inputs=torch.randn(16, 10))
+
+
+def _good_conv_bn_relu_blocks():
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                      nn.Conv2d(8, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                      nn.Flatten(), nn.Linear(8, 2))
+    return dict(model=m, inputs=torch.randn(4, 3, 8, 8))
+
+
 def _good_with_activations():
     torch.manual_seed(0)
     m = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Dropout(0.1), nn.Linear(32, 32), nn.GELU(),
@@ -224,17 +244,19 @@ RULE = Rule(
         "can only compute what a single Linear(20, 3) computes, with more parameters and a harder "
         "optimisation. The same holds for convolutions. Usually an activation was forgotten in an "
         "nn.Sequential, or a forward calls the layers one after the other without F.relu. Pass-through "
-        "layers (Dropout, Flatten, Identity) do not count as activations."
+        "layers (Dropout, Flatten, Identity) do not count as activations, and neither does BatchNorm: it "
+        "scales and shifts each feature, so Linear → BatchNorm → Linear is still one affine map."
     ),
     fix="Insert an activation (ReLU, GELU, Tanh) between the two layers.",
     check=check,
-    bad=[_bad_conv_stack, _bad_linear_dropout_linear],
-    good=[_good_with_activations, _good_depthwise_separable, _good_low_rank_adapter,
-          _good_residual_stream_into_block],
+    bad=[_bad_conv_stack, _bad_linear_dropout_linear, _bad_batchnorm_between_linears],
+    good=[_good_with_activations, _good_conv_bn_relu_blocks, _good_depthwise_separable,
+          _good_low_rank_adapter, _good_residual_stream_into_block],
     needs="forward",
     thresholds=(
         "No number: the output tensor of a Linear/Conv call (same tensor identity, followed through "
-        "Dropout/Flatten/Identity calls) is the input of the next Linear/Conv call. Not reported for "
+        "Dropout/Flatten/Identity and batch-norm calls) is the input of the next Linear/Conv call. "
+        "Not reported for "
         "depthwise-separable pairs (a depthwise conv, groups = in_channels, then a pointwise one: "
         "Chollet 2017), nor when the second layer sits in a custom module that receives the first one's "
         "output and returns a tensor none of its layers produced (a skip connection x + f(x)); a "
