@@ -5,7 +5,8 @@ import torch
 import torch.nn as nn
 
 from .base import Rule
-from .helpers import RELU_TYPES, SQUASH_TYPES, fmt, leaf_calls, model_output, rms, shape
+from .helpers import (RELU_TYPES, SQUASH_TYPES, WEIGHTED_TYPES, backward_ran, fmt, leaf_calls, model_output,
+                      module_expr, params_of, producer, rms, shape)
 
 EXACT = 1e-6       # spread across the batch / output scale: float32 round-off, nothing more
 BACKED = 1e-3      # nearly constant, and a dead or saturated layer explains why
@@ -40,6 +41,21 @@ def _where_variation_dies(trace):
     return None
 
 
+def _zero_initialised(trace, call):
+    """The weight of `call` when it is exactly zero and still learns (its gradient is not zero, or no
+    backward ran to say): a layer zero-initialised on purpose, like the output layer of a diffusion
+    model or a ControlNet's zero convolution, whose output is constant until the first step."""
+    if call is None or call.type not in WEIGHTED_TYPES:
+        return None
+    for p in params_of(trace, call.name):
+        st = p.stats
+        if p.name.rsplit(".", 1)[-1] != "weight" or st is None or not st.has_values:
+            continue
+        if st.min == 0 and st.max == 0 and st.finite and (not backward_ran(trace) or (p.grad_norm or 0) > 0):
+            return p
+    return None
+
+
 def check(trace):
     out = model_output(trace)
     if out is None or not out.is_float or not out.has_values or not out.finite or len(out.shape) < 1:
@@ -60,6 +76,23 @@ def check(trace):
     at = f"; the variation between samples disappears at `{culprit.name}` ({culprit.type})" if culprit else ""
     message = (f"The output {shape(out)} is the same for all {out.shape[0]} samples (spread across the batch "
                f"{fmt(spread)} against a scale of {fmt(scale)}) although the inputs differ{at}.")
+    # the layer that makes the output: with a zero weight and a bias, its output varies across units
+    # but not across the batch, which _where_variation_dies (one repeated value) does not see
+    zero_layer = dies if dies is not None else producer(trace, out.ref)
+    zeroed = _zero_initialised(trace, zero_layer)
+    if zeroed is not None:
+        dies = zero_layer
+        learns = (f"; its gradient (norm {fmt(zeroed.grad_norm)}) is not zero, so the first step moves it"
+                  if zeroed.grad_norm else "")
+        message = (f"The output {shape(out)} is the same for all {out.shape[0]} samples because `{dies.name}` "
+                   f"({dies.type}) has an all-zero weight{learns}. A zero-initialised output layer is a "
+                   f"common choice and harmless.")
+        fix = (f"Nothing to do if the zero init is intended. If not, give `{dies.name}` its default "
+               f"initialisation: `{module_expr(dies.name)}.reset_parameters()`.")
+        yield RULE.finding(dies.name, message, fix, call=dies.index, severity="info",
+                           evidence={"batch_std": spread, "scale": scale, "ratio": ratio,
+                                     "zero_weight": zeroed.name})
+        return
     if culprit is not None and culprit.type in RELU_TYPES and culprit.outputs and \
             culprit.outputs[0].ref == out.ref:
         fix = (f"The final `{culprit.name}` ({culprit.type}) clamps every output to 0: remove it from the "
@@ -106,6 +139,15 @@ def _good_eval_cnn_nearly_constant():
     return dict(model=m, inputs=torch.randn(6, 3, 16, 16))
 
 
+def _good_zero_initialised_output_layer():
+    # zero-initialised last layer (diffusion models, ControlNet): constant at init, learns at once
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Linear(6, 16), nn.SiLU(), nn.Linear(16, 4))
+    nn.init.zeros_(m[2].weight)
+    nn.init.zeros_(m[2].bias)
+    return dict(model=m, inputs=torch.randn(8, 6), target=torch.randn(8, 4), loss=nn.MSELoss())
+
+
 def _good_identical_samples():
     torch.manual_seed(0)
     m = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 1))
@@ -123,13 +165,14 @@ RULE = Rule(
         "final ReLU (or clamp) on a regression head that zeroes every output, dead ReLUs or saturated "
         "sigmoids upstream, a forward that overwrites or ignores its input, or weights that collapsed. "
         "A fresh network whose outputs differ only slightly between samples is normal and not reported: "
-        "this needs the spread across the batch to vanish."
+        "this needs the spread across the batch to vanish. A layer whose weight is exactly zero but gets "
+        "a gradient (a zero-initialised output layer) is reported as info only."
     ),
     fix="Find the layer where the samples stop differing (dead or clamping activation, ignored input) and "
         "fix it; remove a final ReLU from regression or logit heads.",
     check=check,
     bad=[_bad_relu_regression_head, _bad_input_ignored],
-    good=[_good_eval_cnn_nearly_constant, _good_identical_samples],
+    good=[_good_eval_cnn_nearly_constant, _good_identical_samples, _good_zero_initialised_output_layer],
     needs="forward",
     thresholds=(
         f"Mean over units of the std across the batch ≤ {EXACT:g} × the output's rms (float32 round-off: "
