@@ -54,7 +54,8 @@ RULE_MODULES = [
     "unused_modules",
     "output_without_grad",
     # -- losses, targets, gradients and training dynamics -------------------------------------
-    "double_softmax", "double_sigmoid", "nll_without_log_softmax", "cross_entropy_one_class",
+    "double_softmax", "double_sigmoid", "sigmoid_into_cross_entropy", "nll_without_log_softmax",
+    "cross_entropy_one_class",
     "bce_on_multiclass", "bce_on_logits", "regression_loss_on_labels", "float_class_labels",
     "labels_out_of_range", "bce_target_range", "target_shape", "class_imbalance",
     "vanishing_gradients", "exploding_gradients", "lr_too_high", "lr_too_low",
