@@ -18,6 +18,7 @@ import math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+import torch.utils.checkpoint
 
 CASES = {}
 
@@ -2371,3 +2372,271 @@ def ok_masked_attention_softmax_module():
     pad[:, 4:] = True  # most keys are padding
     return dict(model=Net(), inputs={"ids": ids, "pad": pad}, target=torch.randint(0, 2, (4,)),
                 loss=nn.CrossEntropyLoss(), expect=[])
+
+
+# ====================================================================== a fifth-session blind batch
+# Written the same way (before reading the rules they exercise), mixed causes and healthy setups.
+# Four of them found gaps, since fixed: Linear -> BatchNorm -> Linear (missing-nonlinearity), a
+# zero-initialised output layer (a false constant-output warning), a one-hot float target for NLLLoss
+# (wrong-target) and a Sigmoid head under CrossEntropyLoss (double-softmax).
+
+@case
+def grayscale_into_rgb_conv():
+    _seed(3); m = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10))
+    return dict(model=m, inputs=torch.rand(8, 1, 28, 28), target=torch.randint(0, 10, (8,)), expect=["shape-mismatch"], where=["input", "0"])
+
+@case
+def standardise_constant_column_in_forward():
+    _seed(3)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.fc = nn.Linear(6, 2)
+        def forward(self, x): return self.fc((x - x.mean(0)) / x.std(0))
+    x = torch.randn(16, 6); x[:, 3] = 1.0
+    return dict(model=M(), inputs=x, target=torch.randint(0, 2, (16,)), expect=["nonfinite-created", "nonfinite-input"])
+
+@case
+def inf_in_regression_target():
+    _seed(3); m = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 1))
+    y = torch.randn(32, 1); y[5] = float("inf")
+    return dict(model=m, inputs=torch.randn(32, 4), target=y, loss=nn.MSELoss(), expect=["nonfinite-input"], where="target")
+
+@case
+def exp_head_overflows():
+    _seed(3)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.fc = nn.Linear(10, 3)
+        def forward(self, x): return torch.exp(self.fc(x))
+    return dict(model=M(), inputs=torch.randn(8, 10) * 100, expect=["nonfinite-created", "unnormalized-input", "exploding-activations"])
+
+@case
+def double_gru_float_input():
+    _seed(3); 
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.rnn = nn.GRU(5, 8, batch_first=True); self.fc = nn.Linear(8, 2)
+        def forward(self, x): return self.fc(self.rnn(x)[0][:, -1])
+    return dict(model=M().double(), inputs=torch.randn(4, 7, 5), expect=["dtype-mismatch"])
+
+@case
+def pixels_shifted_negative_before_relu():
+    _seed(3); m = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 3))
+    with torch.no_grad(): m[0].bias.fill_(-50.0)
+    return dict(model=m, inputs=torch.rand(32, 20), target=torch.randint(0, 3, (32,)), expect=["dead-relu"], where="0")
+
+@case
+def linear_bn_linear_no_activation():
+    _seed(3); m = nn.Sequential(nn.Linear(10, 32), nn.BatchNorm1d(32), nn.Linear(32, 32), nn.BatchNorm1d(32), nn.Linear(32, 2))
+    return dict(model=m, inputs=torch.randn(16, 10), target=torch.randint(0, 2, (16,)), expect=["missing-nonlinearity"])
+
+@case
+def ok_frozen_backbone_trainable_head():
+    _seed(3)
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.backbone = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+            self.head = nn.Linear(16, 5)
+        def forward(self, x): return self.head(self.backbone(x))
+    m = M(); m.backbone.requires_grad_(False); m.backbone.eval()
+    opt = torch.optim.Adam(m.head.parameters(), lr=1e-3)
+    return dict(model=m, inputs=torch.randn(8, 3, 32, 32), target=torch.randint(0, 5, (8,)), optimizer=opt, expect=[])
+
+@case
+def ok_zero_init_output_layer():
+    _seed(3); m = nn.Sequential(nn.Linear(8, 64), nn.SiLU(), nn.Linear(64, 64), nn.SiLU(), nn.Linear(64, 8))
+    nn.init.zeros_(m[4].weight); nn.init.zeros_(m[4].bias)
+    return dict(model=m, inputs=torch.randn(32, 8), target=torch.randn(32, 8), loss=nn.MSELoss(), expect=[])
+
+@case
+def ok_zero_init_residual_bn():
+    _seed(3)
+    class Block(nn.Module):
+        def __init__(self, c):
+            super().__init__(); self.c1 = nn.Conv2d(c, c, 3, padding=1, bias=False); self.b1 = nn.BatchNorm2d(c)
+            self.c2 = nn.Conv2d(c, c, 3, padding=1, bias=False); self.b2 = nn.BatchNorm2d(c); nn.init.zeros_(self.b2.weight)
+        def forward(self, x): return F.relu(x + self.b2(self.c2(F.relu(self.b1(self.c1(x))))))
+    m = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), Block(16), Block(16), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))
+    return dict(model=m, inputs=torch.randn(8, 3, 32, 32), target=torch.randint(0, 10, (8,)), expect=[])
+
+@case
+def ok_layernorm_mlp_regression_steps():
+    _seed(3); m = nn.Sequential(nn.Linear(12, 64), nn.LayerNorm(64), nn.GELU(), nn.Linear(64, 64), nn.LayerNorm(64), nn.GELU(), nn.Linear(64, 1))
+    return dict(model=m, inputs=torch.randn(64, 12), target=torch.randn(64, 1), loss=nn.MSELoss(), optimizer=torch.optim.AdamW(m.parameters(), lr=3e-4), steps=5, expect=[])
+
+@case
+def ok_vae_style_two_outputs():
+    _seed(3)
+    class VAE(nn.Module):
+        def __init__(self):
+            super().__init__(); self.enc = nn.Sequential(nn.Linear(20, 32), nn.ReLU()); self.mu = nn.Linear(32, 4); self.logvar = nn.Linear(32, 4); self.dec = nn.Sequential(nn.Linear(4, 32), nn.ReLU(), nn.Linear(32, 20))
+        def forward(self, x):
+            h = self.enc(x); mu, lv = self.mu(h), self.logvar(h)
+            z = mu + torch.randn_like(mu) * torch.exp(0.5 * lv)
+            return self.dec(z), mu, lv
+    def vae_loss(out, x):
+        rec, mu, lv = out
+        return F.mse_loss(rec, x) - 0.5 * torch.mean(1 + lv - mu.pow(2) - lv.exp())
+    x = torch.randn(16, 20)
+    return dict(model=VAE(), inputs=x, target=x, loss=vae_loss, expect=[])
+
+@case
+def ok_grayscale_cnn_eval():
+    _seed(3); m = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10)).eval()
+    return dict(model=m, inputs=(torch.rand(4, 1, 28, 28) - 0.1307) / 0.3081, expect=[])
+
+@case
+def lstm_output_tuple_into_linear():
+    _seed(3)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.rnn = nn.LSTM(6, 12, batch_first=True); self.fc = nn.Linear(12, 3)
+        def forward(self, x):
+            out, (h, c) = self.rnn(x)
+            return self.fc(h)   # h is (layers, N, H): fine shape-wise but batch dim 0 is layers
+    return dict(model=M(), inputs=torch.randn(10, 5, 6), target=torch.randint(0, 3, (10,)), expect=["shape-mismatch", "wrong-target", "loss-mismatch"])
+
+@case
+def target_one_hot_float_for_nll():
+    _seed(3); m = nn.Sequential(nn.Linear(8, 4), nn.LogSoftmax(dim=1))
+    y = F.one_hot(torch.randint(0, 4, (16,)), 4).float()
+    return dict(model=m, inputs=torch.randn(16, 8), target=y, loss=nn.NLLLoss(), expect=["wrong-target", "loss-mismatch"])
+
+@case
+def relu_before_softmax_cross_entropy_head_dead():
+    _seed(3); m = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 5), nn.ReLU())
+    with torch.no_grad(): m[2].bias.fill_(-20)
+    return dict(model=m, inputs=torch.randn(16, 10), target=torch.randint(0, 5, (16,)), expect=["dead-relu", "constant-output"])
+
+
+@case
+def sigmoid_head_into_cross_entropy():
+    _seed(5); m = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 4), nn.Sigmoid())
+    return dict(model=m, inputs=torch.randn(16, 10), target=torch.randint(0, 4, (16,)), loss=nn.CrossEntropyLoss(), expect=["double-softmax", "loss-mismatch"])
+
+@case
+def flatten_then_conv1d():
+    _seed(5); m = nn.Sequential(nn.Flatten(), nn.Conv1d(1, 8, 3), nn.ReLU(), nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(8, 2))
+    return dict(model=m, inputs=torch.randn(8, 1, 30), expect=["shape-mismatch"])
+
+@case
+def labels_minus_one_for_missing():
+    _seed(5); m = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 3))
+    y = torch.randint(0, 3, (12,)); y[[2, 7]] = -1
+    return dict(model=m, inputs=torch.randn(12, 6), target=y, loss=nn.CrossEntropyLoss(), expect=["wrong-target"], where="target")
+
+@case
+def svm_labels_for_bce():
+    _seed(5); m = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 1))
+    y = (torch.randint(0, 2, (20, 1)) * 2 - 1).float()
+    return dict(model=m, inputs=torch.randn(20, 6), target=y, loss=nn.BCEWithLogitsLoss(), expect=["wrong-target"], where="target")
+
+@case
+def sgd_lr_100_transformer():
+    _seed(5); layer = nn.TransformerEncoderLayer(16, 2, 32, batch_first=True, dropout=0.0)
+    m = nn.Sequential(nn.TransformerEncoder(layer, 1), nn.Flatten(), nn.Linear(16 * 6, 2))
+    return dict(model=m, inputs=torch.randn(8, 6, 16), target=torch.randint(0, 2, (8,)), optimizer=torch.optim.SGD(m.parameters(), lr=100.0), steps=5, expect=["lr-too-high"])
+
+@case
+def fully_masked_attention_row_additive():
+    _seed(5)
+    class Attn(nn.Module):
+        def __init__(self): super().__init__(); self.q = nn.Linear(8, 8); self.k = nn.Linear(8, 8); self.v = nn.Linear(8, 8)
+        def forward(self, x, mask):
+            s = self.q(x) @ self.k(x).transpose(1, 2) / 8 ** 0.5 + mask
+            return (s.softmax(-1) @ self.v(x)).mean(1)
+    mask = torch.zeros(2, 5, 5); mask[:, 3, :] = float("-inf")
+    return dict(model=Attn(), inputs=(torch.randn(2, 5, 8), mask), expect=["nonfinite-created", "nonfinite-input"])
+
+@case
+def custom_layernorm_without_eps():
+    _seed(5)
+    class LN(nn.Module):
+        def __init__(self, d): super().__init__(); self.g = nn.Parameter(torch.ones(d))
+        def forward(self, x): return self.g * (x - x.mean(-1, keepdim=True)) / x.var(-1, keepdim=True).sqrt()
+    m = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), LN(8), nn.Linear(8, 2))
+    with torch.no_grad(): m[0].bias.fill_(-10.0)   # every hidden unit is 0 for some rows -> var 0
+    return dict(model=m, inputs=torch.randn(6, 4), expect=["nonfinite-created", "dead-relu"])
+
+@case
+def layer_defined_never_called():
+    _seed(5)
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__(); self.fc1 = nn.Linear(10, 32); self.fc2 = nn.Linear(32, 32); self.out = nn.Linear(32, 2)
+        def forward(self, x): return self.out(F.relu(self.fc1(x)))   # fc2 forgotten
+    return dict(model=M(), inputs=torch.randn(8, 10), target=torch.randint(0, 2, (8,)), expect=["no-gradient"], where="fc2")
+
+@case
+def ok_checkpointed_blocks():
+    _seed(5)
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__(); self.blocks = nn.ModuleList([nn.Sequential(nn.Linear(16, 16), nn.GELU()) for _ in range(3)]); self.out = nn.Linear(16, 2)
+        def forward(self, x):
+            for b in self.blocks: x = x + torch.utils.checkpoint.checkpoint(b, x, use_reentrant=False)
+            return self.out(x)
+    return dict(model=M(), inputs=torch.randn(8, 16), target=torch.randint(0, 2, (8,)), expect=[])
+
+@case
+def ok_char_rnn_sequence_cross_entropy():
+    _seed(5)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.emb = nn.Embedding(30, 16); self.rnn = nn.LSTM(16, 32, batch_first=True); self.fc = nn.Linear(32, 30)
+        def forward(self, x): return self.fc(self.rnn(self.emb(x))[0]).transpose(1, 2)
+    return dict(model=M(), inputs=torch.randint(0, 30, (4, 12)), target=torch.randint(0, 30, (4, 12)), expect=[])
+
+@case
+def ok_sigmoid_bce_probabilities():
+    _seed(5); m = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 1), nn.Sigmoid())
+    return dict(model=m, inputs=torch.randn(20, 6), target=torch.randint(0, 2, (20, 1)).float(), loss=nn.BCELoss(), expect=[])
+
+@case
+def ok_bf16_autocast_forward():
+    _seed(5)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.net = nn.Sequential(nn.Linear(12, 32), nn.ReLU(), nn.Linear(32, 3))
+        def forward(self, x):
+            with torch.autocast("cpu", dtype=torch.bfloat16): return self.net(x).float()
+    return dict(model=M(), inputs=torch.randn(16, 12), target=torch.randint(0, 3, (16,)), expect=[])
+
+@case
+def ok_frozen_embedding_pretrained():
+    _seed(5)
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__(); self.emb = nn.Embedding.from_pretrained(torch.randn(100, 24)); self.fc = nn.Linear(24, 2)
+        def forward(self, x): return self.fc(self.emb(x).mean(1))
+    m = M()
+    return dict(model=m, inputs=torch.randint(0, 100, (8, 7)), target=torch.randint(0, 2, (8,)), optimizer=torch.optim.Adam(m.parameters(), 1e-3), steps=3, expect=[])
+
+@case
+def ok_groupnorm_unet_block_train():
+    _seed(5); m = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.GroupNorm(4, 16), nn.SiLU(), nn.Conv2d(16, 16, 3, padding=1), nn.GroupNorm(4, 16), nn.SiLU(), nn.Conv2d(16, 3, 1))
+    x = torch.randn(4, 3, 16, 16)
+    return dict(model=m, inputs=x, target=torch.randn(4, 3, 16, 16), loss=nn.MSELoss(), expect=[])
+
+@case
+def ok_siamese_shared_encoder():
+    _seed(5)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.enc = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 8))
+        def forward(self, a, b): return F.cosine_similarity(self.enc(a), self.enc(b)).unsqueeze(1)
+    return dict(model=M(), inputs=(torch.randn(8, 10), torch.randn(8, 10)), target=torch.rand(8, 1), loss=nn.MSELoss(), expect=[])
+
+@case
+def ok_multitask_two_heads_dict_loss():
+    _seed(5)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.body = nn.Sequential(nn.Linear(6, 32), nn.ReLU()); self.cls = nn.Linear(32, 3); self.reg = nn.Linear(32, 1)
+        def forward(self, x): h = self.body(x); return {"cls": self.cls(h), "reg": self.reg(h)}
+    def loss(out, y): return F.cross_entropy(out["cls"], y["cls"]) + F.mse_loss(out["reg"], y["reg"])
+    return dict(model=M(), inputs=torch.randn(16, 6), target={"cls": torch.randint(0, 3, (16,)), "reg": torch.randn(16, 1)}, loss=loss, expect=[])
+
+@case
+def ok_conv_autoencoder_sigmoid_bce():
+    _seed(5); m = nn.Sequential(nn.Conv2d(1, 8, 3, stride=2, padding=1), nn.ReLU(), nn.ConvTranspose2d(8, 1, 4, stride=2, padding=1), nn.Sigmoid())
+    x = torch.rand(4, 1, 16, 16)
+    return dict(model=m, inputs=x, target=x, loss=nn.BCELoss(), expect=[])
+
+@case
+def ok_regression_huber_loss_adam_steps():
+    _seed(5); m = nn.Sequential(nn.Linear(8, 32), nn.Tanh(), nn.Linear(32, 1))
+    return dict(model=m, inputs=torch.randn(32, 8), target=torch.randn(32, 1), loss=nn.HuberLoss(), optimizer=torch.optim.Adam(m.parameters(), 1e-3), steps=5, expect=[])
