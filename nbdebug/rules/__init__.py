@@ -17,6 +17,7 @@ RULE_MODULES = [
     "unbatched_input",
     "unbatched_silent",
     "layer_input_size",
+    "batch_rows_lost",
     "channels_last",
     "input_rank",
     "embedding_range",
