@@ -2640,3 +2640,226 @@ def ok_conv_autoencoder_sigmoid_bce():
 def ok_regression_huber_loss_adam_steps():
     _seed(5); m = nn.Sequential(nn.Linear(8, 32), nn.Tanh(), nn.Linear(32, 1))
     return dict(model=m, inputs=torch.randn(32, 8), target=torch.randn(32, 1), loss=nn.HuberLoss(), optimizer=torch.optim.Adam(m.parameters(), 1e-3), steps=5, expect=[])
+
+
+# A second fifth-session batch, variants of the public zoo's stories; it found the lost batch rows
+# (NBD112): a seq-first GRU fed batch-first, blamed on the target.
+
+@case
+def half_model_float_batch():
+    _seed(7); m = nn.Sequential(nn.Linear(12, 24), nn.ReLU(), nn.Linear(24, 3)).half()
+    return dict(model=m, inputs=torch.randn(6, 12), expect=["dtype-mismatch"], where=["0", "input"])
+
+@case
+def uint8_images_flattened_into_mlp():
+    _seed(7); m = nn.Sequential(nn.Flatten(), nn.Linear(784, 64), nn.ReLU(), nn.Linear(64, 10))
+    return dict(model=m, inputs=torch.randint(0, 256, (8, 1, 28, 28), dtype=torch.uint8), expect=["dtype-mismatch"], where=["1", "input"])
+
+@case
+def grayscale_nhwc_into_conv():
+    _seed(7); m = nn.Sequential(nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(6 * 12 * 12, 10))
+    return dict(model=m, inputs=torch.rand(4, 28, 28, 1), expect=["shape-mismatch"], where=["0", "input"])
+
+@case
+def unbatched_signal_conv1d():
+    _seed(7); m = nn.Sequential(nn.Conv1d(2, 4, 5), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 96, 3))
+    return dict(model=m, inputs=torch.randn(2, 100), expect=["shape-mismatch"])
+
+@case
+def none_output_in_training_only():
+    _seed(7)
+    class Block(nn.Module):
+        def __init__(self): super().__init__(); self.fc = nn.Linear(8, 8); self.drop = nn.Dropout(0.1)
+        def forward(self, x):
+            if self.training:
+                x = self.drop(self.fc(x))
+            else:
+                return self.fc(x)
+    m = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), Block(), nn.Linear(8, 1))
+    return dict(model=m, inputs=torch.randn(5, 4), expect=["none-output"], where="2")
+
+@case
+def l2_normalise_after_relu_zero_rows():
+    _seed(7)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.fc = nn.Linear(6, 4); self.out = nn.Linear(4, 2)
+        def forward(self, x):
+            h = F.relu(self.fc(x))
+            return self.out(h / h.norm(dim=1, keepdim=True))
+    m = M()
+    with torch.no_grad(): m.fc.bias.fill_(-3.0)
+    return dict(model=m, inputs=torch.randn(10, 6), expect=["nonfinite-created", "dead-relu"])
+
+@case
+def custom_loss_log_of_relu_output():
+    _seed(7); m = nn.Sequential(nn.Linear(5, 3), nn.ReLU())
+    with torch.no_grad(): m[0].bias.fill_(-2.0)
+    def loss(out, y): return -(y * torch.log(out)).mean()
+    return dict(model=m, inputs=torch.randn(8, 5), target=torch.rand(8, 3), loss=loss, expect=["nonfinite-created"])
+
+@case
+def conv_normal_std_50_init():
+    _seed(7); m = nn.Sequential(nn.Conv2d(3, 16, 3), nn.ReLU(), nn.Conv2d(16, 16, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 4))
+    for mod in m:
+        if isinstance(mod, nn.Conv2d): nn.init.normal_(mod.weight, std=50.0)
+    return dict(model=m, inputs=torch.randn(4, 3, 16, 16), expect=["bad-init", "exploding-activations"])
+
+@case
+def mnist_0_255_flattened_mlp():
+    _seed(7); m = nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
+    return dict(model=m, inputs=torch.randint(0, 256, (16, 1, 28, 28)).float(), target=torch.randint(0, 10, (16,)), expect=["unnormalized-input"])
+
+@case
+def conv_bias_minus_10_dead():
+    _seed(7); m = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 2))
+    nn.init.constant_(m[0].bias, -10.0)
+    return dict(model=m, inputs=torch.randn(8, 3, 12, 12), target=torch.randint(0, 2, (8,)), expect=["dead-relu"], where=["0", "1"])
+
+@case
+def regression_cnn_final_relu_stuck():
+    _seed(7); m = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 1), nn.ReLU())
+    nn.init.constant_(m[3].bias, -6.0)
+    return dict(model=m, inputs=torch.randn(10, 1, 8, 8), target=torch.randn(10, 1), loss=nn.MSELoss(), expect=["constant-output", "dead-relu"])
+
+@case
+def tanh_rnn_large_recurrent_weights():
+    _seed(7)
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__(); self.rnn = nn.RNN(3, 64, batch_first=True); self.fc = nn.Linear(64, 1)
+            nn.init.normal_(self.rnn.weight_hh_l0, std=1.0)
+        def forward(self, x): return self.fc(self.rnn(x)[0][:, -1])
+    return dict(model=M(), inputs=torch.randn(4, 50, 3), target=torch.randn(4, 1), loss=nn.MSELoss(),
+                expect=["exploding-gradients", "exploding-activations", "bad-init", "saturated-activation", "vanishing-gradients"])
+
+@case
+def double_labels_for_cross_entropy():
+    _seed(7); m = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 4))
+    return dict(model=m, inputs=torch.randn(12, 6), target=torch.randint(0, 4, (12,)).double(), loss=nn.CrossEntropyLoss(), expect=["wrong-target"])
+
+@case
+def binary_98_percent_negative_bce():
+    _seed(7); m = nn.Sequential(nn.Linear(10, 16), nn.ReLU(), nn.Linear(16, 1))
+    y = torch.zeros(100, 1); y[:2] = 1
+    return dict(model=m, inputs=torch.randn(100, 10), target=y, loss=nn.BCEWithLogitsLoss(), expect=["class-imbalance"])
+
+@case
+def item_loop_rebuilds_tensor():
+    _seed(7)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.enc = nn.Linear(4, 3); self.head = nn.Linear(3, 1)
+        def forward(self, x):
+            h = self.enc(x)
+            h = torch.tensor([[v.item() for v in row] for row in h])
+            return self.head(h)
+    return dict(model=M(), inputs=torch.randn(6, 4), target=torch.randn(6, 1), loss=nn.MSELoss(), expect=["no-gradient"], where="enc")
+
+@case
+def sgd_lr_30_cnn_steps():
+    _seed(7); m = nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 6 * 6, 3))
+    return dict(model=m, inputs=torch.randn(16, 1, 8, 8), target=torch.randint(0, 3, (16,)), optimizer=torch.optim.SGD(m.parameters(), lr=30.0), steps=10, expect=["lr-too-high"])
+
+@case
+def adamw_lr_1e_minus_9_mlp():
+    _seed(7); m = nn.Sequential(nn.Linear(4, 32), nn.ReLU(), nn.Linear(32, 1))
+    x = torch.randn(64, 4)
+    return dict(model=m, inputs=x, target=x.sum(1, keepdim=True), loss=nn.MSELoss(), optimizer=torch.optim.AdamW(m.parameters(), lr=1e-9), steps=15, expect=["lr-too-low"])
+
+@case
+def encoder_frozen_by_mistake_with_optimizer():
+    _seed(7); m = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 2))
+    for p in list(m[0].parameters()) + list(m[2].parameters()) + [m[4].bias]: p.requires_grad_(False)
+    return dict(model=m, inputs=torch.randn(16, 8), target=torch.randint(0, 2, (16,)), expect=["no-gradient"])
+
+@case
+def gru_seq_first_fed_batch_first():
+    _seed(7)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.rnn = nn.GRU(10, 20); self.fc = nn.Linear(20, 2)
+        def forward(self, x): return self.fc(self.rnn(x)[0][-1])
+    return dict(model=M(), inputs=torch.randn(6, 15, 10), target=torch.randint(0, 2, (6,)), expect=["batch-mixing", "shape-mismatch"])
+
+@case
+def softmax_dim0_in_pooling_head():
+    _seed(7)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.score = nn.Linear(16, 1); self.fc = nn.Linear(16, 3)
+        def forward(self, x):   # x: (N, T, 16)
+            w = torch.softmax(self.score(x), dim=0)
+            return self.fc((w * x).sum(1))
+    return dict(model=M(), inputs=torch.randn(8, 12, 16), target=torch.randint(0, 3, (8,)), expect=["softmax-wrong-dim", "batch-mixing"])
+
+@case
+def conv_conv_no_activation_in_custom_block():
+    _seed(7)
+    class Block(nn.Module):
+        def __init__(self): super().__init__(); self.a = nn.Conv2d(8, 8, 3, padding=1); self.b = nn.Conv2d(8, 8, 3, padding=1)
+        def forward(self, x): return self.b(self.a(x))
+    m = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), Block(), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 2))
+    return dict(model=m, inputs=torch.randn(4, 3, 10, 10), expect=["missing-nonlinearity"], where="2")
+
+@case
+def ok_inplace_relu_resnet_train():
+    _seed(7)
+    class Block(nn.Module):
+        def __init__(self, c): super().__init__(); self.c1 = nn.Conv2d(c, c, 3, padding=1); self.b1 = nn.BatchNorm2d(c); self.r = nn.ReLU(inplace=True); self.c2 = nn.Conv2d(c, c, 3, padding=1); self.b2 = nn.BatchNorm2d(c)
+        def forward(self, x):
+            y = self.r(self.b1(self.c1(x))); y = self.b2(self.c2(y)); y += x; return self.r(y)
+    m = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(inplace=True), Block(16), Block(16), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 5))
+    return dict(model=m, inputs=torch.randn(8, 3, 16, 16), target=torch.randint(0, 5, (8,)), expect=[])
+
+@case
+def ok_vit_patch_embed_eval():
+    _seed(7)
+    class ViT(nn.Module):
+        def __init__(self):
+            super().__init__(); self.patch = nn.Conv2d(3, 32, 4, stride=4); self.cls = nn.Parameter(torch.zeros(1, 1, 32)); self.pos = nn.Parameter(torch.randn(1, 17, 32) * 0.02)
+            self.enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(32, 4, 64, batch_first=True, norm_first=True), 2); self.head = nn.Linear(32, 10)
+        def forward(self, x):
+            t = self.patch(x).flatten(2).transpose(1, 2)
+            t = torch.cat([self.cls.expand(x.shape[0], -1, -1), t], 1) + self.pos
+            return self.head(self.enc(t)[:, 0])
+    return dict(model=ViT().eval(), inputs=torch.randn(4, 3, 16, 16), expect=[])
+
+@case
+def ok_house_prices_scaled_inputs_raw_targets():
+    _seed(7); m = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 1))
+    return dict(model=m, inputs=torch.randn(32, 8), target=torch.rand(32, 1) * 5e5 + 1e5, loss=nn.MSELoss(), expect=[])
+
+@case
+def ok_padding_mask_some_positions():
+    _seed(7)
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__(); self.emb = nn.Embedding(40, 16, padding_idx=0); self.enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(16, 2, 32, batch_first=True), 1); self.fc = nn.Linear(16, 2)
+        def forward(self, ids):
+            pad = ids == 0
+            h = self.enc(self.emb(ids), src_key_padding_mask=pad)
+            keep = (~pad).unsqueeze(-1).float()
+            return self.fc((h * keep).sum(1) / keep.sum(1))
+    ids = torch.randint(1, 40, (4, 9)); ids[0, 6:] = 0; ids[2, 4:] = 0
+    return dict(model=M(), inputs=ids, target=torch.randint(0, 2, (4,)), expect=[])
+
+@case
+def ok_gru_seq2seq_teacher_forcing():
+    _seed(7)
+    class S2S(nn.Module):
+        def __init__(self): super().__init__(); self.emb = nn.Embedding(20, 16); self.enc = nn.GRU(16, 32, batch_first=True); self.dec = nn.GRU(16, 32, batch_first=True); self.out = nn.Linear(32, 20)
+        def forward(self, src, tgt_in):
+            _, h = self.enc(self.emb(src)); y, _ = self.dec(self.emb(tgt_in), h); return self.out(y).reshape(-1, 20)
+    src = torch.randint(0, 20, (4, 7)); tgt = torch.randint(0, 20, (4, 6))
+    return dict(model=S2S(), inputs=(src, tgt), target=tgt.reshape(-1), expect=[])
+
+@case
+def ok_cnn_unit_range_sgd_momentum_steps():
+    _seed(7); m = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8 * 4 * 4, 3))
+    x = torch.rand(32, 1, 8, 8); y = torch.arange(32) % 3
+    return dict(model=m, inputs=x, target=y, optimizer=torch.optim.SGD(m.parameters(), lr=0.05, momentum=0.9), steps=10, expect=[])
+
+@case
+def ok_embedding_mean_pool_classifier():
+    _seed(7)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.emb = nn.EmbeddingBag(500, 32, mode="mean"); self.fc = nn.Linear(32, 4)
+        def forward(self, ids, offsets): return self.fc(self.emb(ids, offsets))
+    return dict(model=M(), inputs=(torch.randint(0, 500, (40,)), torch.tensor([0, 10, 22, 31])), target=torch.randint(0, 4, (4,)), expect=[])
