@@ -2814,7 +2814,7 @@ def ok_vit_patch_embed_eval():
     class ViT(nn.Module):
         def __init__(self):
             super().__init__(); self.patch = nn.Conv2d(3, 32, 4, stride=4); self.cls = nn.Parameter(torch.zeros(1, 1, 32)); self.pos = nn.Parameter(torch.randn(1, 17, 32) * 0.02)
-            self.enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(32, 4, 64, batch_first=True, norm_first=True), 2); self.head = nn.Linear(32, 10)
+            self.enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(32, 4, 64, batch_first=True, norm_first=True), 2, enable_nested_tensor=False); self.head = nn.Linear(32, 10)
         def forward(self, x):
             t = self.patch(x).flatten(2).transpose(1, 2)
             t = torch.cat([self.cls.expand(x.shape[0], -1, -1), t], 1) + self.pos
