@@ -51,6 +51,7 @@ RULE_MODULES = [
     "unregistered_params",
     "params_not_in_optimizer",
     "cut_from_graph",
+    "zero_gradient",
     "frozen_params",
     "unused_modules",
     "output_without_grad",
