@@ -2863,3 +2863,150 @@ def ok_embedding_mean_pool_classifier():
         def __init__(self): super().__init__(); self.emb = nn.EmbeddingBag(500, 32, mode="mean"); self.fc = nn.Linear(32, 4)
         def forward(self, ids, offsets): return self.fc(self.emb(ids, offsets))
     return dict(model=M(), inputs=(torch.randint(0, 500, (40,)), torch.tensor([0, 10, 22, 31])), target=torch.randint(0, 4, (4,)), expect=[])
+
+
+# A third fifth-session batch: it found rounding in forward (exact zero gradients, NBD294) and
+# KLDivLoss fed probabilities (NBD416).
+@case
+def layer_built_inside_forward():
+    _seed(11)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.fc = nn.Linear(8, 16)
+        def forward(self, x):
+            head = nn.Linear(16, 2)   # a new, untracked layer every call
+            return head(F.relu(self.fc(x)))
+    m = M()
+    return dict(model=m, inputs=torch.randn(8, 8), target=torch.randint(0, 2, (8,)), optimizer=torch.optim.Adam(m.parameters(), 1e-3), expect=["untrained-parameter"])
+
+@case
+def round_in_forward_kills_gradient():
+    _seed(11)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.enc = nn.Linear(6, 4); self.dec = nn.Linear(4, 1)
+        def forward(self, x): return self.dec(torch.round(self.enc(x)))
+    return dict(model=M(), inputs=torch.randn(16, 6), target=torch.randn(16, 1), loss=nn.MSELoss(), expect=["no-gradient"], where="enc")
+
+@case
+def deep_sigmoid_cnn():
+    _seed(11); layers = [nn.Conv2d(3, 8, 3, padding=1), nn.Sigmoid()]
+    for _ in range(10): layers += [nn.Conv2d(8, 8, 3, padding=1), nn.Sigmoid()]
+    m = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 2))
+    return dict(model=m, inputs=torch.randn(4, 3, 12, 12), target=torch.randint(0, 2, (4,)), expect=["vanishing-gradients", "saturated-activation"])
+
+@case
+def kldiv_on_probabilities_not_log():
+    _seed(11); m = nn.Sequential(nn.Linear(8, 5), nn.Softmax(dim=1))
+    y = torch.softmax(torch.randn(16, 5), 1)
+    return dict(model=m, inputs=torch.randn(16, 8), target=y, loss=nn.KLDivLoss(reduction="batchmean"), expect=["loss-mismatch"])
+
+@case
+def cross_entropy_with_one_output_unit_binary():
+    _seed(11); m = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1))
+    return dict(model=m, inputs=torch.randn(16, 8), target=torch.zeros(16, dtype=torch.long), loss=nn.CrossEntropyLoss(), expect=["loss-mismatch"])
+
+@case
+def labels_equal_num_classes():
+    _seed(11); m = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 5))
+    y = torch.randint(1, 6, (20,))   # 1..5, five classes numbered from 1
+    return dict(model=m, inputs=torch.randn(20, 8), target=y, loss=nn.CrossEntropyLoss(), expect=["wrong-target"], where="target")
+
+@case
+def train_mode_dropout_p09_at_inference():
+    _seed(11); m = nn.Sequential(nn.Linear(10, 64), nn.ReLU(), nn.Dropout(0.5), nn.Linear(64, 64), nn.ReLU(), nn.Dropout(0.5), nn.Linear(64, 3))
+    return dict(model=m, inputs=torch.randn(8, 10), expect=["train-eval-mode"])
+
+@case
+def stacked_bilstm_exploding_init():
+    _seed(11)
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__(); self.rnn = nn.LSTM(4, 32, num_layers=2, batch_first=True); self.fc = nn.Linear(32, 1)
+            for n, p in self.rnn.named_parameters():
+                if "weight" in n: nn.init.uniform_(p, -5, 5)
+        def forward(self, x): return self.fc(self.rnn(x)[0][:, -1])
+    return dict(model=M(), inputs=torch.randn(4, 20, 4), target=torch.randn(4, 1), loss=nn.MSELoss(), expect=["bad-init", "saturated-activation", "exploding-gradients", "vanishing-gradients"])
+
+@case
+def exp_of_unbounded_logvar():
+    _seed(11)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.fc = nn.Linear(4, 2)
+        def forward(self, x):
+            mu, logvar = self.fc(x).chunk(2, 1)
+            return mu + torch.exp(logvar) * torch.randn_like(mu)
+    m = M()
+    with torch.no_grad(): m.fc.bias[1] = 200.0
+    return dict(model=m, inputs=torch.randn(6, 4), target=torch.randn(6, 1), loss=nn.MSELoss(), expect=["nonfinite-created"])
+
+@case
+def features_in_thousands_tabular():
+    _seed(11); m = nn.Sequential(nn.Linear(5, 32), nn.ReLU(), nn.Linear(32, 1))
+    x = torch.stack([torch.rand(64) * 5000, torch.rand(64) * 90000, torch.rand(64), torch.rand(64) * 3000, torch.rand(64) * 10], 1)
+    return dict(model=m, inputs=x, target=torch.randn(64, 1), loss=nn.MSELoss(), expect=["unnormalized-input"])
+
+@case
+def conv1d_channels_last_sequence():
+    _seed(11); m = nn.Sequential(nn.Conv1d(12, 32, 3), nn.ReLU(), nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(32, 4))
+    return dict(model=m, inputs=torch.randn(8, 100, 12), target=torch.randint(0, 4, (8,)), expect=["shape-mismatch"], where=["0", "input"])
+
+@case
+def linear_in_features_off_by_pooling():
+    _seed(11); m = nn.Sequential(nn.Conv2d(3, 16, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(16 * 16 * 16, 10))
+    return dict(model=m, inputs=torch.randn(4, 3, 32, 32), expect=["shape-mismatch"], where=["4", "3"])
+
+@case
+def ok_resnet_pretrained_style_eval_single_image():
+    _seed(11); m = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.Conv2d(16, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10)).eval()
+    return dict(model=m, inputs=torch.randn(1, 3, 32, 32), expect=[])
+
+@case
+def ok_mc_dropout_in_eval_with_dropout_train():
+    _seed(11)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.fc1 = nn.Linear(6, 32); self.fc2 = nn.Linear(32, 1)
+        def forward(self, x): return self.fc2(F.dropout(F.relu(self.fc1(x)), 0.1, training=self.training))
+    return dict(model=M(), inputs=torch.randn(16, 6), target=torch.randn(16, 1), loss=nn.MSELoss(), expect=[])
+
+@case
+def ok_focal_style_custom_loss():
+    _seed(11); m = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 4))
+    def focal(out, y):
+        logp = F.log_softmax(out, 1).gather(1, y[:, None]).squeeze(1)
+        return (-(1 - logp.exp()) ** 2 * logp).mean()
+    return dict(model=m, inputs=torch.randn(24, 10), target=torch.arange(24) % 4, loss=focal, expect=[])
+
+@case
+def ok_contrastive_embeddings_normalised():
+    _seed(11)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.enc = nn.Sequential(nn.Linear(16, 64), nn.ReLU(), nn.Linear(64, 32))
+        def forward(self, x): return F.normalize(self.enc(x), dim=1)
+    def info_nce(z, _):
+        logits = z @ z.roll(1, 0).T / 0.1
+        return F.cross_entropy(logits, torch.arange(z.shape[0]))
+    return dict(model=M(), inputs=torch.randn(16, 16), target=torch.zeros(16), loss=info_nce, expect=[])
+
+@case
+def ok_regression_targets_in_unit_range_sigmoid_mse():
+    _seed(11); m = nn.Sequential(nn.Linear(6, 32), nn.ReLU(), nn.Linear(32, 1), nn.Sigmoid())
+    return dict(model=m, inputs=torch.randn(32, 6), target=torch.rand(32, 1), loss=nn.MSELoss(), expect=[])
+
+@case
+def ok_lstm_packed_variable_lengths():
+    _seed(11)
+    from torch.nn.utils.rnn import pack_padded_sequence
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.rnn = nn.LSTM(5, 16, batch_first=True); self.fc = nn.Linear(16, 2)
+        def forward(self, x, lengths):
+            packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+            _, (h, _) = self.rnn(packed)
+            return self.fc(h[-1])
+    return dict(model=M(), inputs=(torch.randn(4, 9, 5), torch.tensor([9, 5, 7, 3])), target=torch.randint(0, 2, (4,)), expect=[])
+
+@case
+def ok_quantile_regression_pinball():
+    _seed(11); m = nn.Sequential(nn.Linear(3, 32), nn.GELU(), nn.Linear(32, 3))
+    def pinball(out, y):
+        q = torch.tensor([0.1, 0.5, 0.9]); e = y - out
+        return torch.maximum(q * e, (q - 1) * e).mean()
+    return dict(model=m, inputs=torch.randn(40, 3), target=torch.randn(40, 1), loss=pinball, expect=[])
