@@ -3010,3 +3010,157 @@ def ok_quantile_regression_pinball():
         q = torch.tensor([0.1, 0.5, 0.9]); e = y - out
         return torch.maximum(q * e, (q - 1) * e).mean()
     return dict(model=m, inputs=torch.randn(40, 3), target=torch.randn(40, 1), loss=pinball, expect=[])
+
+
+# A fourth fifth-session batch: healthy setups only (typical optimizers and learning rates, probes
+# included); all silent when written.
+
+@case
+def ok_gru_classifier_adam_steps():
+    _seed(17)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.rnn = nn.GRU(6, 32, batch_first=True); self.fc = nn.Linear(32, 3)
+        def forward(self, x): return self.fc(self.rnn(x)[0][:, -1])
+    m = M(); x = torch.randn(32, 12, 6)
+    return dict(model=m, inputs=x, target=(x[:, :, 0].sum(1) > 0).long() + (x[:, :, 1].sum(1) > 2).long(), optimizer=torch.optim.Adam(m.parameters(), 1e-3), steps=10, expect=[])
+
+@case
+def ok_mlp_sgd_001_momentum_steps():
+    _seed(17); m = nn.Sequential(nn.Linear(10, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 3))
+    x = torch.randn(64, 10)
+    return dict(model=m, inputs=x, target=x[:, :3].argmax(1), optimizer=torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9), steps=10, expect=[])
+
+@case
+def ok_mlp_plain_sgd_005_steps():
+    _seed(17); m = nn.Sequential(nn.Linear(10, 32), nn.Tanh(), nn.Linear(32, 1))
+    x = torch.randn(64, 10)
+    return dict(model=m, inputs=x, target=x[:, :1] * 2 - x[:, 1:2], loss=nn.MSELoss(), optimizer=torch.optim.SGD(m.parameters(), lr=0.05), steps=10, expect=[])
+
+@case
+def ok_conv1d_bn_train_with_target():
+    _seed(17); m = nn.Sequential(nn.Conv1d(4, 16, 5, padding=2), nn.BatchNorm1d(16), nn.ReLU(), nn.MaxPool1d(2), nn.Conv1d(16, 32, 5, padding=2), nn.BatchNorm1d(32), nn.ReLU(), nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(32, 5))
+    return dict(model=m, inputs=torch.randn(16, 4, 64), target=torch.randint(0, 5, (16,)), expect=[])
+
+@case
+def ok_transformer_decoder_eval():
+    _seed(17)
+    dec = nn.TransformerDecoder(nn.TransformerDecoderLayer(32, 4, 64, batch_first=True), 2).eval()
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.dec = dec
+        def forward(self, tgt, memory):
+            mask = nn.Transformer.generate_square_subsequent_mask(tgt.shape[1])
+            return self.dec(tgt, memory, tgt_mask=mask)
+    return dict(model=M().eval(), inputs=(torch.randn(3, 7, 32), torch.randn(3, 11, 32)), expect=[])
+
+@case
+def ok_autoencoder_rmsprop_steps():
+    _seed(17); m = nn.Sequential(nn.Linear(20, 8), nn.ReLU(), nn.Linear(8, 20))
+    x = torch.randn(64, 20)
+    return dict(model=m, inputs=x, target=x, loss=nn.MSELoss(), optimizer=torch.optim.RMSprop(m.parameters(), lr=1e-3), steps=10, expect=[])
+
+@case
+def ok_lstm_language_model_adamw_steps():
+    _seed(17)
+    class LM(nn.Module):
+        def __init__(self): super().__init__(); self.emb = nn.Embedding(50, 32); self.rnn = nn.LSTM(32, 64, batch_first=True); self.out = nn.Linear(64, 50)
+        def forward(self, ids): return self.out(self.rnn(self.emb(ids))[0]).reshape(-1, 50)
+    m = LM(); ids = torch.randint(0, 50, (8, 16))
+    return dict(model=m, inputs=ids[:, :-1], target=ids[:, 1:].reshape(-1), optimizer=torch.optim.AdamW(m.parameters(), lr=3e-3), steps=8, expect=[])
+
+@case
+def ok_tabular_bn_dropout_train_target():
+    _seed(17); m = nn.Sequential(nn.Linear(12, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Dropout(0.3), nn.Linear(64, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Linear(32, 2))
+    return dict(model=m, inputs=torch.randn(64, 12), target=torch.randint(0, 2, (64,)), expect=[])
+
+@case
+def ok_deep_kaiming_relu_mlp_adam_steps():
+    _seed(17); layers = []; d = 16
+    for _ in range(8):
+        lin = nn.Linear(d, 64); nn.init.kaiming_normal_(lin.weight, nonlinearity="relu"); nn.init.zeros_(lin.bias)
+        layers += [lin, nn.ReLU()]; d = 64
+    m = nn.Sequential(*layers, nn.Linear(64, 4)); x = torch.randn(64, 16)
+    return dict(model=m, inputs=x, target=x[:, :4].argmax(1), optimizer=torch.optim.Adam(m.parameters(), 1e-3), steps=10, expect=[])
+
+@case
+def ok_unet_skip_concat_train():
+    _seed(17)
+    class U(nn.Module):
+        def __init__(self):
+            super().__init__(); self.d1 = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU()); self.d2 = nn.Sequential(nn.MaxPool2d(2), nn.Conv2d(8, 16, 3, padding=1), nn.ReLU())
+            self.up = nn.ConvTranspose2d(16, 8, 2, stride=2); self.out = nn.Conv2d(16, 1, 1)
+        def forward(self, x):
+            a = self.d1(x); b = self.d2(a); return self.out(torch.cat([a, self.up(b)], 1))
+    x = torch.rand(4, 1, 16, 16)
+    return dict(model=U(), inputs=x, target=(x > 0.5).float(), loss=nn.BCEWithLogitsLoss(), expect=[])
+
+@case
+def ok_image_plus_tabular_two_inputs():
+    _seed(17)
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__(); self.cnn = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten()); self.tab = nn.Sequential(nn.Linear(5, 8), nn.ReLU()); self.head = nn.Linear(16, 2)
+        def forward(self, img, feats): return self.head(torch.cat([self.cnn(img), self.tab(feats)], 1))
+    return dict(model=M(), inputs=(torch.randn(8, 3, 16, 16), torch.randn(8, 5)), target=torch.randint(0, 2, (8,)), expect=[])
+
+@case
+def ok_tuple_output_custom_loss():
+    _seed(17)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.body = nn.Sequential(nn.Linear(8, 32), nn.ReLU()); self.cls = nn.Linear(32, 4)
+        def forward(self, x): h = self.body(x); return self.cls(h), h
+    def loss(out, y): logits, feats = out; return F.cross_entropy(logits, y) + 1e-3 * feats.pow(2).mean()
+    return dict(model=M(), inputs=torch.randn(16, 8), target=torch.arange(16) % 4, loss=loss, expect=[])
+
+@case
+def ok_eval_mlp_with_dropout_batch_of_one():
+    _seed(17); m = nn.Sequential(nn.Linear(6, 32), nn.ReLU(), nn.Dropout(0.2), nn.Linear(32, 2)).eval()
+    return dict(model=m, inputs=torch.randn(1, 6), expect=[])
+
+@case
+def ok_two_class_softmax_cross_entropy_steps():
+    _seed(17); m = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 2)); x = torch.randn(48, 4)
+    return dict(model=m, inputs=x, target=(x[:, 0] > 0).long(), loss=nn.CrossEntropyLoss(), optimizer=torch.optim.Adam(m.parameters(), lr=5e-3), steps=10, expect=[])
+
+@case
+def ok_multioutput_regression_adagrad_steps():
+    _seed(17); m = nn.Sequential(nn.Linear(5, 32), nn.ReLU(), nn.Linear(32, 3)); x = torch.randn(64, 5)
+    return dict(model=m, inputs=x, target=x[:, :3] * 0.5, loss=nn.MSELoss(), optimizer=torch.optim.Adagrad(m.parameters(), lr=0.05), steps=10, expect=[])
+
+@case
+def ok_attention_with_key_padding_mask_kwarg():
+    _seed(17)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.attn = nn.MultiheadAttention(16, 4, batch_first=True); self.fc = nn.Linear(16, 2)
+        def forward(self, x, key_padding_mask=None):
+            h, _ = self.attn(x, x, x, key_padding_mask=key_padding_mask); return self.fc(h.mean(1))
+    mask = torch.zeros(4, 6, dtype=torch.bool); mask[1, 4:] = True
+    return dict(model=M(), inputs={"x": torch.randn(4, 6, 16), "key_padding_mask": mask}, target=torch.randint(0, 2, (4,)), expect=[])
+
+@case
+def ok_cnn_cifar_like_eval_batch16():
+    _seed(17); m = nn.Sequential(nn.Conv2d(3, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64 * 8 * 8, 128), nn.ReLU(), nn.Dropout(0.5), nn.Linear(128, 10)).eval()
+    return dict(model=m, inputs=torch.randn(16, 3, 32, 32), expect=[])
+
+@case
+def ok_bce_multilabel_logits_steps():
+    _seed(17); m = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 5)); x = torch.randn(64, 10)
+    return dict(model=m, inputs=x, target=(x[:, :5] > 0).float(), loss=nn.BCEWithLogitsLoss(), optimizer=torch.optim.Adam(m.parameters(), 1e-3), steps=10, expect=[])
+
+@case
+def ok_sequence_tagging_ner_style():
+    _seed(17)
+    class T(nn.Module):
+        def __init__(self): super().__init__(); self.emb = nn.Embedding(100, 24); self.rnn = nn.LSTM(24, 32, batch_first=True, bidirectional=True); self.fc = nn.Linear(64, 7)
+        def forward(self, ids): return self.fc(self.rnn(self.emb(ids))[0]).permute(0, 2, 1)
+    ids = torch.randint(0, 100, (6, 10))
+    return dict(model=T(), inputs=ids, target=torch.randint(0, 7, (6, 10)), expect=[])
+
+@case
+def ok_linear_regression_single_layer_sgd_steps():
+    _seed(17); m = nn.Linear(3, 1); x = torch.randn(100, 3)
+    return dict(model=m, inputs=x, target=x @ torch.tensor([[1.0], [-2.0], [0.5]]) + 0.3, loss=nn.MSELoss(), optimizer=torch.optim.SGD(m.parameters(), lr=0.1), steps=10, expect=[])
+
+@case
+def ok_logistic_regression_sgd_steps():
+    _seed(17); m = nn.Linear(4, 1); x = torch.randn(100, 4)
+    return dict(model=m, inputs=x, target=(x[:, :1] + x[:, 1:2] > 0).float(), loss=nn.BCEWithLogitsLoss(), optimizer=torch.optim.SGD(m.parameters(), lr=0.5), steps=10, expect=[])
