@@ -25,7 +25,7 @@ from . import fused, signals, stats
 from .backward import (LossSpec, NormUnavailable, accumulated_grad_norms, compute_loss, norm_vector,
                        param_grad_norms, resolve_loss)
 from .capture import MAX_CALLS, ModelIndex, Recorder, recording
-from .checks import backward_origin, batch_mixing, graph, nonfinite_origin, per_sample
+from .checks import backward_origin, batch_mixing, functional_dropout, graph, nonfinite_origin, per_sample
 from .errors import describe, error_info, misuse
 from .guard import ModelGuard
 from .probe import ProbeError, run_probe
@@ -406,6 +406,10 @@ class _Tracer:
                 guard.restore_modes()
         self._nonfinite_check(guard)
         self._backward_origin(guard)
+        try:  # static: reads the source of the user's classes, runs nothing
+            t.checks["functional_dropout"] = functional_dropout.run(self.model, t)
+        except Exception as e:
+            t.notes.append(f"functional-dropout check skipped: {describe(e)}"[:300])
 
     def _backward_origin(self, guard: ModelGuard):
         """A failed backward has no user line in its traceback: replay it under anomaly mode."""

@@ -209,6 +209,70 @@ def test_unreadable_source_needs_the_experiment():
     assert not ok and "cannot be read" in why
 
 
+def _cell_class(source: str, name: str):
+    """A class as a Jupyter cell makes it: its code's file is in linecache only, and its module is not
+    in sys.modules, so inspect cannot read the class (TypeError), only its functions."""
+    import linecache
+
+    filename = f"/tmp/ipykernel_0/cell_{abs(hash(source))}.py"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    ns = {"__name__": "not_a_module_in_sys_modules"}
+    exec(compile(source, filename, "exec"), ns)
+    return ns[name]
+
+
+NOTEBOOK_CELL = """import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+class CellNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x):
+        return F.dropout(self.fc(x) * 2, 0.5)
+"""
+
+
+def test_a_class_typed_into_a_notebook_cell_is_read_function_by_function():
+    import inspect
+
+    cls = _cell_class(NOTEBOOK_CELL, "CellNet")
+    with pytest.raises(TypeError):
+        inspect.getsource(cls)
+    ok, why = _verdict(cls(), torch.randn(3, 4))
+    assert ok, why   # read and judged per-sample, not "cannot be read"
+
+
+def test_functional_dropout_without_training_is_found_at_its_line():
+    cls = _cell_class(NOTEBOOK_CELL, "CellNet")
+    t = nbdebug.trace(cls().eval(), torch.randn(3, 4))
+    (item,) = t.checks["functional_dropout"]
+    assert (item["class"], item["method"], item["line"]) == ("CellNet", "forward", 11)
+    assert item["code"].startswith("F.dropout(")
+    assert any(f.rule == "NBD164" and f.severity == "warning" for f in t.findings)
+
+
+@pytest.mark.parametrize("call,found", [
+    ("F.dropout(h, 0.5)", True),
+    ("F.dropout2d(h)", True),
+    ("torch.nn.functional.dropout(h, p=0.1)", True),
+    ("F.dropout(h, 0.5, self.training)", False),
+    ("F.dropout(h, p=0.5, training=self.training)", False),
+    ("F.alpha_dropout(h, 0.5)", False),   # defaults to training=False
+    ("self.dropout(h)", False),           # a submodule follows the mode
+])
+def test_functional_dropout_calls_are_judged_by_their_arguments(call, found):
+    source = NOTEBOOK_CELL.replace("F.dropout(self.fc(x) * 2, 0.5)", call).replace(
+        "return ", "h = self.fc(x)\n        return ")
+    if "self.dropout" in call:
+        source = source.replace("self.fc = nn.Linear(4, 4)",
+                                "self.fc = nn.Linear(4, 4)\n        self.dropout = nn.Dropout(0.5)")
+    t = nbdebug.trace(_cell_class(source, "CellNet")().eval(), torch.randn(3, 4), backward=False)
+    assert bool(t.checks["functional_dropout"]) is found, t.checks["functional_dropout"]
+
+
 # ----------------------------------------------------------------------------- backward origin
 class GatedBlock(nn.Module):
     """A sigmoid gate floored in place: sigmoid's backward needs the output `+=` overwrites."""

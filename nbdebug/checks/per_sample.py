@@ -215,6 +215,38 @@ def _user_classes(module: nn.Module) -> list:
             if c not in (nn.Module, object) and not c.__module__.startswith("torch.")]
 
 
+def _parsed(obj) -> ast.Module:
+    """The AST of `obj`'s source, its line numbers as in the file (or notebook cell) it came from."""
+    lines, start = inspect.getsourcelines(obj)
+    tree = ast.parse(textwrap.dedent("".join(lines)))
+    ast.increment_lineno(tree, max(start, 1) - 1)
+    return tree
+
+
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_UNREADABLE = (OSError, TypeError, SyntaxError, IndentationError)
+
+
+def _class_functions(cls) -> list:
+    """The FunctionDefs of `cls`'s body. A class typed into a notebook cell has no file inspect can
+    find, but each of its functions does (the cell is in linecache): those are parsed one by one."""
+    try:
+        tree = _parsed(cls)
+        body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+        return [node for node in body if isinstance(node, _FUNCTIONS)]
+    except _UNREADABLE:
+        pass
+    nodes = []
+    for obj in vars(cls).values():
+        fn = getattr(obj, "__func__", obj)  # staticmethod / classmethod
+        if not inspect.isfunction(fn):
+            continue
+        tree = _parsed(fn)  # raises when this cannot be read either
+        if tree.body and isinstance(tree.body[0], _FUNCTIONS):
+            nodes.append(tree.body[0])
+    return nodes
+
+
 @functools.lru_cache(maxsize=512)
 def _methods(classes: tuple) -> tuple:
     """name -> FunctionDef over the user's classes (most derived first), or a reason they can't be read.
@@ -223,13 +255,11 @@ def _methods(classes: tuple) -> tuple:
     found: dict = {}
     for cls in classes:
         try:
-            tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
-        except (OSError, TypeError, SyntaxError, IndentationError):
+            nodes = _class_functions(cls)
+        except _UNREADABLE:
             return None, f"the source of {cls.__name__} cannot be read"
-        body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
-        for node in body:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                found.setdefault(node.name, node)
+        for node in nodes:
+            found.setdefault(node.name, node)
     return found, None
 
 

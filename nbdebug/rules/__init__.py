@@ -34,6 +34,7 @@ RULE_MODULES = [
     "batchnorm_single_value",
     "batchnorm_one_sample_silent",
     "train_mode_inference",
+    "functional_dropout_in_eval",
     "eval_mode_training",
     # -- activations, initialisation, wiring --------------------------------------------------
     "init_scale",
