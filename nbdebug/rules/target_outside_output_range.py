@@ -1,0 +1,98 @@
+"""NBD426 wrong-target: a regression loss between a bounded head (a final Sigmoid in (0, 1), Tanh in
+(-1, 1)) and targets far outside that range: the loss cannot approach 0, and the squash saturates as
+it chases the targets, so its gradient vanishes too."""
+import torch
+import torch.nn as nn
+
+from .base import Rule
+from .helpers import fmt, leaf_calls, shape
+from .loss_signals import REGRESSION_LOSSES, output, target, user_loss
+
+RANGES = {"Sigmoid": (0.0, 1.0), "Tanh": (-1.0, 1.0), "Hardsigmoid": (0.0, 1.0), "Hardtanh": (-1.0, 1.0),
+          "Softsign": (-1.0, 1.0)}
+MARGIN = 0.5   # outside by half the head's range: a scaling slip, not a target that touches a bound
+
+
+def _bounded_head(trace, out):
+    """The last leaf call when it is a bounded squash whose values are the output's."""
+    leaves = leaf_calls(trace)
+    last = leaves[-1] if leaves else None
+    if last is None or last.type not in RANGES or last.output is None:
+        return None
+    o = last.output
+    if o.ref == out.ref or (o.numel == out.numel and o.min == out.min and o.max == out.max):
+        return last
+    return None
+
+
+def check(trace):
+    kind = user_loss(trace)
+    if kind not in REGRESSION_LOSSES:
+        return
+    out, tgt = output(trace), target(trace)
+    if out is None or tgt is None or not tgt.has_values or not tgt.finite or not tgt.is_float:
+        return
+    head = _bounded_head(trace, out)
+    if head is None:
+        return
+    lo, hi = RANGES[head.type]
+    if head.type == "Hardtanh":
+        lo, hi = head.attrs.get("min_val", lo), head.attrs.get("max_val", hi)
+    span = hi - lo
+    if not (tgt.max > hi + MARGIN * span or tgt.min < lo - MARGIN * span):
+        return
+    message = (f"The model ends in `{head.name}` ({head.type}), so every prediction lies in ({fmt(lo)}, "
+               f"{fmt(hi)}), but the {kind} targets {shape(tgt)} span [{fmt(tgt.min)}, {fmt(tgt.max)}]: the "
+               f"loss cannot get near 0, and the {head.type} saturates as it chases them, so its gradient "
+               f"vanishes too.")
+    fix = (f"For an unbounded regression drop the final `{head.type}` (`{head.name}`) and predict raw values; "
+           f"or scale the targets into ({fmt(lo)}, {fmt(hi)}) (e.g. min-max) and undo the scaling on the "
+           f"predictions.")
+    yield RULE.finding(head.name, message, fix, call=head.index,
+                       evidence={"head": head.type, "target_min": tgt.min, "target_max": tgt.max})
+
+
+def _bad_tanh_head_price_targets():
+    torch.manual_seed(26)
+    m = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 1), nn.Tanh())
+    return dict(model=m, inputs=torch.randn(32, 4), target=torch.rand(32, 1) * 4e5 + 5e4, loss=nn.MSELoss())
+
+
+def _bad_sigmoid_head_ratings():
+    torch.manual_seed(27)
+    m = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 1), nn.Sigmoid())
+    return dict(model=m, inputs=torch.randn(20, 6), target=torch.randint(1, 6, (20, 1)).float(),
+                loss=nn.L1Loss())
+
+
+def _good_sigmoid_head_unit_targets():
+    torch.manual_seed(27)
+    m = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 1), nn.Sigmoid())
+    return dict(model=m, inputs=torch.randn(20, 6), target=torch.rand(20, 1), loss=nn.MSELoss())
+
+
+def _good_unbounded_head():
+    torch.manual_seed(26)
+    m = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 1))
+    return dict(model=m, inputs=torch.randn(32, 4), target=torch.rand(32, 1) * 4e5, loss=nn.MSELoss())
+
+
+RULE = Rule(
+    code="NBD426",
+    cause="wrong-target",
+    severity="error",
+    title="Regression targets outside the range of a bounded output layer",
+    explanation=(
+        "A final Sigmoid keeps predictions in (0, 1), a Tanh in (-1, 1). With MSE/L1/Huber against "
+        "targets far outside that range (prices, ratings 1..5, unscaled measurements), no prediction can "
+        "reach them: the loss plateaus high, and the squash saturates at its bound, where its gradient "
+        "is nearly zero, so the layers before it stop learning as well."
+    ),
+    fix="Remove the final squash for unbounded targets, or scale the targets into its range.",
+    check=check,
+    bad=[_bad_tanh_head_price_targets, _bad_sigmoid_head_ratings],
+    good=[_good_sigmoid_head_unit_targets, _good_unbounded_head],
+    needs="loss",
+    thresholds=(f"Targets beyond the head's range by more than {MARGIN:g} × its width (so a target that "
+                "touches 0 or 1 is fine): a scaling slip rather than rounding (own reasoning)."),
+)
