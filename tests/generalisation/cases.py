@@ -3164,3 +3164,70 @@ def ok_linear_regression_single_layer_sgd_steps():
 def ok_logistic_regression_sgd_steps():
     _seed(17); m = nn.Linear(4, 1); x = torch.randn(100, 4)
     return dict(model=m, inputs=x, target=(x[:, :1] + x[:, 1:2] > 0).float(), loss=nn.BCEWithLogitsLoss(), optimizer=torch.optim.SGD(m.parameters(), lr=0.5), steps=10, expect=[])
+
+
+# A fifth fifth-session batch of forum classics: it found F.dropout left on in eval mode (NBD164)
+# and a Tanh head against unscaled regression targets (NBD426).
+@case
+def weights_as_plain_tensors_requires_grad():
+    _seed(19)
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__(); self.w1 = torch.randn(6, 16, requires_grad=True); self.b1 = torch.zeros(16, requires_grad=True); self.out = nn.Linear(16, 2)
+        def forward(self, x): return self.out(torch.relu(x @ self.w1 + self.b1))
+    return dict(model=M(), inputs=torch.randn(8, 6), target=torch.randint(0, 2, (8,)), expect=["untrained-parameter"])
+
+@case
+def functional_dropout_active_in_eval():
+    _seed(19)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.fc1 = nn.Linear(10, 64); self.fc2 = nn.Linear(64, 3)
+        def forward(self, x): return self.fc2(F.dropout(F.relu(self.fc1(x)), 0.5))   # training=True by default
+    return dict(model=M().eval(), inputs=torch.randn(8, 10), expect=["train-eval-mode"])
+
+@case
+def cat_on_batch_dim_instead_of_features():
+    _seed(19)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.a = nn.Linear(4, 8); self.b = nn.Linear(4, 8); self.head = nn.Linear(16, 2)
+        def forward(self, x): return self.head(torch.cat([self.a(x), self.b(x)], 0))
+    return dict(model=M(), inputs=torch.randn(6, 4), target=torch.randint(0, 2, (6,)), expect=["shape-mismatch"])
+
+@case
+def permute_then_view_not_contiguous():
+    _seed(19)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.conv = nn.Conv2d(3, 8, 3, padding=1); self.fc = nn.Linear(8 * 8 * 8, 2)
+        def forward(self, x): return self.fc(self.conv(x).permute(0, 2, 3, 1).view(x.shape[0], -1))
+    return dict(model=M(), inputs=torch.randn(4, 3, 8, 8), expect=["shape-mismatch"])
+
+@case
+def softmax_then_log_then_cross_entropy():
+    _seed(19)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.fc = nn.Linear(8, 4)
+        def forward(self, x): return torch.softmax(self.fc(x), 1)
+    return dict(model=M(), inputs=torch.randn(16, 8), target=torch.randint(0, 4, (16,)), loss=nn.CrossEntropyLoss(), expect=["double-softmax"])
+
+@case
+def bce_without_sigmoid_on_linear_output():
+    _seed(19); m = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1))
+    return dict(model=m, inputs=torch.randn(16, 8), target=torch.randint(0, 2, (16, 1)).float(), loss=nn.BCELoss(), expect=["loss-mismatch"])
+
+@case
+def huge_weight_decay_steps():
+    _seed(19); m = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 2)); x = torch.randn(32, 8)
+    return dict(model=m, inputs=x, target=(x[:, 0] > 0).long(), optimizer=torch.optim.SGD(m.parameters(), lr=0.1, weight_decay=50.0), steps=8, expect=["lr-too-high"])
+
+@case
+def regression_target_scaled_1e6_tanh_head():
+    _seed(19); m = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 1), nn.Tanh())
+    return dict(model=m, inputs=torch.randn(32, 4), target=torch.rand(32, 1) * 1e6, loss=nn.MSELoss(), expect=["wrong-target", "saturated-activation"])
+
+@case
+def ok_functional_dropout_respects_training():
+    _seed(19)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.fc1 = nn.Linear(10, 64); self.fc2 = nn.Linear(64, 3)
+        def forward(self, x): return self.fc2(F.dropout(F.relu(self.fc1(x)), 0.5, self.training))
+    return dict(model=M().eval(), inputs=torch.randn(8, 10), expect=[])
