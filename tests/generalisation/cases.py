@@ -3231,3 +3231,135 @@ def ok_functional_dropout_respects_training():
         def __init__(self): super().__init__(); self.fc1 = nn.Linear(10, 64); self.fc2 = nn.Linear(64, 3)
         def forward(self, x): return self.fc2(F.dropout(F.relu(self.fc1(x)), 0.5, self.training))
     return dict(model=M().eval(), inputs=torch.randn(8, 10), expect=[])
+
+
+# Healthy architectures written out in full (MobileNetV2 linear bottlenecks, DenseNet, a weight-tied
+# GPT, WaveNet gates, squeeze-excitation, a soft mixture of experts, SIREN, a conv VAE); all silent.
+
+class InvertedResidual(nn.Module):
+    def __init__(self, cin, cout, stride, expand=6):
+        super().__init__(); hid = cin * expand; self.use_res = stride == 1 and cin == cout
+        self.conv = nn.Sequential(nn.Conv2d(cin, hid, 1, bias=False), nn.BatchNorm2d(hid), nn.ReLU6(inplace=True),
+                                  nn.Conv2d(hid, hid, 3, stride, 1, groups=hid, bias=False), nn.BatchNorm2d(hid), nn.ReLU6(inplace=True),
+                                  nn.Conv2d(hid, cout, 1, bias=False), nn.BatchNorm2d(cout))
+    def forward(self, x): return x + self.conv(x) if self.use_res else self.conv(x)
+
+@case
+def ok_mobilenetv2_style_train():
+    _seed(23)
+    m = nn.Sequential(nn.Conv2d(3, 16, 3, 2, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU6(inplace=True),
+                      InvertedResidual(16, 24, 2), InvertedResidual(24, 24, 1), InvertedResidual(24, 32, 2),
+                      nn.Conv2d(32, 64, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU6(inplace=True), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
+    return dict(model=m, inputs=torch.randn(8, 3, 32, 32), target=torch.randint(0, 10, (8,)), expect=[])
+
+class DenseLayer(nn.Module):
+    def __init__(self, cin, g): super().__init__(); self.bn = nn.BatchNorm2d(cin); self.conv = nn.Conv2d(cin, g, 3, padding=1, bias=False)
+    def forward(self, x): return torch.cat([x, self.conv(F.relu(self.bn(x)))], 1)
+
+@case
+def ok_densenet_style_train():
+    _seed(23); m = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), DenseLayer(16, 8), DenseLayer(24, 8), DenseLayer(32, 8), nn.BatchNorm2d(40), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(40, 5))
+    return dict(model=m, inputs=torch.randn(8, 3, 16, 16), target=torch.randint(0, 5, (8,)), expect=[])
+
+class GPTBlock(nn.Module):
+    def __init__(self, d, h):
+        super().__init__(); self.ln1 = nn.LayerNorm(d); self.attn = nn.MultiheadAttention(d, h, batch_first=True); self.ln2 = nn.LayerNorm(d)
+        self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
+    def forward(self, x):
+        T = x.shape[1]; mask = torch.triu(torch.ones(T, T, dtype=torch.bool), 1)
+        h = self.ln1(x); x = x + self.attn(h, h, h, attn_mask=mask, need_weights=False)[0]
+        return x + self.mlp(self.ln2(x))
+
+class TinyGPT(nn.Module):
+    def __init__(self, V=64, d=32, T=16):
+        super().__init__(); self.tok = nn.Embedding(V, d); self.pos = nn.Parameter(torch.zeros(1, T, d)); nn.init.normal_(self.pos, std=0.02)
+        self.blocks = nn.Sequential(GPTBlock(d, 4), GPTBlock(d, 4)); self.ln = nn.LayerNorm(d); self.head = nn.Linear(d, V, bias=False); self.head.weight = self.tok.weight
+    def forward(self, ids): return self.head(self.ln(self.blocks(self.tok(ids) + self.pos[:, :ids.shape[1]]))).transpose(1, 2)
+
+@case
+def ok_tiny_gpt_train_steps():
+    _seed(23); m = TinyGPT(); ids = torch.randint(0, 64, (4, 17))
+    return dict(model=m, inputs=ids[:, :-1], target=ids[:, 1:], optimizer=torch.optim.AdamW(m.parameters(), lr=3e-4), steps=5, expect=[])
+
+class WaveNetBlock(nn.Module):
+    def __init__(self, c, d): super().__init__(); self.d = d; self.filt = nn.Conv1d(c, c, 2, dilation=d); self.gate = nn.Conv1d(c, c, 2, dilation=d); self.res = nn.Conv1d(c, c, 1)
+    def forward(self, x):
+        xp = F.pad(x, (self.d, 0)); return x + self.res(torch.tanh(self.filt(xp)) * torch.sigmoid(self.gate(xp)))
+
+@case
+def ok_wavenet_style_regression():
+    _seed(23); m = nn.Sequential(nn.Conv1d(1, 16, 1), WaveNetBlock(16, 1), WaveNetBlock(16, 2), WaveNetBlock(16, 4), nn.ReLU(), nn.Conv1d(16, 1, 1))
+    x = torch.randn(4, 1, 64)
+    return dict(model=m, inputs=x, target=torch.roll(x, -1, 2), loss=nn.MSELoss(), expect=[])
+
+class SE(nn.Module):
+    def __init__(self, c, r=4): super().__init__(); self.fc1 = nn.Conv2d(c, c // r, 1); self.fc2 = nn.Conv2d(c // r, c, 1)
+    def forward(self, x): return x * torch.sigmoid(self.fc2(F.silu(self.fc1(F.adaptive_avg_pool2d(x, 1)))))
+
+@case
+def ok_efficientnet_style_se_silu():
+    _seed(23); m = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.SiLU(), nn.Conv2d(16, 16, 3, padding=1, groups=16), nn.BatchNorm2d(16), nn.SiLU(), SE(16), nn.Conv2d(16, 24, 1), nn.BatchNorm2d(24), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2), nn.Linear(24, 4))
+    return dict(model=m, inputs=torch.randn(8, 3, 16, 16), target=torch.randint(0, 4, (8,)), expect=[])
+
+class MoE(nn.Module):
+    def __init__(self, d=16, e=4):
+        super().__init__(); self.gate = nn.Linear(d, e); self.experts = nn.ModuleList([nn.Sequential(nn.Linear(d, 32), nn.ReLU(), nn.Linear(32, d)) for _ in range(e)]); self.out = nn.Linear(d, 3)
+    def forward(self, x):
+        w = torch.softmax(self.gate(x), dim=-1)
+        y = torch.stack([ex(x) for ex in self.experts], -1)
+        return self.out((y * w.unsqueeze(1)).sum(-1))
+
+@case
+def ok_mixture_of_experts_soft_gating():
+    _seed(23); return dict(model=MoE(), inputs=torch.randn(16, 16), target=torch.randint(0, 3, (16,)), expect=[])
+
+@case
+def ok_lstm_autoencoder():
+    _seed(23)
+    class AE(nn.Module):
+        def __init__(self): super().__init__(); self.enc = nn.LSTM(3, 16, batch_first=True); self.dec = nn.LSTM(16, 16, batch_first=True); self.out = nn.Linear(16, 3)
+        def forward(self, x):
+            _, (h, _) = self.enc(x); z = h[-1].unsqueeze(1).repeat(1, x.shape[1], 1)
+            return self.out(self.dec(z)[0])
+    x = torch.randn(6, 20, 3)
+    return dict(model=AE(), inputs=x, target=x, loss=nn.MSELoss(), expect=[])
+
+@case
+def ok_resnet_basic_eval_imagenet_norm():
+    _seed(23)
+    class Basic(nn.Module):
+        def __init__(self, cin, cout, s):
+            super().__init__(); self.c1 = nn.Conv2d(cin, cout, 3, s, 1, bias=False); self.b1 = nn.BatchNorm2d(cout); self.c2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False); self.b2 = nn.BatchNorm2d(cout)
+            self.down = nn.Sequential(nn.Conv2d(cin, cout, 1, s, bias=False), nn.BatchNorm2d(cout)) if s != 1 or cin != cout else None
+        def forward(self, x):
+            idt = x if self.down is None else self.down(x)
+            return F.relu(self.b2(self.c2(F.relu(self.b1(self.c1(x))))) + idt)
+    m = nn.Sequential(nn.Conv2d(3, 16, 7, 2, 3, bias=False), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(3, 2, 1), Basic(16, 16, 1), Basic(16, 32, 2), Basic(32, 64, 2), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 100)).eval()
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1); std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    return dict(model=m, inputs=(torch.rand(4, 3, 64, 64) - mean) / std, expect=[])
+
+@case
+def ok_conv_vae_train():
+    _seed(23)
+    class VAE(nn.Module):
+        def __init__(self):
+            super().__init__(); self.enc = nn.Sequential(nn.Conv2d(1, 8, 4, 2, 1), nn.ReLU(), nn.Conv2d(8, 16, 4, 2, 1), nn.ReLU(), nn.Flatten()); self.mu = nn.Linear(16 * 4 * 4, 8); self.lv = nn.Linear(16 * 4 * 4, 8)
+            self.dec = nn.Sequential(nn.Linear(8, 16 * 4 * 4), nn.ReLU(), nn.Unflatten(1, (16, 4, 4)), nn.ConvTranspose2d(16, 8, 4, 2, 1), nn.ReLU(), nn.ConvTranspose2d(8, 1, 4, 2, 1), nn.Sigmoid())
+        def forward(self, x):
+            h = self.enc(x); mu, lv = self.mu(h), self.lv(h); z = mu + torch.randn_like(mu) * (0.5 * lv).exp(); return self.dec(z), mu, lv
+    def loss(out, x):
+        rec, mu, lv = out; return F.binary_cross_entropy(rec, x, reduction="sum") / x.shape[0] - 0.5 * (1 + lv - mu ** 2 - lv.exp()).sum(1).mean()
+    x = torch.rand(8, 1, 16, 16)
+    return dict(model=VAE(), inputs=x, target=x, loss=loss, expect=[])
+
+@case
+def ok_siren_sine_activations():
+    _seed(23)
+    class Sine(nn.Module):
+        def __init__(self, i, o, w0=30.0, first=False):
+            super().__init__(); self.w0 = w0; self.l = nn.Linear(i, o)
+            with torch.no_grad(): self.l.weight.uniform_(-1 / i, 1 / i) if first else self.l.weight.uniform_(-math.sqrt(6 / i) / w0, math.sqrt(6 / i) / w0)
+        def forward(self, x): return torch.sin(self.w0 * self.l(x))
+    m = nn.Sequential(Sine(2, 64, first=True), Sine(64, 64), Sine(64, 64), nn.Linear(64, 1))
+    x = torch.rand(128, 2) * 2 - 1
+    return dict(model=m, inputs=x, target=torch.sin(3 * x[:, :1]) * torch.cos(2 * x[:, 1:]), loss=nn.MSELoss(), expect=[])
