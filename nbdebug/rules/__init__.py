@@ -18,6 +18,7 @@ RULE_MODULES = [
     "unbatched_silent",
     "layer_input_size",
     "batch_rows_lost",
+    "class_dim_last",
     "channels_last",
     "input_rank",
     "embedding_range",

@@ -2,6 +2,7 @@
 import torch
 import torch.nn as nn
 
+from . import class_dim_last
 from .base import Rule
 from .helpers import shape
 from .loss_signals import CLASS_LOSSES, head_fix, label_counts, output, target, user_loss
@@ -17,8 +18,8 @@ def check(trace):
     if out is None or tgt is None or len(out.shape) < 2 or out.shape[1] < 2 or not tgt.has_values:
         return
     counts = label_counts(tgt)
-    if counts is None or counts[-1] == 0:
-        return
+    if counts is None or counts[-1] == 0 or class_dim_last.applies(trace):
+        return  # in range, or in range of the last dimension: logits laid out (N, T, C), NBD113
     c = int(out.shape[1])
     lo, hi = int(tgt.min), int(tgt.max)
     if hi < c and lo == IGNORE_INDEX:
