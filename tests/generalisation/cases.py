@@ -3363,3 +3363,68 @@ def ok_siren_sine_activations():
     m = nn.Sequential(Sine(2, 64, first=True), Sine(64, 64), Sine(64, 64), nn.Linear(64, 1))
     x = torch.rand(128, 2) * 2 - 1
     return dict(model=m, inputs=x, target=torch.sin(3 * x[:, :1]) * torch.cos(2 * x[:, 1:]), loss=nn.MSELoss(), expect=[])
+
+
+# Bugs planted in those architectures: it found (N, T, C) language-model logits under
+# CrossEntropyLoss misread as out-of-range labels (NBD113).
+@case
+def gpt_logits_not_transposed_for_ce():
+    _seed(29)
+    class G(TinyGPT):
+        def forward(self, ids): return self.head(self.ln(self.blocks(self.tok(ids) + self.pos[:, :ids.shape[1]])))
+    ids = torch.randint(0, 64, (4, 17))
+    return dict(model=G(), inputs=ids[:, :-1], target=ids[:, 1:], expect=["wrong-target", "shape-mismatch", "loss-mismatch"])
+
+@case
+def resnet_eval_raw_0_255_images():
+    _seed(29); s = ok_resnet_basic_eval_imagenet_norm(); m = s["model"]
+    return dict(model=m, inputs=torch.randint(0, 256, (4, 3, 64, 64)).float(), expect=["unnormalized-input"])
+
+@case
+def mobilenet_single_image_train_mode():
+    _seed(29); s = ok_mobilenetv2_style_train()
+    return dict(model=s["model"], inputs=torch.randn(1, 3, 32, 32), target=torch.randint(0, 10, (1,)), expect=["train-eval-mode"])
+
+@case
+def densenet_channels_last_batch():
+    _seed(29); s = ok_densenet_style_train()
+    return dict(model=s["model"], inputs=torch.randn(8, 16, 16, 3), target=torch.randint(0, 5, (8,)), expect=["shape-mismatch"])
+
+@case
+def gpt_inference_left_in_train_mode_with_dropout():
+    _seed(29)
+    class D(nn.Module):
+        def __init__(self):
+            super().__init__(); self.emb = nn.Embedding(64, 32); self.enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(32, 4, 64, dropout=0.3, batch_first=True), 2); self.head = nn.Linear(32, 64)
+        def forward(self, ids): return self.head(self.enc(self.emb(ids)))
+    return dict(model=D(), inputs=torch.randint(0, 64, (2, 12)), expect=["train-eval-mode"])
+
+@case
+def wavenet_target_missing_channel_dim():
+    _seed(29); s = ok_wavenet_style_regression(); x = s["inputs"]
+    return dict(model=s["model"], inputs=x, target=torch.roll(x, -1, 2)[:, 0], loss=nn.MSELoss(), expect=["wrong-target"])
+
+@case
+def moe_gate_softmax_over_batch():
+    _seed(29)
+    class M(MoE):
+        def forward(self, x):
+            w = torch.softmax(self.gate(x), dim=0)
+            y = torch.stack([ex(x) for ex in self.experts], -1)
+            return self.out((y * w.unsqueeze(1)).sum(-1))
+    return dict(model=M(), inputs=torch.randn(16, 16), target=torch.randint(0, 3, (16,)), expect=["softmax-wrong-dim", "batch-mixing"])
+
+@case
+def efficientnet_head_softmax_then_ce():
+    _seed(29); s = ok_efficientnet_style_se_silu(); m = nn.Sequential(*s["model"], nn.Softmax(dim=1))
+    return dict(model=m, inputs=s["inputs"], target=s["target"], loss=nn.CrossEntropyLoss(), expect=["double-softmax"])
+
+@case
+def siren_first_layer_frozen_by_no_grad():
+    _seed(29); s = ok_siren_sine_activations(); m = s["model"]
+    class Wrap(nn.Module):
+        def __init__(self): super().__init__(); self.net = m
+        def forward(self, x):
+            with torch.no_grad(): h = self.net[0](x)
+            return self.net[3](self.net[2](self.net[1](h)))
+    return dict(model=Wrap(), inputs=s["inputs"], target=s["target"], loss=nn.MSELoss(), expect=["no-gradient"], where="net.0")
