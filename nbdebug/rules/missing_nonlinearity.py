@@ -70,7 +70,9 @@ def _around_b(trace, a, b) -> bool:
         inner = {s.ref for c in trace.calls if c.index > k.index
                  and k.index in {x.index for x in _ancestors(trace, c)}
                  for s in c.outputs}
-        return bool(out_refs) and not out_refs & inner
+        if out_refs and not out_refs & inner:
+            return True
+        # not here: a block nested in a residual one (x + block2(block1(x))) passes its input on too
     return False
 
 
@@ -218,6 +220,31 @@ def _good_residual_stream_into_block():
                 inputs=torch.randn(5, 4))
 
 
+def _good_residual_around_nested_blocks():
+    # stem Linear -> encoder(x) = block2(block1(x)) + x, each block starting with a Linear: the residual
+    # sits one level above the block that holds the second map
+    torch.manual_seed(0)
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(8, 8)
+            self.act = nn.ReLU()
+
+        def forward(self, x):
+            return self.act(self.fc(x))
+
+    class Encoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.block1, self.block2 = Block(), Block()
+
+        def forward(self, x):
+            return self.block2(self.block1(x)) + x
+
+    return dict(model=nn.Sequential(nn.Linear(5, 8), Encoder(), nn.Linear(8, 3)), inputs=torch.randn(6, 5))
+
+
 def _good_low_rank_adapter():
     torch.manual_seed(0)
 
@@ -251,7 +278,7 @@ RULE = Rule(
     check=check,
     bad=[_bad_conv_stack, _bad_linear_dropout_linear, _bad_batchnorm_between_linears],
     good=[_good_with_activations, _good_conv_bn_relu_blocks, _good_depthwise_separable,
-          _good_low_rank_adapter, _good_residual_stream_into_block],
+          _good_low_rank_adapter, _good_residual_stream_into_block, _good_residual_around_nested_blocks],
     needs="forward",
     thresholds=(
         "No number: the output tensor of a Linear/Conv call (same tensor identity, followed through "
