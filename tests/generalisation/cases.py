@@ -3428,3 +3428,144 @@ def siren_first_layer_frozen_by_no_grad():
             with torch.no_grad(): h = self.net[0](x)
             return self.net[3](self.net[2](self.net[1](h)))
     return dict(model=Wrap(), inputs=s["inputs"], target=s["target"], loss=nn.MSELoss(), expect=["no-gradient"], where="net.0")
+
+
+# Causes buried in nested modules, with `where` checked: it found a false missing-nonlinearity
+# warning when the residual sits one level above the block holding the second Linear.
+
+class _NestedBlock(nn.Module):
+    def __init__(self, d): super().__init__(); self.fc = nn.Linear(d, d); self.act = nn.ReLU()
+    def forward(self, x): return self.act(self.fc(x))
+
+@case
+def nested_log_of_negative_in_encoder_block():
+    _seed(31)
+    class LogBlock(nn.Module):
+        def __init__(self, d): super().__init__(); self.fc = nn.Linear(d, d)
+        def forward(self, x): return torch.log(self.fc(x))
+    class Enc(nn.Module):
+        def __init__(self): super().__init__(); self.block1 = _NestedBlock(8); self.block2 = Log_NestedBlock(8)
+        def forward(self, x): return self.block2(self.block1(x))
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.encoder = Enc(); self.head = nn.Linear(8, 2)
+        def forward(self, x): return self.head(self.encoder(x))
+    return dict(model=M(), inputs=torch.randn(16, 8), expect=["nonfinite-created"], where="encoder.block2")
+
+@case
+def nested_dead_relu_in_features():
+    _seed(31)
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__(); self.features = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1), nn.ReLU()); self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(8 * 8 * 8, 4))
+            nn.init.constant_(self.features[2].bias, -30.0)
+        def forward(self, x): return self.classifier(self.features(x))
+    return dict(model=M(), inputs=torch.randn(8, 3, 8, 8), target=torch.randint(0, 4, (8,)), expect=["dead-relu"], where=["features.2", "features.3"])
+
+@case
+def nested_gate_returns_none():
+    _seed(31)
+    class Gate(nn.Module):
+        def __init__(self): super().__init__(); self.lin = nn.Linear(8, 8)
+        def forward(self, x):
+            g = torch.sigmoid(self.lin(x))
+            x = x * g
+    class Body(nn.Module):
+        def __init__(self): super().__init__(); self.pre = _NestedBlock(8); self.gate = Gate(); self.post = nn.Linear(8, 8)
+        def forward(self, x): return self.post(self.gate(self.pre(x)))
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.body = Body(); self.out = nn.Linear(8, 1)
+        def forward(self, x): return self.out(self.body(x))
+    return dict(model=M(), inputs=torch.randn(4, 8), expect=["none-output"], where="body.gate")
+
+@case
+def nested_head_wrong_in_features():
+    _seed(31)
+    class Head(nn.Module):
+        def __init__(self): super().__init__(); self.pool = nn.AdaptiveAvgPool2d(2); self.fc = nn.Linear(16, 10)
+        def forward(self, x): return self.fc(self.pool(x).flatten(1))
+    m = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), Head())
+    return dict(model=m, inputs=torch.randn(4, 3, 16, 16), expect=["shape-mismatch"], where=["2.fc", "2"])
+
+@case
+def nested_text_branch_float_ids():
+    _seed(31)
+    class Text(nn.Module):
+        def __init__(self): super().__init__(); self.emb = nn.Embedding(100, 16); self.fc = nn.Linear(16, 8)
+        def forward(self, ids): return self.fc(self.emb(ids).mean(1))
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.text = Text(); self.out = nn.Linear(8, 2)
+        def forward(self, ids): return self.out(self.text(ids))
+    return dict(model=M(), inputs=torch.randint(0, 100, (4, 7)).float(), expect=["dtype-mismatch"], where=["text.emb", "input", "text"])
+
+@case
+def nested_branch_detached():
+    _seed(31)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.branch = nn.Sequential(nn.Linear(6, 6), nn.Tanh()); self.trunk = nn.Linear(6, 6); self.head = nn.Linear(12, 1)
+        def forward(self, x): return self.head(torch.cat([self.trunk(x), self.branch(x).detach()], 1))
+    return dict(model=M(), inputs=torch.randn(8, 6), target=torch.randn(8, 1), loss=nn.MSELoss(), expect=["no-gradient"], where="branch")
+
+@case
+def nested_stem_conv_huge_init():
+    _seed(31)
+    class Stem(nn.Module):
+        def __init__(self): super().__init__(); self.conv = nn.Conv2d(3, 16, 3, padding=1); self.act = nn.ReLU(); nn.init.normal_(self.conv.weight, std=20.0)
+        def forward(self, x): return self.act(self.conv(x))
+    m = nn.Sequential(); m.add_module("stem", Stem()); m.add_module("pool", nn.AdaptiveAvgPool2d(1)); m.add_module("flat", nn.Flatten()); m.add_module("fc", nn.Linear(16, 3))
+    return dict(model=m, inputs=torch.randn(4, 3, 12, 12), expect=["bad-init", "exploding-activations"], where="stem")
+
+@case
+def nested_attention_softmax_over_batch():
+    _seed(31)
+    class Attn(nn.Module):
+        def __init__(self, d): super().__init__(); self.q = nn.Linear(d, d); self.k = nn.Linear(d, d)
+        def forward(self, x):
+            s = self.q(x) @ self.k(x).transpose(-1, -2) / math.sqrt(x.shape[-1])
+            return torch.softmax(s, dim=0) @ x
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.attn = Attn(8); self.fc = nn.Linear(8, 2)
+        def forward(self, x): return self.fc(self.attn(x).mean(1))
+    return dict(model=M(), inputs=torch.randn(6, 5, 8), target=torch.randint(0, 2, (6,)), expect=["softmax-wrong-dim", "batch-mixing"], where=["attn", ""])
+
+@case
+def nested_mlp_missing_activation():
+    _seed(31)
+    class MLP(nn.Module):
+        def __init__(self): super().__init__(); self.layers = nn.Sequential(nn.Linear(10, 32), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 4))
+        def forward(self, x): return self.layers(x)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.mlp = MLP()
+        def forward(self, x): return self.mlp(x)
+    return dict(model=M(), inputs=torch.randn(16, 10), target=torch.randint(0, 4, (16,)), expect=["missing-nonlinearity"], where="mlp.layers")
+
+@case
+def nested_unregistered_blocks_in_dict():
+    _seed(31)
+    class Trunk(nn.Module):
+        def __init__(self): super().__init__(); self.stages = {"a": nn.Linear(6, 6), "b": nn.Linear(6, 6)}
+        def forward(self, x): return torch.relu(self.stages["b"](torch.relu(self.stages["a"](x))))
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.trunk = Trunk(); self.head = nn.Linear(6, 2)
+        def forward(self, x): return self.head(self.trunk(x))
+    return dict(model=M(), inputs=torch.randn(8, 6), target=torch.randint(0, 2, (8,)), expect=["untrained-parameter"])
+
+@case
+def nested_sigmoid_gate_saturated():
+    _seed(31)
+    class GLU(nn.Module):
+        def __init__(self, d): super().__init__(); self.a = nn.Linear(d, d); self.b = nn.Linear(d, d); self.sig = nn.Sigmoid()
+        def forward(self, x): return self.a(x) * self.sig(self.b(x))
+    m = nn.Sequential(nn.Linear(4, 16), GLU(16), nn.Linear(16, 1))
+    with torch.no_grad(): m[1].b.weight.mul_(60.0)
+    return dict(model=m, inputs=torch.randn(32, 4), target=torch.randn(32, 1), loss=nn.MSELoss(), expect=["saturated-activation", "bad-init"], where="1")
+
+@case
+def ok_nested_everything_fine():
+    _seed(31)
+    class Enc(nn.Module):
+        def __init__(self): super().__init__(); self.block1 = _NestedBlock(8); self.block2 = _NestedBlock(8)
+        def forward(self, x): return self.block2(self.block1(x)) + x
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.proj = nn.Linear(5, 8); self.encoder = Enc(); self.head = nn.Linear(8, 3)
+        def forward(self, x): return self.head(self.encoder(self.proj(x)))
+    return dict(model=M(), inputs=torch.randn(16, 5), target=torch.randint(0, 3, (16,)), expect=[])
