@@ -3444,7 +3444,7 @@ def nested_log_of_negative_in_encoder_block():
         def __init__(self, d): super().__init__(); self.fc = nn.Linear(d, d)
         def forward(self, x): return torch.log(self.fc(x))
     class Enc(nn.Module):
-        def __init__(self): super().__init__(); self.block1 = _NestedBlock(8); self.block2 = Log_NestedBlock(8)
+        def __init__(self): super().__init__(); self.block1 = _NestedBlock(8); self.block2 = LogBlock(8)
         def forward(self, x): return self.block2(self.block1(x))
     class M(nn.Module):
         def __init__(self): super().__init__(); self.encoder = Enc(); self.head = nn.Linear(8, 2)
