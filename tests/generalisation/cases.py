@@ -3569,3 +3569,103 @@ def ok_nested_everything_fine():
         def __init__(self): super().__init__(); self.proj = nn.Linear(5, 8); self.encoder = Enc(); self.head = nn.Linear(8, 3)
         def forward(self, x): return self.head(self.encoder(self.proj(x)))
     return dict(model=M(), inputs=torch.randn(16, 5), target=torch.randint(0, 3, (16,)), expect=[])
+
+
+# Training dynamics, gradients and numbers once more (all found when written).
+@case
+def adam_lr_05_mlp_steps():
+    _seed(37); m = nn.Sequential(nn.Linear(10, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 3)); x = torch.randn(64, 10)
+    return dict(model=m, inputs=x, target=x[:, :3].argmax(1), optimizer=torch.optim.Adam(m.parameters(), lr=0.5), steps=10, expect=["lr-too-high"])
+
+@case
+def adam_lr_1e_minus_6_cnn_steps():
+    _seed(37); m = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 3)); x = torch.randn(32, 1, 8, 8)
+    return dict(model=m, inputs=x, target=torch.arange(32) % 3, optimizer=torch.optim.Adam(m.parameters(), lr=1e-6), steps=10, expect=["lr-too-low"])
+
+@case
+def reshape_batch_and_time_swapped():
+    _seed(37)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.rnn = nn.GRU(4, 8, batch_first=True); self.fc = nn.Linear(8, 2)
+        def forward(self, x):   # x: (N, T*4) flat sequences
+            n = x.shape[0]
+            seq = x.reshape(-1, n, 4)   # meant x.reshape(n, -1, 4)
+            return self.fc(self.rnn(seq.transpose(0, 1))[0][:, -1])
+    return dict(model=M(), inputs=torch.randn(6, 40), target=torch.randint(0, 2, (6,)), expect=["batch-mixing"])
+
+@case
+def deep_tanh_default_init_vanishing():
+    _seed(37); layers = [nn.Linear(16, 32), nn.Tanh()]
+    for _ in range(25): layers += [nn.Linear(32, 32), nn.Tanh()]
+    m = nn.Sequential(*layers, nn.Linear(32, 1))
+    return dict(model=m, inputs=torch.randn(32, 16), target=torch.randn(32, 1), loss=nn.MSELoss(), expect=["vanishing-gradients"])
+
+@case
+def deep_relu_std_02_exploding():
+    _seed(37); layers = []
+    d = 16
+    for _ in range(12):
+        l = nn.Linear(d, 64); nn.init.normal_(l.weight, std=0.3); layers += [l, nn.ReLU()]; d = 64
+    m = nn.Sequential(*layers, nn.Linear(64, 1))
+    return dict(model=m, inputs=torch.randn(16, 16), target=torch.randn(16, 1), loss=nn.MSELoss(), expect=["exploding-gradients", "exploding-activations", "bad-init"])
+
+@case
+def l1_loss_on_class_logits():
+    _seed(37); m = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 5))
+    return dict(model=m, inputs=torch.randn(20, 8), target=torch.randint(0, 5, (20,)), loss=nn.L1Loss(), expect=["loss-mismatch", "wrong-target"])
+
+@case
+def smooth_l1_classification_one_hot_ok_shape():
+    _seed(37); m = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1))
+    return dict(model=m, inputs=torch.randn(20, 8), target=torch.randint(0, 5, (20, 1)).float(), loss=nn.SmoothL1Loss(), expect=[])
+
+@case
+def conv_transpose_checkerboard_ok():
+    _seed(37); m = nn.Sequential(nn.ConvTranspose2d(8, 4, 4, 2, 1), nn.ReLU(), nn.ConvTranspose2d(4, 1, 4, 2, 1))
+    return dict(model=m, inputs=torch.randn(4, 8, 4, 4), target=torch.randn(4, 1, 16, 16), loss=nn.MSELoss(), expect=[])
+
+@case
+def nan_from_sqrt_of_zero_backward():
+    _seed(37)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.fc = nn.Linear(4, 4)
+        def forward(self, x):
+            h = self.fc(x)
+            d = (h.unsqueeze(1) - h.unsqueeze(0)).pow(2).sum(-1).sqrt()   # pairwise distances: sqrt(0) on the diagonal
+            return d.mean(1, keepdim=True)
+    return dict(model=M(), inputs=torch.randn(8, 4), target=torch.randn(8, 1), loss=nn.MSELoss(), expect=["nonfinite-created", "batch-mixing"])
+
+@case
+def input_nan_from_log_of_zero_feature():
+    _seed(37); raw = torch.rand(20, 5); raw[3, 2] = 0.0
+    m = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 1))
+    return dict(model=m, inputs=torch.log(raw), target=torch.randn(20, 1), loss=nn.MSELoss(), expect=["nonfinite-input"], where="input")
+
+@case
+def target_nan_in_regression():
+    _seed(37); m = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 1)); y = torch.randn(20, 1); y[7] = float("nan")
+    return dict(model=m, inputs=torch.randn(20, 5), target=y, loss=nn.MSELoss(), expect=["nonfinite-input"], where="target")
+
+@case
+def fp16_overflow_in_custom_scale():
+    _seed(37)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.fc = nn.Linear(8, 8)
+        def forward(self, x):
+            return (self.fc(x).half() * 5000.0) ** 2
+    return dict(model=M(), inputs=torch.randn(4, 8), expect=["nonfinite-created"])
+
+@case
+def ok_mixed_bf16_model_bf16_input():
+    _seed(37); m = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2)).to(torch.bfloat16)
+    return dict(model=m, inputs=torch.randn(8, 8, dtype=torch.bfloat16), expect=[])
+
+@case
+def ok_half_model_half_input_cpu_eval():
+    _seed(37); m = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2)).half().eval()
+    return dict(model=m, inputs=torch.randn(8, 8).half(), expect=[])
+
+@case
+def ok_double_model_double_input():
+    _seed(37); m = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 1)).double()
+    return dict(model=m, inputs=torch.randn(16, 8, dtype=torch.float64), target=torch.randn(16, 1, dtype=torch.float64), loss=nn.MSELoss(), expect=[])
