@@ -22,8 +22,8 @@ import torch
 import torch.nn as nn
 
 from . import fused, signals, stats
-from .backward import (LossSpec, NormUnavailable, accumulated_grad_norms, compute_loss, norm_vector,
-                       param_grad_norms, resolve_loss)
+from .backward import (LossSpec, NormUnavailable, accumulated_grad_norms, class_weighted, compute_loss,
+                       norm_vector, param_grad_norms, resolve_loss)
 from .capture import MAX_CALLS, ModelIndex, Recorder, recording
 from .checks import backward_origin, batch_mixing, functional_dropout, graph, nonfinite_origin, per_sample
 from .errors import describe, error_info, misuse
@@ -294,7 +294,7 @@ class _Tracer:
         t = self.t
         spec = self.spec
         t.loss = LossInfo(name=spec.kind if not spec.stand_in else "stand-in", stand_in=spec.stand_in,
-                          description=spec.description)
+                          description=spec.description, class_weighted=class_weighted(spec.fn))
         t.loss.output = t.outputs[0] if t.outputs else None
         if self.target is not None:
             out = next((v for _, v in tensors(self.output)), None)

@@ -74,6 +74,14 @@ class LossSpec:
         self.description = description
 
 
+def class_weighted(fn) -> bool:
+    """Whether a loss weights its classes itself: `nn.CrossEntropyLoss(weight=w)`,
+    `nn.BCEWithLogitsLoss(pos_weight=p)`, or a `functools.partial` of a loss function with either."""
+    keywords = getattr(fn, "keywords", None) or {}
+    return any(getattr(fn, name, None) is not None or keywords.get(name) is not None
+               for name in ("weight", "pos_weight"))
+
+
 def resolve_loss(loss, target) -> LossSpec:
     """Turn the `loss` argument into a LossSpec. Raises only for misuse of nbdebug's API."""
     if loss is None:

@@ -138,6 +138,7 @@ class LossInfo:
     description: str = ""
     output: Optional[TensorStats] = None   # the model output as the loss saw it
     target: Optional[TensorStats] = None
+    class_weighted: bool = False    # the loss weights classes itself (weight= or pos_weight= given)
 
 
 @dataclass

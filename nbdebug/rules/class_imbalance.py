@@ -89,7 +89,15 @@ def check(trace):
     else:
         return
     if found:
-        yield RULE.finding("target", found[0], found[1], evidence=found[2])
+        message, fix, evidence = found
+        if trace.loss is not None and trace.loss.class_weighted:
+            # the user weights the classes already: worth knowing, not a fault
+            message += (" The loss already weights the classes (weight= / pos_weight=), which is the usual "
+                        "remedy.")
+            fix = "Nothing more is needed if the weights come from the training set's class frequencies."
+            yield RULE.finding("target", message, fix, severity="info", evidence=evidence)
+            return
+        yield RULE.finding("target", message, fix, evidence=evidence)
 
 
 def _bad_one_class_dominates():
@@ -118,6 +126,15 @@ def _good_balanced():
     torch.manual_seed(24)
     m = nn.Sequential(nn.Linear(6, 12), nn.ReLU(), nn.Linear(12, 4))
     return dict(model=m, inputs=torch.randn(60, 6), target=torch.arange(60) % 4, loss=nn.CrossEntropyLoss())
+
+
+def _good_rare_positives_with_pos_weight():
+    torch.manual_seed(25)
+    m = nn.Sequential(nn.Linear(6, 1))
+    y = torch.zeros(50, 1)
+    y[:3] = 1.0
+    return dict(model=m, inputs=torch.randn(50, 6), target=y,
+                loss=nn.BCEWithLogitsLoss(pos_weight=torch.tensor([47 / 3])))
 
 
 def _good_small_batch():
@@ -151,7 +168,7 @@ RULE = Rule(
         "report per-class metrics.",
     check=check,
     bad=[_bad_one_class_dominates, _bad_rare_positives, _bad_unshuffled_batch],
-    good=[_good_balanced, _good_small_batch, _good_multilabel],
+    good=[_good_balanced, _good_small_batch, _good_multilabel, _good_rare_positives_with_pos_weight],
     needs="loss",
     thresholds=(
         f"The majority class holds >= {pct(DOMINANT_FRAC)} of >= {MIN_LABELS} per-sample labels (for binary "
