@@ -3669,3 +3669,85 @@ def ok_half_model_half_input_cpu_eval():
 def ok_double_model_double_input():
     _seed(37); m = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 1)).double()
     return dict(model=m, inputs=torch.randn(16, 8, dtype=torch.float64), target=torch.randn(16, 1, dtype=torch.float64), loss=nn.MSELoss(), expect=[])
+
+
+# Input and output structures: dict inputs and outputs, keyword arguments, tuple outputs with a
+# custom loss, a meta buffer, ignore_index padding (all as expected when written).
+@case
+def ok_dict_inputs_with_mask_and_ids():
+    _seed(41)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.emb = nn.Embedding(50, 16); self.fc = nn.Linear(16, 2)
+        def forward(self, input_ids, attention_mask):
+            h = self.emb(input_ids) * attention_mask.unsqueeze(-1)
+            return self.fc(h.sum(1) / attention_mask.sum(1, keepdim=True).clamp_min(1))
+    ids = torch.randint(1, 50, (4, 8)); mask = torch.ones(4, 8); mask[1, 5:] = 0
+    return dict(model=M(), inputs={"input_ids": ids, "attention_mask": mask}, target=torch.randint(0, 2, (4,)), expect=[])
+
+@case
+def ok_returns_dict_no_target_eval():
+    _seed(41)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.body = nn.Linear(6, 8); self.a = nn.Linear(8, 3); self.b = nn.Linear(8, 1)
+        def forward(self, x): h = F.relu(self.body(x)); return {"logits": self.a(h), "score": torch.sigmoid(self.b(h))}
+    return dict(model=M().eval(), inputs=torch.randn(5, 6), expect=[])
+
+@case
+def ok_kwargs_forward_optional_arg():
+    _seed(41)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.fc = nn.Linear(4, 4)
+        def forward(self, x, scale=1.0, **kw): return self.fc(x) * scale
+    return dict(model=M(), inputs={"x": torch.randn(3, 4), "scale": 0.5}, expect=[])
+
+@case
+def dict_input_nan_in_side_features():
+    _seed(41)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.img = nn.Linear(10, 8); self.side = nn.Linear(3, 8); self.out = nn.Linear(8, 1)
+        def forward(self, image, side): return self.out(F.relu(self.img(image) + self.side(side)))
+    side = torch.randn(6, 3); side[2, 1] = float("nan")
+    return dict(model=M(), inputs={"image": torch.randn(6, 10), "side": side}, expect=["nonfinite-input"], where="input")
+
+@case
+def tuple_output_first_is_aux_mse_wrong():
+    _seed(41)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.fc = nn.Linear(6, 16); self.head = nn.Linear(16, 3)
+        def forward(self, x): h = torch.relu(self.fc(x)); return self.head(h), h
+    return dict(model=M(), inputs=torch.randn(8, 6), target=torch.randint(0, 3, (8,)).float(), loss=nn.CrossEntropyLoss(), expect=["wrong-target"])
+
+@case
+def int_and_float_inputs_swapped_positional():
+    _seed(41)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.emb = nn.Embedding(20, 8); self.fc = nn.Linear(8 + 4, 2)
+        def forward(self, ids, feats): return self.fc(torch.cat([self.emb(ids).mean(1), feats], 1))
+    return dict(model=M(), inputs=(torch.randn(4, 4), torch.randint(0, 20, (4, 6))), expect=["dtype-mismatch", "shape-mismatch"])
+
+@case
+def forward_returns_tensor_on_meta_for_mask():
+    _seed(41)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.fc = nn.Linear(4, 4); self.register_buffer("mask", torch.ones(4, device="meta"))
+        def forward(self, x): return self.fc(x) * self.mask
+    return dict(model=M(), inputs=torch.randn(3, 4), expect=["device-mismatch"])
+
+@case
+def embedding_padding_idx_labels_ignore_index_ok():
+    _seed(41)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.emb = nn.Embedding(30, 16, padding_idx=0); self.rnn = nn.GRU(16, 16, batch_first=True); self.fc = nn.Linear(16, 30)
+        def forward(self, ids): return self.fc(self.rnn(self.emb(ids))[0]).transpose(1, 2)
+    ids = torch.randint(1, 30, (4, 10)); ids[:, 7:] = 0; y = ids.clone(); y[:, 7:] = -100
+    return dict(model=M(), inputs=ids, target=y, loss=nn.CrossEntropyLoss(ignore_index=-100), expect=[])
+
+@case
+def ok_target_as_dict_custom_loss_two_heads_steps():
+    _seed(41)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.b = nn.Sequential(nn.Linear(5, 32), nn.ReLU()); self.c = nn.Linear(32, 3); self.r = nn.Linear(32, 1)
+        def forward(self, x): h = self.b(x); return self.c(h), self.r(h)
+    def loss(out, y): return F.cross_entropy(out[0], y["c"]) + F.mse_loss(out[1], y["r"])
+    m = M(); x = torch.randn(32, 5)
+    return dict(model=m, inputs=x, target={"c": x[:, :3].argmax(1), "r": x[:, 3:4]}, loss=loss, optimizer=torch.optim.Adam(m.parameters(), 1e-3), steps=5, expect=[])
