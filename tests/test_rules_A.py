@@ -599,3 +599,40 @@ def test_group_a_block_lists_every_group_a_module():
             assert rule.cause in ("shape-mismatch", "dtype-mismatch", "device-mismatch", "none-output",
                                   "nonfinite-input", "nonfinite-created", "unnormalized-input",
                                   "train-eval-mode"), rule.code
+
+
+class _OwnOverflow(nn.Module):
+    """One forward that scales and squares in half precision: the overflow is its own arithmetic."""
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x):
+        return (self.fc(x).half() * 5000.0) ** 2
+
+
+class _Exp(nn.Module):
+    def forward(self, x):
+        return torch.exp(x)
+
+
+def test_an_overflow_in_one_modules_own_forward_ranks_before_its_growth(traced):
+    t = traced(seeded(_OwnOverflow), torch.randn(4, 8))
+    causes = [f.cause for f in t.findings]
+    assert causes[0] == "nonfinite-created", causes
+    grew = [f for f in t.findings if f.cause == "exploding-activations"]
+    assert grew and not any(f.consequence_of for f in grew + t.findings[:1])
+
+
+class _Scale(nn.Module):
+    def forward(self, x):
+        return x * 30.0
+
+
+def test_growth_over_depth_still_explains_the_overflow_it_leads_to(traced):
+    m = seeded(lambda: nn.Sequential(nn.Linear(16, 16), *[_Scale() for _ in range(4)], _Exp()))
+    t = traced(m, torch.randn(4, 16))
+    grew = [f for f in t.findings if f.cause == "exploding-activations"]
+    born = [f for f in t.findings if f.cause == "nonfinite-created"]
+    assert grew and born, [f.cause for f in t.findings]
+    assert born[0].where != grew[0].where and born[0].consequence_of == grew[0].rule

@@ -141,5 +141,14 @@ def _explained_by(f: Finding, present: dict) -> Optional[Finding]:
         return None
     for cause, consequences in EXPLAINS.items():
         if f.cause in consequences and cause in present and present[cause] is not f:
+            if _same_event(present[cause], f):
+                continue
             return present[cause]
     return None
+
+
+def _same_event(cause: Finding, f: Finding) -> bool:
+    """Activations that 'explode' in the very module where a NaN/Inf is born are that module's own
+    overflow (`(x * 5000) ** 2` in one forward), not a growth over depth that led to it: the error
+    with its source line comes first."""
+    return cause.cause == "exploding-activations" and f.cause == "nonfinite-created" and cause.where == f.where
