@@ -4,6 +4,7 @@ import math
 import torch
 import torch.nn as nn
 
+from . import unscaled_regression_target
 from .base import Rule
 from .helpers import fmt
 from .grad_signals import call_index, finite, layer_count, stand_in, weights_in_order
@@ -65,7 +66,7 @@ def check(trace):
         return
     top = max(ws, key=lambda p: p.grad_norm)
     user = not stand_in(trace)
-    if user and top.grad_norm > HUGE_NORM:
+    if user and top.grad_norm > HUGE_NORM and unscaled_regression_target.applies(trace) is None:
         message = (f"The gradient of `{top.name}` has norm {fmt(top.grad_norm)} under the loss "
                    f"({fmt(trace.loss.value)}): a step with any usual learning rate moves the weights far "
                    f"beyond their own size.")

@@ -2822,9 +2822,11 @@ def ok_vit_patch_embed_eval():
     return dict(model=ViT().eval(), inputs=torch.randn(4, 3, 16, 16), expect=[])
 
 @case
-def ok_house_prices_scaled_inputs_raw_targets():
+def house_prices_scaled_inputs_raw_targets():
+    # first written as healthy; eight seeds showed gradients of 1e6 under a loss of 1e11: the classic
+    # "my regression loss is huge" story, so a bug (NBD503 names the targets)
     _seed(7); m = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 1))
-    return dict(model=m, inputs=torch.randn(32, 8), target=torch.rand(32, 1) * 5e5 + 1e5, loss=nn.MSELoss(), expect=[])
+    return dict(model=m, inputs=torch.randn(32, 8), target=torch.rand(32, 1) * 5e5 + 1e5, loss=nn.MSELoss(), expect=["exploding-gradients"], where="target")
 
 @case
 def ok_padding_mask_some_positions():
