@@ -10,6 +10,8 @@ from .probe_signals import HEALTHY_RATIO, finite, losses, optimizer_text, ratios
 BIG_RATIO = 10 * HEALTHY_RATIO   # update/weight ratio 10x beyond CS231n's healthy 1e-3
 BLOW_UP = 10.0                    # the loss rises to 10x its starting value
 BOUNCE = 2.0                      # ... or to 2x and ends no lower than it started (dropout noise is ~20 %)
+SPIKE = 5.0                       # ... or to 5x while a step moves the weights by their whole norm
+WHOLE_NORM = 1.0                  # (1000x CS231n's healthy ratio: no sane learning rate gets there)
 MIN_STEPS_NO_PROGRESS = 5         # fewer steps are too noisy to call "no progress"
 
 
@@ -28,9 +30,10 @@ def check(trace):
     blew_up = peak is not None and peak - l0 > (BLOW_UP - 1) * abs(l0) and abs(l0) > 0
     bounced = peak is not None and peak - l0 > (BOUNCE - 1) * abs(l0)
     no_progress = len(ls) >= MIN_STEPS_NO_PROGRESS and finite(ls[-1]) and ls[-1] >= l0 and bounced
+    spiked = peak is not None and peak - l0 > (SPIKE - 1) * abs(l0) and big >= WHOLE_NORM
     if nan_at is not None:
         how = f"turns {fmt(ls[nan_at])} at step {nan_at}"
-    elif blew_up:
+    elif blew_up or spiked:
         how = f"jumps from {fmt(l0)} to {fmt(peak)} (step {ls.index(peak)})"
     elif no_progress:
         how = f"bounces up to {fmt(peak)} and ends at {fmt(ls[-1])}, no lower than its start {fmt(l0)}"
@@ -68,6 +71,16 @@ def _bad_rmsprop_classifier():
                 optimizer=lambda ps: torch.optim.RMSprop(ps, lr=5.0), steps=10)
 
 
+def _bad_adam_lr_1_spike_that_recovers():
+    # the loss jumps ~8x at the first step and recovers by the last: the weights moved 7x their norm
+    torch.manual_seed(8)
+    m = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(2), nn.Flatten(),
+                      nn.Linear(32, 5))
+    x = torch.randn(24, 1, 10, 10)
+    return dict(model=m, inputs=x, target=torch.randint(0, 5, (24,)), loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.Adam(m.parameters(), lr=1.0), steps=12)
+
+
 def _good_sgd_sane():
     torch.manual_seed(33)
     m = nn.Sequential(nn.Linear(6, 32), nn.ReLU(), nn.Linear(32, 1))
@@ -98,14 +111,15 @@ RULE = Rule(
     ),
     fix="Lower the learning rate 10-100x (and add warm-up or gradient clipping if it must stay high).",
     check=check,
-    bad=[_bad_sgd_lr_10, _bad_rmsprop_classifier],
+    bad=[_bad_sgd_lr_10, _bad_rmsprop_classifier, _bad_adam_lr_1_spike_that_recovers],
     good=[_good_sgd_sane, _good_adam_fast_but_fine],
     needs="steps",
     thresholds=(
         f"Needs a median weight update/weight ratio > {fmt(BIG_RATIO)} in some step (10x CS231n's healthy 1e-3) "
         f"and the probe loss either non-finite, or rising above {BLOW_UP:g}x its start, or (with >= "
         f"{MIN_STEPS_NO_PROGRESS} steps) rising above {BOUNCE:g}x and ending no lower than it started (dropout "
-        f"makes a one-batch loss wobble by ~20 %, never double). Adam at 1e-2 on a small net moves "
+        f"makes a one-batch loss wobble by ~20 %, never double), or rising above {SPIKE:g}x while some step "
+        f"moves the weights by {WHOLE_NORM:g}x their own norm. Adam at 1e-2 on a small net moves "
         f"weights by ~1e-2 per step and is healthy, hence the loss condition (own reasoning)."
     ),
 )
