@@ -636,3 +636,17 @@ def test_growth_over_depth_still_explains_the_overflow_it_leads_to(traced):
     born = [f for f in t.findings if f.cause == "nonfinite-created"]
     assert grew and born, [f.cause for f in t.findings]
     assert born[0].where != grew[0].where and born[0].consequence_of == grew[0].rule
+
+
+def test_value_findings_after_a_meta_weight_layer_follow_the_device_mismatch():
+    # a Conv2d with meta weights fed a CPU tensor can return a CPU tensor of uninitialised memory:
+    # whatever the value rules read from it is a consequence, ranked after the mismatch
+    from nbdebug.rules.base import rank
+    from nbdebug.trace import Finding
+
+    grew = Finding(rule="NBD210", cause="exploding-activations", severity="warning", where="2.0")
+    meta = Finding(rule="NBD120", cause="device-mismatch", severity="error", where="2.0")
+    dead = Finding(rule="NBD230", cause="dead-relu", severity="warning", where="2.1")
+    ranked = rank([grew, dead, meta])
+    assert ranked[0] is meta
+    assert grew.consequence_of == "NBD120" and dead.consequence_of == "NBD120"

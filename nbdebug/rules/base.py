@@ -70,6 +70,10 @@ EXPLAINS = {
     "shape-mismatch": ("batch-mixing",),
     "untrained-parameter": ("no-gradient",),
     "lr-too-high": ("nonfinite-created",),
+    # a layer with meta weights fed a real tensor may still return one, holding uninitialised memory:
+    # every value-based signal after it reads garbage
+    "device-mismatch": ("exploding-activations", "nonfinite-created", "dead-relu", "constant-output",
+                        "saturated-activation", "exploding-gradients", "vanishing-gradients"),
 }
 
 
