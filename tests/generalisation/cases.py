@@ -3753,3 +3753,84 @@ def ok_target_as_dict_custom_loss_two_heads_steps():
     def loss(out, y): return F.cross_entropy(out[0], y["c"]) + F.mse_loss(out[1], y["r"])
     m = M(); x = torch.randn(32, 5)
     return dict(model=m, inputs=x, target={"c": x[:, :3].argmax(1), "r": x[:, 3:4]}, loss=loss, optimizer=torch.optim.Adam(m.parameters(), 1e-3), steps=5, expect=[])
+
+
+# Devices, None and dtypes in more forms (meta weights nested or everywhere, print() as a return value,
+# a return under an if, bool and long features, a float64 LSTM); it found garbage values read after a
+# meta-weight conv and ranked as their own cause.
+
+@case
+def nested_conv_on_meta():
+    _seed(43); m = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Sequential(nn.Conv2d(8, 8, 3), nn.ReLU()), nn.Flatten())
+    m[2][0].to("meta")
+    return dict(model=m, inputs=torch.randn(2, 3, 10, 10), expect=["device-mismatch"], where="2.0")
+
+@case
+def whole_model_on_meta_input_cpu():
+    _seed(43); m = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2)).to("meta")
+    return dict(model=m, inputs=torch.randn(3, 4), expect=["device-mismatch"])
+
+@case
+def embedding_on_meta_in_custom_model():
+    _seed(43)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.emb = nn.Embedding(10, 4); self.fc = nn.Linear(4, 2); self.emb.to("meta")
+        def forward(self, ids): return self.fc(self.emb(ids).mean(1))
+    return dict(model=M(), inputs=torch.randint(0, 10, (3, 5)), expect=["device-mismatch"], where="emb")
+
+@case
+def forward_prints_instead_of_returning():
+    _seed(43)
+    class Debug(nn.Module):
+        def forward(self, x): return print(x.shape)
+    m = nn.Sequential(nn.Linear(4, 8), Debug(), nn.ReLU())
+    return dict(model=m, inputs=torch.randn(3, 4), expect=["none-output"], where="1")
+
+@case
+def return_inside_loop_body_wrong_indent():
+    _seed(43)
+    class Stack(nn.Module):
+        def __init__(self): super().__init__(); self.layers = nn.ModuleList([nn.Linear(6, 6) for _ in range(3)])
+        def forward(self, x):
+            for layer in self.layers:
+                x = torch.relu(layer(x))
+            if x.shape[0] > 100:
+                return x
+    m = nn.Sequential(Stack(), nn.Linear(6, 2))
+    return dict(model=m, inputs=torch.randn(5, 6), expect=["none-output"], where="0")
+
+@case
+def none_returned_by_root_forward():
+    _seed(43)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.fc = nn.Linear(4, 2)
+        def forward(self, x): y = self.fc(x)
+    return dict(model=M(), inputs=torch.randn(3, 4), target=torch.randint(0, 2, (3,)), expect=["none-output"])
+
+@case
+def long_features_into_linear():
+    _seed(43); m = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 1))
+    return dict(model=m, inputs=torch.randint(0, 10, (6, 5)), expect=["dtype-mismatch"], where=["0", "input"])
+
+@case
+def bool_mask_features_into_linear():
+    _seed(43); m = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 1))
+    return dict(model=m, inputs=torch.rand(6, 5) > 0.5, expect=["dtype-mismatch"], where=["0", "input"])
+
+@case
+def float64_weights_float32_lstm_input():
+    _seed(43)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.rnn = nn.LSTM(3, 8, batch_first=True).double(); self.fc = nn.Linear(8, 1)
+        def forward(self, x): return self.fc(self.rnn(x)[0][:, -1])
+    return dict(model=M(), inputs=torch.randn(4, 5, 3), expect=["dtype-mismatch"], where=["rnn", "input"])
+
+@case
+def conv3d_missing_channel_dim_video():
+    _seed(43); m = nn.Sequential(nn.Conv3d(1, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Linear(4, 2))
+    return dict(model=m, inputs=torch.randn(2, 8, 16, 16), expect=["shape-mismatch"])
+
+@case
+def linear_expects_features_gets_transposed():
+    _seed(43); m = nn.Sequential(nn.Linear(10, 4))
+    return dict(model=m, inputs=torch.randn(10, 7), expect=["shape-mismatch"], where=["0", "input"])
