@@ -48,6 +48,7 @@ RULE_MODULES = [
     "softmax_batch_dim",
     "softmax_batch_dim_silent",
     "softmax_wrong_axis",
+    "softmax_over_space",
     "missing_nonlinearity",
     "batch_mixing",
     "unregistered_params",

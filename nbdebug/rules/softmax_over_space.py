@@ -1,0 +1,149 @@
+"""NBD253 softmax-wrong-dim: a convolution's per-pixel class scores (classes in dim 1 of an (N, C, H, W)
+output) normalised over a spatial axis, e.g. `softmax(dim=-1)` copied from a classifier: each class
+sums to 1 along the image width instead of each pixel along the classes."""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .base import Rule
+from .helpers import CONV_TYPES, fmt, leaf_calls, model_output, producer, shape
+from .softmax_batch_dim import NORMALISING_TYPES, resolved_dim
+
+SUMS_TO_ONE = 1e-4      # float32 round-off of a softmax
+NOT_ALONG_CLASSES = 0.05
+
+
+def _conv_scores(trace, x, before: int):
+    """The convolution whose output `x` is (its classes are dim 1), or None."""
+    for c in reversed(leaf_calls(trace)):
+        if c.index < before and c.outputs and c.outputs[0].ref == x.ref:
+            return c if c.type in CONV_TYPES else None
+    return None
+
+
+def _module_case(trace, out):
+    for call in trace.calls:
+        if call.type not in NORMALISING_TYPES or not call.inputs or not call.outputs:
+            continue
+        if call.outputs[0].ref != out.ref:
+            continue
+        x = call.inputs[0]
+        dim = resolved_dim(call)
+        if len(x.shape) < 4 or dim is None or dim in (0, 1) or x.shape[1] < 2:
+            continue  # dim 0 is NBD250's; dim 1 holds a convolution's classes
+        src = _conv_scores(trace, x, call.index)
+        if src is not None:
+            return call, src, dim
+    return None
+
+
+def _functional_case(trace, out):
+    x = out.extra
+    d1, dlast = x.get("sum1_err_d1"), x.get("sum1_err_dlast")
+    if d1 is None or dlast is None or not (out.min >= 0 and out.max <= 1 + 1e-6) or out.shape[1] < 2:
+        return None
+    if dlast > SUMS_TO_ONE or d1 < NOT_ALONG_CLASSES:
+        return None
+    for c in reversed(leaf_calls(trace)):
+        if c.outputs and c.outputs[0].shape == out.shape:
+            return (c, d1, dlast) if c.type in CONV_TYPES else None
+    return None
+
+
+def check(trace):
+    out = model_output(trace)
+    if out is None or not out.is_float or not out.has_values or len(out.shape) < 4:
+        return
+    found = _module_case(trace, out)
+    if found is not None:
+        call, src, dim = found
+        x = call.inputs[0]
+        message = (f"`{call.name}` ({call.type}) normalises the {shape(x)} scores of `{src.name}` "
+                   f"({src.type}, {x.shape[1]} classes in dimension 1) over dimension {dim} (size "
+                   f"{x.shape[dim]}), a spatial axis: each class sums to 1 along it, and no pixel's scores "
+                   f"form a distribution over the classes.")
+        yield RULE.finding(call.name, message, f"Normalise over the classes: `nn.{call.type}(dim=1)`.",
+                           call=call.index, evidence={"dim": dim, "shape": list(x.shape), "scores": src.name})
+        return
+    found = _functional_case(trace, out)
+    if found is None:
+        return
+    src, d1, dlast = found
+    owner = producer(trace, out.ref)
+    message = (f"The output {shape(out)} sums to 1 over its last dimension, a spatial axis (off by "
+               f"{fmt(dlast)}), and not over dimension 1, the {out.shape[1]} classes of `{src.name}` "
+               f"({src.type}; off by {fmt(d1)} on average): a softmax in forward normalises along the "
+               f"image, not over the classes.")
+    yield RULE.finding(owner.name if owner is not None else "", message,
+                       "Normalise over the classes: `F.softmax(scores, dim=1)` for (N, C, H, W) scores.",
+                       call=owner.index if owner is not None else None,
+                       evidence={"err_d1": d1, "err_dlast": dlast, "scores": src.name})
+
+
+class _Segmenter(nn.Module):
+    def __init__(self, dim, functional=False):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 5, 3, padding=1)
+        self.norm = nn.Softmax(dim=dim)
+        self.functional, self.dim = functional, dim
+
+    def forward(self, x):
+        scores = self.conv(x)
+        return F.softmax(scores, dim=self.dim) if self.functional else self.norm(scores)
+
+
+def _bad_softmax_over_width():
+    torch.manual_seed(0)
+    return dict(model=_Segmenter(-1).eval(), inputs=torch.randn(2, 3, 8, 8))
+
+
+def _bad_functional_softmax_over_width():
+    torch.manual_seed(0)
+    return dict(model=_Segmenter(-1, functional=True).eval(), inputs=torch.randn(2, 3, 8, 8))
+
+
+def _good_softmax_over_classes():
+    torch.manual_seed(0)
+    return dict(model=_Segmenter(1, functional=True).eval(), inputs=torch.randn(2, 3, 8, 8))
+
+
+def _good_spatial_softmax_keypoints():
+    # one heatmap per keypoint normalised over the flattened image (spatial softmax): dims >= 2 joined
+    torch.manual_seed(0)
+
+    class Keypoints(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3, padding=1)
+
+        def forward(self, x):
+            h = self.conv(x)
+            return F.softmax(h.flatten(2), dim=-1).view_as(h)
+
+    return dict(model=Keypoints().eval(), inputs=torch.randn(2, 3, 8, 8))
+
+
+RULE = Rule(
+    code="NBD253",
+    cause="softmax-wrong-dim",
+    severity="warning",
+    title="Softmax over a spatial axis of per-pixel class scores",
+    explanation=(
+        "A convolution puts its output channels, the classes of a segmentation head, in dimension 1 of an "
+        "(N, C, H, W) tensor. A softmax over the last dimension (the width), often copied from a "
+        "classifier's `dim=-1`, makes each class sum to 1 along every row of the image instead of making "
+        "each pixel's class scores a distribution: the probabilities depend on the image width and the "
+        "model cannot express 'this pixel is class c'."
+    ),
+    fix="Pass the class dimension: `nn.Softmax(dim=1)` / `F.softmax(scores, dim=1)` for conv scores.",
+    check=check,
+    bad=[_bad_softmax_over_width, _bad_functional_softmax_over_width],
+    good=[_good_softmax_over_classes, _good_spatial_softmax_keypoints],
+    needs="forward",
+    thresholds=(
+        "Module form: a Softmax/LogSoftmax/Softmin whose output is the model's ≥ 4-D output, over a dim "
+        "other than 0 and 1, of scores made by a convolution. Functional form: values in [0, 1], mean "
+        f"|Σ over the last dim − 1| ≤ {SUMS_TO_ONE:g} while over dim 1 ≥ {NOT_ALONG_CLASSES:g}, and the "
+        "last layer of that shape is a convolution. Own reasoning."
+    ),
+)
