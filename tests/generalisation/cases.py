@@ -3834,3 +3834,55 @@ def conv3d_missing_channel_dim_video():
 def linear_expects_features_gets_transposed():
     _seed(43); m = nn.Sequential(nn.Linear(10, 4))
     return dict(model=m, inputs=torch.randn(10, 7), expect=["shape-mismatch"], where=["0", "input"])
+
+
+# NLL on squashed outputs, an unbatched sequence, ids beyond the vocabulary, segmentation softmax axes;
+# it found a softmax over the image width of conv class scores (NBD253).
+
+@case
+def nll_on_sigmoid_outputs():
+    _seed(47); m = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4), nn.Sigmoid())
+    return dict(model=m, inputs=torch.randn(16, 8), target=torch.randint(0, 4, (16,)), loss=nn.NLLLoss(), expect=["loss-mismatch"])
+
+@case
+def nll_on_relu_outputs():
+    _seed(47); m = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4), nn.ReLU())
+    return dict(model=m, inputs=torch.randn(16, 8), target=torch.randint(0, 4, (16,)), loss=nn.NLLLoss(), expect=["loss-mismatch"])
+
+@case
+def unbatched_sequence_into_batch_first_lstm():
+    _seed(47)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.rnn = nn.LSTM(3, 8, batch_first=True); self.fc = nn.Linear(8, 2)
+        def forward(self, x): return self.fc(self.rnn(x)[0][:, -1])
+    return dict(model=M(), inputs=torch.randn(20, 3), expect=["shape-mismatch"], where=["input", "rnn"])
+
+@case
+def token_ids_beyond_vocab():
+    _seed(47)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.emb = nn.Embedding(100, 8); self.fc = nn.Linear(8, 2)
+        def forward(self, ids): return self.fc(self.emb(ids).mean(1))
+    ids = torch.randint(0, 100, (4, 6)); ids[2, 3] = 100
+    return dict(model=M(), inputs=ids, expect=["shape-mismatch", "dtype-mismatch", "wrong-target"])
+
+@case
+def softmax_dim_minus_one_on_nchw_segmentation():
+    _seed(47)
+    class Seg(nn.Module):
+        def __init__(self): super().__init__(); self.conv = nn.Conv2d(3, 5, 3, padding=1)
+        def forward(self, x): return torch.softmax(self.conv(x), dim=-1)   # meant dim=1 (classes)
+    return dict(model=Seg().eval(), inputs=torch.randn(2, 3, 8, 8), expect=["softmax-wrong-dim"])
+
+@case
+def ok_segmentation_logits_cross_entropy():
+    _seed(47); m = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 4, 1))
+    return dict(model=m, inputs=torch.randn(2, 3, 8, 8), target=torch.randint(0, 4, (2, 8, 8)), expect=[])
+
+@case
+def ok_log_softmax_over_classes_3d():
+    _seed(47)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.fc = nn.Linear(6, 5)
+        def forward(self, x): return F.log_softmax(self.fc(x), dim=-1).transpose(1, 2)
+    return dict(model=M(), inputs=torch.randn(3, 7, 6), target=torch.randint(0, 5, (3, 7)), loss=nn.NLLLoss(), expect=[])
