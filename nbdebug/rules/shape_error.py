@@ -16,6 +16,7 @@ from .helpers import children, error_call
 SPECIFIC = (unbatched_input, layer_input_size, channels_last, input_rank, embedding_range, input_dtype,
             device_mismatch, none_output, batchnorm_single_value)
 
+HIDDEN = re.compile(r"hx should also be|Expected hidden", re.I)
 TOO_SMALL = re.compile(r"Kernel size can't be greater than actual input size|Output size is too small")
 VIEW = re.compile(r"shape '\[([^\]]*)\]' is invalid for input of size (\d+)")
 BROADCAST = re.compile(r"size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\) at "
@@ -46,6 +47,10 @@ def _branches(trace, call, message):
 
 
 def _fix(trace, message):
+    if HIDDEN.search(message):
+        return ("An RNN's initial state is (num_layers × num_directions, batch, hidden), even with "
+                "batch_first=True: `h0 = torch.zeros(rnn.num_layers, x.size(0), rnn.hidden_size)` (an LSTM "
+                "takes `(h0, c0)` of that shape), or pass no state and let it start from zeros.")
     if TOO_SMALL.search(message):
         return ("The feature map has shrunk below this layer's kernel: pad the convolutions "
                 "(`padding=k // 2`), drop a pooling/stride-2 layer, or feed larger inputs; "
@@ -101,6 +106,20 @@ class _TwoHeads(nn.Module):
         return self.a(x) * self.b(x)
 
 
+class _GruWithFlatState(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.GRU(4, 8, batch_first=True)
+
+    def forward(self, x):
+        return self.rnn(x, torch.zeros(x.shape[0], 8))[0]   # the state needs a layer dimension first
+
+
+def _bad_rnn_state_without_layer_dim():
+    torch.manual_seed(0)
+    return dict(model=_GruWithFlatState(), inputs=torch.randn(3, 5, 4))
+
+
 def _bad_hard_coded_view():
     torch.manual_seed(0)
     return dict(model=_Reshaper(), inputs=torch.randn(6, 3, 4))
@@ -135,7 +154,8 @@ RULE = Rule(
     fix="Reshape with sizes inferred from the tensor (`x.flatten(1)`, `x.reshape(x.shape[0], -1)`), and "
         "make the widths of combined branches agree.",
     check=check,
-    bad=[_bad_hard_coded_view, _bad_broadcast_between_heads, _bad_too_many_poolings],
+    bad=[_bad_hard_coded_view, _bad_broadcast_between_heads, _bad_too_many_poolings,
+         _bad_rnn_state_without_layer_dim],
     good=[_good_heads_agree],
     needs="forward",
     thresholds="No numbers: the forward raised an exception whose message is a torch shape error, and "
