@@ -59,7 +59,8 @@ RULE_MODULES = [
     "unused_modules",
     "output_without_grad",
     # -- losses, targets, gradients and training dynamics -------------------------------------
-    "double_softmax", "double_sigmoid", "sigmoid_into_cross_entropy", "nll_without_log_softmax",
+    "double_softmax", "double_sigmoid", "sigmoid_twice", "sigmoid_into_cross_entropy",
+    "nll_without_log_softmax",
     "kl_div_input",
     "cross_entropy_one_class",
     "bce_on_multiclass", "bce_on_logits", "regression_loss_on_labels", "float_class_labels",
