@@ -13,6 +13,7 @@ Each case is a function returning a dict:
   where   optional: the matching finding's `where` must be this module (or one of these), or inside it.
 tests/test_generalisation.py runs them with the acceptance zoo's semantics.
 """
+import copy
 import math
 
 import torch
@@ -3886,3 +3887,65 @@ def ok_log_softmax_over_classes_3d():
         def __init__(self): super().__init__(); self.fc = nn.Linear(6, 5)
         def forward(self, x): return F.log_softmax(self.fc(x), dim=-1).transpose(1, 2)
     return dict(model=M(), inputs=torch.randn(3, 7, 6), target=torch.randint(0, 5, (3, 7)), loss=nn.NLLLoss(), expect=[])
+
+
+# Optimizers and states: a copy's parameters, a missing head, param groups; it found an RNN state
+# without its layer dim (an unexplained exception) and a sigmoid applied twice (NBD404).
+
+@case
+def optimizer_built_on_a_copy_of_the_model():
+    _seed(53); m = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 2))
+    opt = torch.optim.Adam(copy.deepcopy(m).parameters(), lr=1e-3)
+    return dict(model=m, inputs=torch.randn(8, 6), target=torch.randint(0, 2, (8,)), optimizer=opt, expect=["untrained-parameter"])
+
+@case
+def sigmoid_applied_twice_with_bce():
+    _seed(53)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.net = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 1), nn.Sigmoid())
+        def forward(self, x): return torch.sigmoid(self.net(x))
+    return dict(model=M(), inputs=torch.randn(20, 6), target=torch.randint(0, 2, (20, 1)).float(), loss=nn.BCELoss(), expect=["double-softmax", "saturated-activation", "loss-mismatch"])
+
+@case
+def gru_hidden_state_missing_layer_dim():
+    _seed(53)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.rnn = nn.GRU(4, 16, batch_first=True); self.fc = nn.Linear(16, 2)
+        def forward(self, x):
+            h0 = torch.zeros(x.shape[0], 16)    # needs (num_layers, N, H)
+            return self.fc(self.rnn(x, h0)[0][:, -1])
+    return dict(model=M(), inputs=torch.randn(4, 9, 4), expect=["shape-mismatch"], where=["rnn", ""])
+
+@case
+def rgba_images_into_rgb_conv():
+    _seed(53); m = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 2))
+    return dict(model=m, inputs=torch.rand(4, 4, 16, 16), expect=["shape-mismatch"], where=["0", "input"])
+
+@case
+def optimizer_misses_the_head():
+    _seed(53)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.body = nn.Sequential(nn.Linear(6, 16), nn.ReLU()); self.head = nn.Linear(16, 3)
+        def forward(self, x): return self.head(self.body(x))
+    m = M()
+    opt = torch.optim.SGD(m.body.parameters(), lr=0.1)
+    return dict(model=m, inputs=torch.randn(8, 6), target=torch.randint(0, 3, (8,)), optimizer=opt, expect=["untrained-parameter"], where="head")
+
+@case
+def ok_optimizer_param_groups_different_lrs():
+    _seed(53)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.body = nn.Sequential(nn.Linear(6, 16), nn.ReLU()); self.head = nn.Linear(16, 3)
+        def forward(self, x): return self.head(self.body(x))
+    m = M(); x = torch.randn(32, 6)
+    opt = torch.optim.Adam([{"params": m.body.parameters(), "lr": 1e-4}, {"params": m.head.parameters(), "lr": 1e-3}])
+    return dict(model=m, inputs=x, target=x[:, :3].argmax(1), optimizer=opt, steps=5, expect=[])
+
+@case
+def ok_frozen_body_optimizer_on_head_only():
+    _seed(53)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.body = nn.Sequential(nn.Linear(6, 16), nn.ReLU()); self.head = nn.Linear(16, 3)
+        def forward(self, x): return self.head(self.body(x))
+    m = M(); m.body.requires_grad_(False); x = torch.randn(32, 6)
+    return dict(model=m, inputs=x, target=x[:, :3].argmax(1), optimizer=torch.optim.Adam(m.head.parameters(), 1e-3), steps=5, expect=[])
