@@ -173,21 +173,24 @@ def _kernels_for(c: torch.Tensor, min_size: int) -> Optional[dict]:
     return _kernel()
 
 
-def summary(c: torch.Tensor, bins: int, blocks: int, block_len: int, step: int,
-            min_size: int = MIN_SIZE, units: int = 0) -> Optional[list]:
+def summary(c: torch.Tensor, bins: int, blocks: int, block_len: int, step: int, min_size: int = MIN_SIZE,
+            units: int = 0, unit_max: Optional[torch.Tensor] = None) -> Optional[list]:
     """[sum, sum of squares, zeros, min, max, counts...] of a contiguous float32/float64 CPU tensor
     in one pass, the counts over an even sample (`blocks` runs of `block_len` consecutive values,
     `step` apart: stats._sample_layout) and all zero when `c` holds NaN/Inf (the sum says so); or
     None when the kernel cannot take `c` (or it has fewer than `min_size` values).
 
     With `units` (c read as rows of that many values, the batch first), one more number: how many
-    units are never positive in any row (stats.dead_unit_frac's count; meaningless with NaN)."""
+    units are never positive in any row (stats.dead_unit_frac's count; meaningless with NaN). Pass
+    `unit_max` (a tensor of `units` values, c's dtype) to keep each unit's max over the rows."""
     kernels = _kernels_for(c, min_size)
     if kernels is None:
         return None
     n = c.numel()
     units = units if 0 < units <= n and n % units == 0 else 0
-    unit_max = torch.empty(units, dtype=c.dtype) if units else None
+    if units and (unit_max is None or unit_max.numel() != units or unit_max.dtype != c.dtype
+                  or not unit_max.is_contiguous()):
+        unit_max = torch.empty(units, dtype=c.dtype)
     out = (ctypes.c_double * (6 + bins))()
     kernels[c.dtype](c.data_ptr(), n, blocks, block_len, step, bins, units,
                      unit_max.data_ptr() if units else None, out)

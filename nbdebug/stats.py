@@ -156,11 +156,14 @@ def _cpu_row(x: torch.Tensor, bins: int, extra: Optional[dict] = None) -> Option
     n = x.numel()
     hist = None
     units = n // x.shape[0] if extra is not None and _dead_units_apply(x) else 0
-    got = fused.summary(x, bins, *_sample_runs(n), units=units) if n <= CHUNK else None
+    # feature maps: a unit is a channel, so the kernel keeps each position's max for the channel count
+    maxima = torch.empty(units, dtype=x.dtype) if units and x.dim() >= 4 and x.shape[1] else None
+    got = fused.summary(x, bins, *_sample_runs(n), units=units, unit_max=maxima) if n <= CHUNK else None
     if got is not None:
         (total, sq, zeros, lo, hi), hist = got[:5], got[5:5 + bins]
         if units and math.isfinite(total) and math.isfinite(sq):
-            extra["dead_unit_frac"] = got[5 + bins] / units
+            extra["dead_unit_frac"] = (_dead_channel_frac(maxima, x.shape[1]) if maxima is not None
+                                       else got[5 + bins] / units)
     else:
         total, sq, zeros, lo, hi = _chunked_moments(x)
     if not all(map(math.isfinite, (total, sq, lo, hi))):  # NaN/Inf present: the exact path
@@ -615,12 +618,23 @@ def _dead_units_apply(x: torch.Tensor) -> bool:
     return x.dim() >= 2 and x.shape[0] >= 2
 
 
+def _dead_channel_frac(maxima: torch.Tensor, channels: int) -> float:
+    """Channels whose every position's max over the batch is <= 0, from the kernel's per-position
+    maxima (C·H·W values: a batch's worth less than the activation, read once more)."""
+    per_channel = maxima.numpy().reshape(channels, -1).max(axis=1)
+    return float((per_channel <= 0).mean())
+
+
 def dead_unit_frac(x: torch.Tensor):
-    """Fraction of units (positions past the batch dim) never positive for any sample. (On CPU the
-    stats kernel counts them in its pass instead: _cpu_row.)"""
+    """Fraction of units never positive for any sample. A unit is a position past the batch dim, or,
+    for feature maps (N, C, H, W, ...), a channel: a filter that fires anywhere learns from there, one
+    that fires nowhere is dead. (On CPU the stats kernel measures this in its pass: _cpu_row.)"""
     if not _dead_units_apply(x):
         return None
-    return _fraction(_as_float(x).amax(0) <= 0)
+    x = _as_float(x)
+    if x.dim() >= 4:
+        return _fraction(x.amax(dim=(0, *range(2, x.dim()))) <= 0)
+    return _fraction(x.amax(0) <= 0)
 
 
 def batch_std(x: torch.Tensor):

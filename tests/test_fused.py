@@ -358,16 +358,25 @@ def test_a_trace_says_how_its_cpu_stats_were_taken(traced, monkeypatch):
 
 
 def dead_fraction(x):
-    """Independent: the fraction of units (past the batch dim) with no positive value."""
+    """Independent: the fraction of units with no positive value; a unit is a position past the batch
+    dim, or a channel of a feature map (N, C, H, W, ...)."""
+    if x.dim() >= 4:
+        per_channel = x.transpose(0, 1).reshape(x.shape[1], -1)
+        return (per_channel > 0).any(1).logical_not().double().mean().item()
     return (x.reshape(x.shape[0], -1) > 0).any(0).logical_not().double().mean().item()
 
 
-@pytest.mark.parametrize("shape", [(16, 64, 8, 8), (32, 700), (2, 9000), (5, 3, 4099)])
+@pytest.mark.parametrize("shape", [(16, 64, 8, 8), (32, 700), (2, 9000), (5, 3, 4099), (4, 30, 5, 6, 7)])
 def test_the_pass_counts_dead_units_like_torch(shape, monkeypatch):
     torch.manual_seed(1)
     x = torch.randn(*shape).relu()
-    x.view(shape[0], -1)[:, ::3] = 0          # a third of the units dead
-    x.view(shape[0], -1)[0, ::9] = 0.5        # ... of which a third revived by one sample
+    if len(shape) >= 4:                       # feature maps: units are channels
+        x[:, ::3] = 0                         # a third of the channels dead
+        for c in range(0, shape[1], 9):       # ... of which a third revived at one position of one sample
+            x[0, c].view(-1)[-1] = 0.5
+    else:
+        x.view(shape[0], -1)[:, ::3] = 0      # a third of the units dead
+        x.view(shape[0], -1)[0, ::9] = 0.5    # ... of which a third revived by one sample
     fast = stats.compute(x, extras={"dead_unit_frac": stats.dead_unit_frac})
     monkeypatch.setattr(fused, "_kernel", lambda: None)
     slow = stats.compute(x, extras={"dead_unit_frac": stats.dead_unit_frac})

@@ -13,7 +13,14 @@ ALL_DEAD_SAMPLES = 16 # every unit dead: trusted once batch·units makes chance 
 
 
 def _units(s) -> int:
+    """What dead_unit_frac counts: channels of a feature map (N, C, H, W, ...), else positions."""
+    if len(s.shape) >= 4:
+        return s.shape[1]
     return max(1, s.numel // s.shape[0]) if s.shape and s.shape[0] else 0
+
+
+def _unit_word(s) -> str:
+    return "channels" if len(s.shape) >= 4 else "units"
 
 
 def _dead(call):
@@ -81,9 +88,11 @@ def check(trace):
         elif pre is not None and pre.has_values:
             why = f" (its input has mean {fmt(pre.mean)}, std {fmt(pre.std)})"
         origin = f", fed by `{src.name}` ({src.type})" if src is not None else ""
-        message = (f"`{call.name}` ({call.type}) outputs zero for every one of the {out.shape[0]} samples in "
-                   f"{pct(frac)} of its {_units(out)} units{origin}{why}; those units pass no gradient and "
-                   f"cannot recover.")
+        word = _unit_word(out)
+        where_in = " at every position" if word == "channels" else ""
+        message = (f"`{call.name}` ({call.type}) outputs zero for every one of the {out.shape[0]} samples"
+                   f"{where_in} in {pct(frac)} of its {_units(out)} {word}{origin}{why}; those {word} pass no "
+                   f"gradient and cannot recover.")
         where = src.name if src is not None else call.name
         yield RULE.finding(where, message, _fix(trace, call, src), call=call.index,
                            evidence={"dead_unit_frac": frac, "batch": out.shape[0], "units": _units(out),
