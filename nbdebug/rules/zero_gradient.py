@@ -20,7 +20,8 @@ def _zero_weight(trace, c) -> bool:
 
 def _explained(trace, call) -> bool:
     """A ReLU-family layer after `call` with nearly all units dead, a sigmoid/tanh nearly saturated, a
-    later layer with an all-zero weight, or `call`'s own output all ≤ 0 (a functional relu zeroes it)."""
+    later layer with an all-zero weight or an all-zero output, or `call`'s own output all ≤ 0 (a
+    functional relu zeroes it)."""
     out = call.outputs[0] if call.outputs else None
     if out is not None and out.has_values and out.numel and out.max is not None and out.max <= 0:
         return True
@@ -31,6 +32,8 @@ def _explained(trace, call) -> bool:
             return True
         if _zero_weight(trace, c):
             return True
+        if c.outputs and c.outputs[0].has_values and c.outputs[0].numel and c.outputs[0].zero_frac == 1.0:
+            return True  # a later layer outputs only zeros (Dropout(p=1), a mask of zeros): its finding
     return False
 
 
@@ -124,6 +127,13 @@ def _good_zero_initialised_gamma():
     return dict(model=m, inputs=torch.randn(6, 1, 8, 8), target=torch.randint(0, 2, (6,)))
 
 
+def _good_dropout_of_everything_is_not_this_rule():
+    # Dropout(p=1) zeroes the whole activation: constant-output's finding, not a zero-derivative op
+    torch.manual_seed(11)
+    m = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Dropout(p=1.0), nn.Linear(8, 2))
+    return dict(model=m, inputs=torch.randn(16, 6), target=torch.randint(0, 2, (16,)))
+
+
 def _good_dead_relu_is_not_this_rule():
     # all-dead ReLUs zero the gradient too: that is dead-relu's finding, not a zero-derivative op
     torch.manual_seed(11)
@@ -147,7 +157,8 @@ RULE = Rule(
     fix="Use a straight-through estimator (`x + (x.round() - x).detach()`) or round only at inference.",
     check=check,
     bad=[_bad_round_in_forward, _bad_floor_quantiser],
-    good=[_good_straight_through, _good_zero_initialised_gamma, _good_dead_relu_is_not_this_rule],
+    good=[_good_straight_through, _good_zero_initialised_gamma, _good_dead_relu_is_not_this_rule,
+          _good_dropout_of_everything_is_not_this_rule],
     needs="backward",
     thresholds=(f"Exact zeros: every trainable parameter of the layer and its output gradient have norm 0, "
                 f"another parameter's is not, and no ReLU after it has ≥ {DEAD:.0%} dead units, no "
