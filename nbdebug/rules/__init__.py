@@ -31,6 +31,7 @@ RULE_MODULES = [
     "nonfinite_created",
     "nonfinite_gradient",
     "unnormalized_input",
+    "tiny_input",
     "feature_scale_spread",
     "batchnorm_single_value",
     "batchnorm_one_sample_silent",
