@@ -3949,3 +3949,41 @@ def ok_frozen_body_optimizer_on_head_only():
         def forward(self, x): return self.head(self.body(x))
     m = M(); m.body.requires_grad_(False); x = torch.randn(32, 6)
     return dict(model=m, inputs=x, target=x[:, :3].argmax(1), optimizer=torch.optim.Adam(m.head.parameters(), 1e-3), steps=5, expect=[])
+
+
+# Does-not-learn stories: a detached output, Dropout(p=1), pixels divided by 255 twice (NBD152).
+
+@case
+def output_detached_in_forward():
+    _seed(59)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.fc = nn.Linear(5, 2)
+        def forward(self, x): return self.fc(x).detach()
+    return dict(model=M(), inputs=torch.randn(8, 5), target=torch.randint(0, 2, (8,)), expect=["no-gradient"])
+
+@case
+def dropout_p_one_in_training():
+    _seed(59); m = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Dropout(p=1.0), nn.Linear(32, 3))
+    return dict(model=m, inputs=torch.randn(16, 8), target=torch.randint(0, 3, (16,)), expect=["constant-output", "no-gradient", "dead-relu"])
+
+@case
+def pixels_divided_by_255_twice():
+    _seed(59); m = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 4))
+    x = torch.randint(0, 256, (8, 3, 16, 16)).float() / 255.0 / 255.0
+    return dict(model=m, inputs=x, target=torch.randint(0, 4, (8,)), expect=["unnormalized-input"])
+
+@case
+def ok_bce_one_hot_multiclass_targets():
+    _seed(59); m = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4))
+    y = F.one_hot(torch.arange(16) % 4, 4).float()
+    return dict(model=m, inputs=torch.randn(16, 8), target=y, loss=nn.BCEWithLogitsLoss(), expect=[])
+
+@case
+def ok_bias_free_linear_after_batchnorm():
+    _seed(59); m = nn.Sequential(nn.Linear(8, 32, bias=False), nn.BatchNorm1d(32), nn.ReLU(), nn.Linear(32, 2))
+    return dict(model=m, inputs=torch.randn(16, 8), target=torch.randint(0, 2, (16,)), expect=[])
+
+@case
+def ok_sgd_momentum_09_lr_001_cnn_steps():
+    _seed(59); m = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 8 * 8, 4)); x = torch.randn(32, 1, 8, 8)
+    return dict(model=m, inputs=x, target=torch.arange(32) % 4, optimizer=torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9), steps=10, expect=[])
