@@ -3987,3 +3987,44 @@ def ok_bias_free_linear_after_batchnorm():
 def ok_sgd_momentum_09_lr_001_cnn_steps():
     _seed(59); m = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 8 * 8, 4)); x = torch.randn(32, 1, 8, 8)
     return dict(model=m, inputs=x, target=torch.arange(32) % 4, optimizer=torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9), steps=10, expect=[])
+
+
+# Output ranges and normalisation axes: it found a final ReLU against standardised targets.
+
+@case
+def relu_head_standardised_regression_targets():
+    _seed(61); m = nn.Sequential(nn.Linear(6, 32), nn.ReLU(), nn.Linear(32, 1), nn.ReLU())
+    return dict(model=m, inputs=torch.randn(32, 6), target=torch.randn(32, 1), loss=nn.MSELoss(), expect=["wrong-target", "constant-output", "dead-relu"])
+
+@case
+def sigmoid_autoencoder_standardised_targets():
+    _seed(61); m = nn.Sequential(nn.Linear(20, 8), nn.ReLU(), nn.Linear(8, 20), nn.Sigmoid())
+    x = torch.randn(16, 20)
+    return dict(model=m, inputs=x, target=x, loss=nn.MSELoss(), expect=["wrong-target"])
+
+@case
+def batchnorm1d_on_batch_time_features():
+    _seed(61)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.bn = nn.BatchNorm1d(8); self.fc = nn.Linear(8, 2)
+        def forward(self, x): return self.fc(self.bn(x).mean(1))   # x: (N, T, F)
+    return dict(model=M(), inputs=torch.randn(4, 12, 8), expect=["shape-mismatch"], where=["bn", "input"])
+
+@case
+def layernorm_over_time_not_features():
+    _seed(61)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.ln = nn.LayerNorm(12); self.fc = nn.Linear(8, 2)
+        def forward(self, x): return self.fc(self.ln(x).mean(1))
+    return dict(model=M(), inputs=torch.randn(4, 12, 8), expect=["shape-mismatch"], where=["ln", "input"])
+
+@case
+def ok_softplus_head_positive_targets():
+    _seed(61); m = nn.Sequential(nn.Linear(6, 32), nn.ReLU(), nn.Linear(32, 1), nn.Softplus())
+    return dict(model=m, inputs=torch.randn(32, 6), target=torch.rand(32, 1) * 3, loss=nn.MSELoss(), expect=[])
+
+@case
+def ok_relu_head_count_regression():
+    _seed(61); m = nn.Sequential(nn.Linear(6, 32), nn.ReLU(), nn.Linear(32, 1), nn.ReLU())
+    with torch.no_grad(): m[2].bias.fill_(1.0)
+    return dict(model=m, inputs=torch.randn(32, 6), target=torch.randint(0, 10, (32, 1)).float(), loss=nn.MSELoss(), expect=[])
