@@ -14,7 +14,7 @@ RANGES = {"Sigmoid": (0.0, 1.0), "Tanh": (-1.0, 1.0), "Hardsigmoid": (0.0, 1.0),
           "Softsign": (-1.0, 1.0), "ReLU": (0.0, math.inf), "ReLU6": (0.0, 6.0), "Softplus": (0.0, math.inf)}
 MARGIN = 0.5   # outside by half the head's range: a scaling slip, not a target that touches a bound
 BELOW = 0.25   # a head bounded below only (ReLU): this share of the targets under its bound
-STUCK = 0.9    # ... unless the head outputs its bound almost everywhere: a dead head is its own finding
+STUCK = 0.7    # ... unless the head is dead (dead-relu's share of dead units): its own finding
 
 
 def _share_below(tgt, bound: float) -> float:
@@ -52,8 +52,9 @@ def check(trace):
     if head.type == "Hardtanh":
         lo, hi = head.attrs.get("min_val", lo), head.attrs.get("max_val", hi)
     if math.isinf(hi):  # bounded below only: a good share of the targets must sit under the bound
-        if (head.outputs[0].zero_frac or 0) >= STUCK:
-            return  # the head is stuck at its bound for (nearly) every input: dead-relu/constant-output
+        stuck = head.outputs[0]
+        if (stuck.zero_frac or 0) >= 1.0 or (stuck.extra.get("dead_unit_frac") or 0) >= STUCK:
+            return  # the head is dead, stuck at its bound for every input: dead-relu/constant-output
         below = _share_below(tgt, lo)
         if below < BELOW or tgt.min >= lo - MARGIN * max(tgt.std or 0.0, 1e-12):
             return
