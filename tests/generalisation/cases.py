@@ -4028,3 +4028,54 @@ def ok_relu_head_count_regression():
     _seed(61); m = nn.Sequential(nn.Linear(6, 32), nn.ReLU(), nn.Linear(32, 1), nn.ReLU())
     with torch.no_grad(): m[2].bias.fill_(1.0)
     return dict(model=m, inputs=torch.randn(32, 6), target=torch.randint(0, 10, (32, 1)).float(), loss=nn.MSELoss(), expect=[])
+
+
+# Input scales and dtypes for sequence models (all as expected when written).
+
+@case
+def lstm_on_raw_sensor_values_in_thousands():
+    _seed(67)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.rnn = nn.LSTM(3, 16, batch_first=True); self.fc = nn.Linear(16, 1)
+        def forward(self, x): return self.fc(self.rnn(x)[0][:, -1])
+    x = torch.rand(8, 20, 3) * 3000 + 1000
+    return dict(model=M(), inputs=x, target=torch.randn(8, 1), loss=nn.MSELoss(), expect=["unnormalized-input", "saturated-activation"])
+
+@case
+def int16_audio_into_conv1d():
+    _seed(67); m = nn.Sequential(nn.Conv1d(1, 8, 9, stride=4), nn.ReLU(), nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(8, 2))
+    x = (torch.randn(4, 1, 400) * 3000).to(torch.int16)
+    return dict(model=m, inputs=x, expect=["dtype-mismatch"], where=["0", "input"])
+
+@case
+def complex_features_into_linear():
+    _seed(67); m = nn.Sequential(nn.Linear(8, 4))
+    return dict(model=m, inputs=torch.randn(5, 8, dtype=torch.complex64), expect=["dtype-mismatch"], where=["0", "input"])
+
+@case
+def transformer_embeddings_scaled_by_1000():
+    _seed(67)
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__(); self.emb = nn.Embedding(50, 32); self.enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(32, 4, 64, batch_first=True), 1, enable_nested_tensor=False); self.fc = nn.Linear(32, 2)
+        def forward(self, ids): return self.fc(self.enc(self.emb(ids) * 1000.0).mean(1))
+    return dict(model=M(), inputs=torch.randint(0, 50, (4, 10)), target=torch.randint(0, 2, (4,)), expect=["exploding-activations", "saturated-activation", "unnormalized-input"])
+
+@case
+def ok_lstm_standardised_sensor_values():
+    _seed(67)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.rnn = nn.LSTM(3, 16, batch_first=True); self.fc = nn.Linear(16, 1)
+        def forward(self, x): return self.fc(self.rnn(x)[0][:, -1])
+    x = torch.rand(8, 20, 3) * 3000 + 1000
+    x = (x - x.mean((0, 1))) / x.std((0, 1))
+    return dict(model=M(), inputs=x, target=torch.randn(8, 1), loss=nn.MSELoss(), expect=[])
+
+@case
+def ok_transformer_embeddings_scaled_by_sqrt_d():
+    _seed(67)
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__(); self.emb = nn.Embedding(50, 32); self.enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(32, 4, 64, batch_first=True), 1, enable_nested_tensor=False); self.fc = nn.Linear(32, 2)
+        def forward(self, ids): return self.fc(self.enc(self.emb(ids) * 32 ** 0.5).mean(1))
+    return dict(model=M(), inputs=torch.randint(0, 50, (4, 10)), target=torch.randint(0, 2, (4,)), expect=[])
