@@ -4,20 +4,8 @@ import torch
 import torch.nn as nn
 
 from .base import Rule
-from .helpers import fmt, leaf_calls, shape
+from .helpers import fmt, output_head, shape
 from .loss_signals import output, user_loss
-
-
-def _sigmoid_head(trace, out):
-    """The last leaf call when it is a Sigmoid whose values are the output's (a reshape may follow)."""
-    leaves = leaf_calls(trace)
-    last = leaves[-1] if leaves else None
-    if last is None or last.type != "Sigmoid" or last.output is None:
-        return None
-    o = last.output
-    if o.ref == out.ref or (o.numel == out.numel and o.min == out.min and o.max == out.max):
-        return last
-    return None
 
 
 def check(trace):
@@ -26,7 +14,7 @@ def check(trace):
     out = output(trace)
     if out is None or not out.has_values or not out.finite:
         return
-    head = _sigmoid_head(trace, out)
+    head = output_head(trace, out, ("Sigmoid",))
     if head is None or out.min < 0 or out.max > 1:
         return
     message = (f"The model ends in `{head.name}` (Sigmoid), so its {shape(out)} output is already a probability "

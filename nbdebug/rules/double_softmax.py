@@ -7,22 +7,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .base import Rule
-from .helpers import fmt, leaf_calls, shape
+from .helpers import fmt, output_head, shape
 from .loss_signals import is_probability_rows, output, user_loss
 
 SOFTMAX = ("Softmax", "Softmax2d")
-
-
-def _softmax_head(trace, out):
-    """The last leaf call when it is a Softmax whose values are the output's (a reshape may follow)."""
-    leaves = leaf_calls(trace)
-    last = leaves[-1] if leaves else None
-    if last is None or last.type not in SOFTMAX or last.output is None:
-        return None
-    o = last.output
-    if o.ref == out.ref or (o.numel == out.numel and o.min == out.min and o.max == out.max):
-        return last
-    return None
 
 
 def check(trace):
@@ -31,7 +19,7 @@ def check(trace):
     out = output(trace)
     if out is None or not out.has_values or not out.finite or len(out.shape) < 2:
         return
-    head = _softmax_head(trace, out)
+    head = output_head(trace, out, SOFTMAX)
     if not is_probability_rows(out):
         return  # a softmax over another axis is softmax-wrong-dim, not a double softmax
     c = int(out.shape[1])

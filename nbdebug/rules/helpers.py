@@ -61,6 +61,28 @@ def leaf_calls(trace: Trace) -> list:
     return [c for c in trace.calls if c.index not in parents]
 
 
+def output_head(trace: Trace, out, types) -> Optional[Call]:
+    """The last leaf call when its type is one of `types` and its values are the output's `out` (the
+    same tensor, or a reshape of it with the same count and range): the model's final layer."""
+    leaves = leaf_calls(trace)
+    last = leaves[-1] if leaves else None
+    if last is None or last.type not in types or last.output is None:
+        return None
+    o = last.output
+    if o.ref == out.ref or (o.numel == out.numel and o.min == out.min and o.max == out.max):
+        return last
+    return None
+
+
+def made_by(trace: Trace, x, before: int, types) -> Optional[Call]:
+    """The leaf call before call index `before` that output the tensor `x`, when its type is one of
+    `types` (the layer whose scores a later softmax normalised); else None."""
+    for c in reversed(leaf_calls(trace)):
+        if c.index < before and c.outputs and c.outputs[0].ref == x.ref:
+            return c if c.type in types else None
+    return None
+
+
 def calls_of_type(trace: Trace, *types: str) -> list:
     return [c for c in trace.calls if c.type in types]
 

@@ -6,8 +6,7 @@ import torch
 import torch.nn as nn
 
 from .base import Rule
-from .double_sigmoid import _sigmoid_head
-from .helpers import fmt, shape
+from .helpers import fmt, output_head, shape
 from .loss_signals import output, user_loss
 
 
@@ -17,7 +16,7 @@ def check(trace):
     out = output(trace)
     if out is None or not out.has_values or not out.finite or len(out.shape) < 2 or out.shape[1] < 2:
         return
-    head = _sigmoid_head(trace, out)
+    head = output_head(trace, out, ("Sigmoid",))
     if head is None or out.min < 0 or out.max > 1:
         return
     c = int(out.shape[1])

@@ -6,19 +6,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .base import Rule
-from .helpers import CONV_TYPES, fmt, leaf_calls, model_output, producer, shape
+from .helpers import CONV_TYPES, fmt, leaf_calls, made_by, model_output, producer, shape
 from .softmax_batch_dim import NORMALISING_TYPES, resolved_dim
 
 SUMS_TO_ONE = 1e-4      # float32 round-off of a softmax
 NOT_ALONG_CLASSES = 0.05
-
-
-def _conv_scores(trace, x, before: int):
-    """The convolution whose output `x` is (its classes are dim 1), or None."""
-    for c in reversed(leaf_calls(trace)):
-        if c.index < before and c.outputs and c.outputs[0].ref == x.ref:
-            return c if c.type in CONV_TYPES else None
-    return None
 
 
 def _module_case(trace, out):
@@ -31,7 +23,7 @@ def _module_case(trace, out):
         dim = resolved_dim(call)
         if len(x.shape) < 4 or dim is None or dim in (0, 1) or x.shape[1] < 2:
             continue  # dim 0 is NBD250's; dim 1 holds a convolution's classes
-        src = _conv_scores(trace, x, call.index)
+        src = made_by(trace, x, call.index, CONV_TYPES)
         if src is not None:
             return call, src, dim
     return None

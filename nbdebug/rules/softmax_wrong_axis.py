@@ -6,21 +6,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .base import Rule
-from .helpers import LINEAR_TYPES, fmt, leaf_calls, model_output, producer, shape
+from .helpers import LINEAR_TYPES, fmt, leaf_calls, made_by, model_output, producer, shape
 from .softmax_batch_dim import NORMALISING_TYPES, resolved_dim
 
 SUMS_TO_ONE = 1e-4      # float32 round-off of a softmax
 NOT_ALONG_CLASSES = 0.05
-
-
-def _linear_scores(trace, x, before: int):
-    """The Linear call that produced `x` (its classes are its last dimension), or None."""
-    for c in reversed(leaf_calls(trace)):
-        if c.index >= before or not c.outputs:
-            continue
-        if c.outputs[0].ref == x.ref:
-            return c if c.type in LINEAR_TYPES else None
-    return None
 
 
 def _module_case(trace, out):
@@ -34,7 +24,7 @@ def _module_case(trace, out):
         ndim, dim = len(x.shape), resolved_dim(call)
         if ndim < 3 or dim is None or dim in (0, ndim - 1) or x.shape[-1] < 2:
             continue  # dim 0 is NBD250's; the last dim is right for Linear scores
-        src = _linear_scores(trace, x, call.index)
+        src = made_by(trace, x, call.index, LINEAR_TYPES)
         if src is not None:
             return call, src, dim
     return None

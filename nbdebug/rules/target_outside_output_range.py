@@ -7,7 +7,7 @@ import torch
 import torch.nn as nn
 
 from .base import Rule
-from .helpers import fmt, leaf_calls, shape
+from .helpers import fmt, output_head, shape
 from .loss_signals import REGRESSION_LOSSES, output, target, user_loss
 
 RANGES = {"Sigmoid": (0.0, 1.0), "Tanh": (-1.0, 1.0), "Hardsigmoid": (0.0, 1.0), "Hardtanh": (-1.0, 1.0),
@@ -26,18 +26,6 @@ def _share_below(tgt, bound: float) -> float:
     return sum(k for k, hi in zip(counts, edges[1:]) if hi <= bound) / total
 
 
-def _bounded_head(trace, out):
-    """The last leaf call when it is a bounded squash whose values are the output's."""
-    leaves = leaf_calls(trace)
-    last = leaves[-1] if leaves else None
-    if last is None or last.type not in RANGES or last.output is None:
-        return None
-    o = last.output
-    if o.ref == out.ref or (o.numel == out.numel and o.min == out.min and o.max == out.max):
-        return last
-    return None
-
-
 def check(trace):
     kind = user_loss(trace)
     if kind not in REGRESSION_LOSSES:
@@ -45,7 +33,7 @@ def check(trace):
     out, tgt = output(trace), target(trace)
     if out is None or tgt is None or not tgt.has_values or not tgt.finite or not tgt.is_float:
         return
-    head = _bounded_head(trace, out)
+    head = output_head(trace, out, RANGES)
     if head is None:
         return
     lo, hi = RANGES[head.type]
