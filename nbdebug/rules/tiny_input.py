@@ -1,7 +1,6 @@
 """NBD152 unnormalized-input: the input is orders of magnitude below unit scale (pixels divided by 255
 twice, a unit conversion gone wrong), so the first layer outputs little more than its bias and the
 samples barely differ after it."""
-import math
 
 import torch
 import torch.nn as nn

@@ -1,7 +1,6 @@
 """NBD503 exploding-gradients: regression targets in the hundreds of thousands or beyond (prices in
 dollars, raw counts) under MSE/L1/Huber, while the model's outputs start near 0: the loss and its
 gradients are that scale squared, so the first steps are huge or the learning rate has to be tiny."""
-import math
 
 import torch
 import torch.nn as nn
