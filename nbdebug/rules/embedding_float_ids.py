@@ -12,8 +12,12 @@ def check(trace):
     if not forward_error(trace):
         return
     for call in raised_calls(trace):
-        s = first_input(call)
-        if call.type not in EMBEDDING_TYPES or s is None or is_int_dtype(s.dtype):
+        if call.type not in EMBEDDING_TYPES:
+            continue
+        # EmbeddingBag's offsets are ids too (its third argument, per-sample weights, is float by design)
+        ids = call.inputs[:2] if call.type == "EmbeddingBag" else [first_input(call)]
+        s = next((t for t in ids if t is not None and not is_int_dtype(t.dtype)), None)
+        if s is None:
             continue
         src = model_input_of(trace, s)
         var = input_name(src) if src is not None else "ids"
@@ -57,6 +61,21 @@ def _bad_features_into_embedding():
     return dict(model=_Encoder(), inputs=torch.randn(4, 6))
 
 
+class _Bag(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.bag = nn.EmbeddingBag(50, 8)
+        self.fc = nn.Linear(8, 2)
+
+    def forward(self, ids, offsets):
+        return self.fc(self.bag(ids, offsets))
+
+
+def _bad_float_bag_offsets():
+    torch.manual_seed(0)
+    return dict(model=_Bag(), inputs=(torch.randint(0, 50, (12,)), torch.tensor([0.0, 4.0, 9.0])))
+
+
 def _good_long_ids():
     torch.manual_seed(0)
     return dict(model=_Encoder(), inputs=torch.randint(0, 40, (4, 6)))
@@ -76,7 +95,7 @@ RULE = Rule(
     ),
     fix="Pass token ids as int64 (`ids.long()`); feed continuous features to `nn.Linear` instead.",
     check=check,
-    bad=[_bad_float_token_ids, _bad_features_into_embedding],
+    bad=[_bad_float_token_ids, _bad_features_into_embedding, _bad_float_bag_offsets],
     good=[_good_long_ids],
     needs="forward",
     thresholds="Structural: the raising Embedding received a floating tensor. Values >= 0 and whole "
