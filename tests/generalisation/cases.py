@@ -4079,3 +4079,40 @@ def ok_transformer_embeddings_scaled_by_sqrt_d():
             super().__init__(); self.emb = nn.Embedding(50, 32); self.enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(32, 4, 64, batch_first=True), 1, enable_nested_tensor=False); self.fc = nn.Linear(32, 2)
         def forward(self, ids): return self.fc(self.enc(self.emb(ids) * 32 ** 0.5).mean(1))
     return dict(model=M(), inputs=torch.randint(0, 50, (4, 10)), target=torch.randint(0, 2, (4,)), expect=[])
+
+
+# Multi-input odds: mismatched batches, EmbeddingBag offsets (NBD111 now names them), a GCN.
+
+@case
+def two_inputs_different_batch_sizes():
+    _seed(71)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.a = nn.Linear(4, 8); self.b = nn.Linear(3, 8); self.out = nn.Linear(8, 1)
+        def forward(self, x, y): return self.out(self.a(x) + self.b(y))
+    return dict(model=M(), inputs=(torch.randn(8, 4), torch.randn(6, 3)), expect=["shape-mismatch"])
+
+@case
+def embedding_bag_offsets_float():
+    _seed(71)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.emb = nn.EmbeddingBag(100, 8); self.fc = nn.Linear(8, 2)
+        def forward(self, ids, offsets): return self.fc(self.emb(ids, offsets))
+    return dict(model=M(), inputs=(torch.randint(0, 100, (20,)), torch.tensor([0.0, 5.0, 12.0])), expect=["dtype-mismatch"])
+
+@case
+def ok_batchnorm_running_stats_eval_after_training():
+    _seed(71); m = nn.Sequential(nn.Linear(6, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 2))
+    m.train()
+    with torch.no_grad():
+        for _ in range(5): m(torch.randn(32, 6))
+    m.eval()
+    return dict(model=m, inputs=torch.randn(4, 6), expect=[])
+
+@case
+def ok_graph_style_adjacency_matmul():
+    _seed(71)
+    class GCN(nn.Module):
+        def __init__(self): super().__init__(); self.l1 = nn.Linear(5, 16); self.l2 = nn.Linear(16, 3)
+        def forward(self, x, adj): return self.l2(torch.relu(adj @ self.l1(x)))
+    n = 10; adj = (torch.rand(n, n) > 0.7).float() + torch.eye(n); adj = adj / adj.sum(1, keepdim=True)
+    return dict(model=GCN(), inputs=(torch.randn(n, 5), adj), target=torch.randint(0, 3, (n,)), expect=[])
