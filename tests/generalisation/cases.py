@@ -4116,3 +4116,47 @@ def ok_graph_style_adjacency_matmul():
         def forward(self, x, adj): return self.l2(torch.relu(adj @ self.l1(x)))
     n = 10; adj = (torch.rand(n, n) > 0.7).float() + torch.eye(n); adj = adj / adj.sum(1, keepdim=True)
     return dict(model=GCN(), inputs=(torch.randn(n, 5), adj), target=torch.randint(0, 3, (n,)), expect=[])
+
+
+# Healthy odd outputs: 1-D scores, a model that returns its own loss, class ids, a scalar energy.
+
+@case
+def ok_one_dim_scores_bce():
+    _seed(73)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.fc = nn.Linear(6, 1)
+        def forward(self, x): return self.fc(x).squeeze(-1)
+    x = torch.randn(20, 6)
+    return dict(model=M(), inputs=x, target=(x[:, 0] > 0).float(), loss=nn.BCEWithLogitsLoss(), expect=[])
+
+@case
+def ok_model_returns_its_own_loss():
+    _seed(73)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.fc = nn.Linear(6, 3)
+        def forward(self, x, labels): return F.cross_entropy(self.fc(x), labels)
+    return dict(model=M(), inputs={"x": torch.randn(12, 6), "labels": torch.arange(12) % 3}, expect=[])
+
+@case
+def ok_inference_returns_class_ids_eval():
+    _seed(73)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.fc = nn.Linear(6, 3)
+        def forward(self, x): return self.fc(x).argmax(1)
+    return dict(model=M().eval(), inputs=torch.randn(12, 6), expect=[])
+
+@case
+def ok_returns_embeddings_normalised_eval():
+    _seed(73); m = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 8)).eval()
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.m = m
+        def forward(self, x): return F.normalize(self.m(x), dim=-1)
+    return dict(model=M().eval(), inputs=torch.randn(6, 10), expect=[])
+
+@case
+def ok_scalar_energy_output():
+    _seed(73)
+    class Energy(nn.Module):
+        def __init__(self): super().__init__(); self.net = nn.Sequential(nn.Linear(3, 16), nn.Tanh(), nn.Linear(16, 1))
+        def forward(self, x): return self.net(x).sum()
+    return dict(model=Energy(), inputs=torch.randn(10, 3), expect=[])
