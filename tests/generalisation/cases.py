@@ -16,6 +16,8 @@ tests/test_generalisation.py runs them with the acceptance zoo's semantics.
 import copy
 import math
 
+import numpy as np
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -4160,3 +4162,54 @@ def ok_scalar_energy_output():
         def __init__(self): super().__init__(); self.net = nn.Sequential(nn.Linear(3, 16), nn.Tanh(), nn.Linear(16, 1))
         def forward(self, x): return self.net(x).sum()
     return dict(model=Energy(), inputs=torch.randn(10, 3), expect=[])
+
+
+# Unregistered and frozen parameters in more forms (all as expected when written).
+
+@case
+def layers_in_a_tuple():
+    _seed(79)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.blocks = (nn.Linear(6, 6), nn.Linear(6, 6)); self.head = nn.Linear(6, 2)
+        def forward(self, x):
+            for b in self.blocks: x = torch.relu(b(x))
+            return self.head(x)
+    return dict(model=M(), inputs=torch.randn(8, 6), target=torch.randint(0, 2, (8,)), expect=["untrained-parameter"])
+
+@case
+def layers_in_nested_list():
+    _seed(79)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.stages = [[nn.Linear(6, 6)], [nn.Linear(6, 6)]]; self.head = nn.Linear(6, 2)
+        def forward(self, x):
+            for stage in self.stages:
+                for b in stage: x = torch.relu(b(x))
+            return self.head(x)
+    return dict(model=M(), inputs=torch.randn(8, 6), target=torch.randint(0, 2, (8,)), expect=["untrained-parameter"])
+
+@case
+def torch_from_numpy_round_trip():
+    _seed(79)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.enc = nn.Linear(5, 5); self.dec = nn.Linear(5, 1)
+        def forward(self, x):
+            h = self.enc(x).detach().cpu().numpy()
+            h = np.tanh(h)
+            return self.dec(torch.from_numpy(h))
+    return dict(model=M(), inputs=torch.randn(6, 5), target=torch.randn(6, 1), loss=nn.MSELoss(), expect=["no-gradient"], where="enc")
+
+@case
+def only_biases_left_trainable():
+    _seed(79); m = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))
+    for p in m.parameters(): p.requires_grad = False
+    for layer in (m[0], m[2]): layer.bias.requires_grad = True
+    return dict(model=m, inputs=torch.randn(8, 8), target=torch.randint(0, 3, (8,)), expect=["no-gradient"])
+
+@case
+def ok_pretrained_frozen_encoder_with_trainable_head_no_optimizer():
+    _seed(79)
+    class M(nn.Module):
+        def __init__(self): super().__init__(); self.enc = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU()); self.head = nn.Linear(32, 3)
+        def forward(self, x): return self.head(self.enc(x))
+    m = M(); m.enc.requires_grad_(False)
+    return dict(model=m, inputs=torch.randn(16, 8), target=torch.randint(0, 3, (16,)), expect=[])
