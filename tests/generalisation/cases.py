@@ -17,7 +17,6 @@ import copy
 import math
 
 import numpy as np
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
