@@ -74,7 +74,7 @@ def check(trace):
                "`x.view(x.size(0), -1)` instead of `x.view(-1, k)`, and size the next layer from the real "
                "number of features per sample.")
     if trace.error is not None and trace.error.stage == "loss":
-        message += f" The loss failed on it: {trace.error.message.splitlines()[0][:160]}"
+        message += f" The loss failed on it: {trace.error.message.splitlines()[0][:160].rstrip('. ')}."
     yield RULE.finding(where, message, fix, call=call,
                        evidence={"batch": n, "output_rows": m, "target_rows": t_rows})
 

@@ -35,7 +35,7 @@ def check(trace):
     fix = (f"Move the classes to dim 1: pass {move} to the loss, or flatten both: "
            f"`loss(logits.reshape(-1, {c}), y.reshape(-1))`.")
     if trace.error is not None and trace.error.stage == "loss":
-        message += f" The loss failed on it: {trace.error.message.splitlines()[0][:160]}"
+        message += f" The loss failed on it: {trace.error.message.splitlines()[0][:160].rstrip('. ')}."
     yield RULE.finding(head.name if head is not None else "loss", message, fix,
                        call=head.index if head is not None else None,
                        evidence={"output_shape": list(out.shape), "target_shape": list(tgt.shape)})

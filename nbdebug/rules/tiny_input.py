@@ -24,7 +24,7 @@ def check(trace):
         if call is None or call.type in NORMALISING or not call.outputs:
             continue  # a norm layer first rescales it anyway
         twice = 0 <= s.min and s.max <= 1 / 255 + 1e-9 and s.max > 0
-        what = " (pixels divided by 255 twice?)" if twice else ""
+        what = ": pixels divided by 255 twice?" if twice else ""
         message = (f"The input {tuple(s.shape)} has mean {fmt(s.mean)} and std {fmt(s.std)} (values "
                    f"{fmt(s.min)}..{fmt(s.max)}{what}), about {fmt(1 / scale)}x below the unit scale the "
                    f"initialisation of {label(call)} assumes: its output is little more than its bias, so "
