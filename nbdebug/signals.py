@@ -58,7 +58,8 @@ def for_model_output(numel: int) -> dict:
 
 
 def for_target(num_classes: int) -> dict:
-    extras = {"integral_frac": stats.integral_frac}
+    # sum1_err_d1: whether float (N, C) targets are one distribution per row (soft labels) or multi-hot
+    extras = {"integral_frac": stats.integral_frac, "sum1_err_d1": stats.sum_to_one_err(1)}
     if 0 < num_classes <= 4096:
         extras["label_counts"] = stats.label_counts(num_classes)
     return extras
