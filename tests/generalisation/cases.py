@@ -4212,3 +4212,24 @@ def ok_pretrained_frozen_encoder_with_trainable_head_no_optimizer():
         def forward(self, x): return self.head(self.enc(x))
     m = M(); m.enc.requires_grad_(False)
     return dict(model=m, inputs=torch.randn(16, 8), target=torch.randint(0, 3, (16,)), expect=[])
+
+
+# Multi-label against soft labels under CrossEntropyLoss (NBD417).
+
+@case
+def multi_label_tags_with_cross_entropy():
+    _seed(83); m = nn.Sequential(nn.Linear(12, 32), nn.ReLU(), nn.Linear(32, 6))
+    y = (torch.rand(24, 6) > 0.7).float()
+    return dict(model=m, inputs=torch.randn(24, 12), target=y, loss=nn.CrossEntropyLoss(), expect=["loss-mismatch"])
+
+@case
+def ok_soft_targets_from_teacher_cross_entropy():
+    _seed(83); m = nn.Sequential(nn.Linear(12, 32), nn.ReLU(), nn.Linear(32, 6))
+    y = torch.softmax(torch.randn(24, 6) * 2, 1)
+    return dict(model=m, inputs=torch.randn(24, 12), target=y, loss=nn.CrossEntropyLoss(), expect=[])
+
+@case
+def ok_multi_label_tags_with_bce_logits():
+    _seed(83); m = nn.Sequential(nn.Linear(12, 32), nn.ReLU(), nn.Linear(32, 6))
+    y = (torch.rand(24, 6) > 0.7).float()
+    return dict(model=m, inputs=torch.randn(24, 12), target=y, loss=nn.BCEWithLogitsLoss(), expect=[])
