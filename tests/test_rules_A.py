@@ -650,3 +650,14 @@ def test_value_findings_after_a_meta_weight_layer_follow_the_device_mismatch():
     ranked = rank([grew, dead, meta])
     assert ranked[0] is meta
     assert grew.consequence_of == "NBD120" and dead.consequence_of == "NBD120"
+
+
+def test_a_first_layer_left_on_meta_is_named_not_the_input(traced):
+    # the rest of the model is on the input's device: the odd layer is the one to move
+    m = seeded(lambda: nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1)))
+    m[0].to("meta")
+    f = only(traced(m, torch.randn(5, 4)), "NBD120")
+    assert f.where == "0", f
+    whole = seeded(lambda: nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))).to("meta")
+    g = only(traced(whole, torch.randn(5, 4)), "NBD120")
+    assert g.where == "input", g
