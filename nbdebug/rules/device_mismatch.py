@@ -63,14 +63,15 @@ def check(trace):
             continue
         ran = {param_device(trace, c) for c in trace.calls
                if c.index < call.index and c.status == "ok" and params_of(trace, c.name)}
+        others = "the layers before it"
         if not ran:  # the first layer failed: the rest of the model says where the parameters belong
-            others = {p.device for p in trace.params if p.module != call.name and p.device}
-            ran = others if s.device in others else set()
+            rest = {p.device for p in trace.params if p.module != call.name and p.device}
+            ran, others = (rest if s.device in rest else set()), "the model's other layers"
         src = model_input_of(trace, s) or next((i for i in trace.inputs if same_data(i, s)), None)
         evidence = {"layer": call.name, "param_device": pdev, "data_device": s.device}
         if ran and pdev not in ran:
-            message = (f"{label(call)} has its parameters on {pdev}, but the model's other layers and the data "
-                       f"{shape(s)} are on {s.device}.")
+            message = (f"{label(call)} has its parameters on {pdev}, but {others} and the data {shape(s)} are "
+                       f"on {s.device}.")
             yield RULE.finding(call.name, message, _layer_fix(call, pdev, s.device), call=call.index,
                                evidence=evidence)
             return
