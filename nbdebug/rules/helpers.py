@@ -83,6 +83,26 @@ def made_by(trace: Trace, x, before: int, types) -> Optional[Call]:
     return None
 
 
+def last_of_shape(trace: Trace, out, types) -> Optional[Call]:
+    """The last leaf call whose output has `out`'s shape, when its type is one of `types`: the scores a
+    functional softmax in forward normalised (no module call shows the softmax itself)."""
+    for c in reversed(leaf_calls(trace)):
+        if c.outputs and c.outputs[0].shape == out.shape:
+            return c if c.type in types else None
+    return None
+
+
+def zero_weight(trace: Trace, call: Call):
+    """The ParamInfo of `call`'s `weight` when every value of it is exactly 0 (a zero-initialised
+    layer); else None."""
+    for p in params_of(trace, call.name):
+        st = p.stats
+        if p.name.rsplit(".", 1)[-1] == "weight" and st is not None and st.has_values and st.min == 0 \
+                and st.max == 0:
+            return p
+    return None
+
+
 def calls_of_type(trace: Trace, *types: str) -> list:
     return [c for c in trace.calls if c.type in types]
 

@@ -6,11 +6,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .base import Rule
-from .helpers import CONV_TYPES, fmt, leaf_calls, made_by, model_output, producer, shape
+from .helpers import CONV_TYPES, fmt, last_of_shape, made_by, model_output, producer, shape
 from .softmax_batch_dim import NORMALISING_TYPES, resolved_dim
-
-SUMS_TO_ONE = 1e-4      # float32 round-off of a softmax
-NOT_ALONG_CLASSES = 0.05
+from .softmax_wrong_axis import NOT_ALONG_CLASSES, SUMS_TO_ONE
 
 
 def _module_case(trace, out):
@@ -36,10 +34,8 @@ def _functional_case(trace, out):
         return None
     if dlast > SUMS_TO_ONE or d1 < NOT_ALONG_CLASSES:
         return None
-    for c in reversed(leaf_calls(trace)):
-        if c.outputs and c.outputs[0].shape == out.shape:
-            return (c, d1, dlast) if c.type in CONV_TYPES else None
-    return None
+    src = last_of_shape(trace, out, CONV_TYPES)
+    return (src, d1, dlast) if src is not None else None
 
 
 def check(trace):

@@ -6,7 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .base import Rule
-from .helpers import LINEAR_TYPES, fmt, leaf_calls, made_by, model_output, producer, shape
+from .helpers import LINEAR_TYPES, fmt, last_of_shape, made_by, model_output, producer, shape
 from .softmax_batch_dim import NORMALISING_TYPES, resolved_dim
 
 SUMS_TO_ONE = 1e-4      # float32 round-off of a softmax
@@ -30,15 +30,6 @@ def _module_case(trace, out):
     return None
 
 
-def _last_linear_of_shape(trace, out):
-    """The last Linear call whose output has the model output's shape: the scores a functional softmax
-    in forward normalised (no module call shows the softmax itself)."""
-    for c in reversed(leaf_calls(trace)):
-        if c.outputs and c.outputs[0].shape == out.shape:
-            return c if c.type in LINEAR_TYPES else None
-    return None
-
-
 def _functional_case(trace, out):
     x = out.extra
     d1, dlast = x.get("sum1_err_d1"), x.get("sum1_err_dlast")
@@ -46,7 +37,7 @@ def _functional_case(trace, out):
         return None
     if d1 > SUMS_TO_ONE or dlast < NOT_ALONG_CLASSES or out.shape[-1] < 2:
         return None
-    src = _last_linear_of_shape(trace, out)
+    src = last_of_shape(trace, out, LINEAR_TYPES)
     return (src, d1, dlast) if src is not None else None
 
 
