@@ -6,7 +6,7 @@ import torch.nn as nn
 
 from .base import Rule
 from .helpers import (RELU_TYPES, SQUASH_TYPES, WEIGHTED_TYPES, backward_ran, fmt, leaf_calls, model_output,
-                      module_expr, params_of, producer, rms, shape)
+                      module_expr, producer, rms, shape, zero_weight)
 
 EXACT = 1e-6       # spread across the batch / output scale: float32 round-off, nothing more
 BACKED = 1e-3      # nearly constant, and a dead or saturated layer explains why
@@ -47,12 +47,9 @@ def _zero_initialised(trace, call):
     model or a ControlNet's zero convolution, whose output is constant until the first step."""
     if call is None or call.type not in WEIGHTED_TYPES:
         return None
-    for p in params_of(trace, call.name):
-        st = p.stats
-        if p.name.rsplit(".", 1)[-1] != "weight" or st is None or not st.has_values:
-            continue
-        if st.min == 0 and st.max == 0 and st.finite and (not backward_ran(trace) or (p.grad_norm or 0) > 0):
-            return p
+    p = zero_weight(trace, call)
+    if p is not None and p.stats.finite and (not backward_ran(trace) or (p.grad_norm or 0) > 0):
+        return p
     return None
 
 

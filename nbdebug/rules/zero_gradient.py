@@ -6,16 +6,10 @@ import torch
 import torch.nn as nn
 
 from .base import Rule
-from .helpers import RELU_TYPES, SQUASH_TYPES, WEIGHTED_TYPES, backward_ran, fmt, leaf_calls, params_of, shape
+from .helpers import (RELU_TYPES, SQUASH_TYPES, WEIGHTED_TYPES, backward_ran, fmt, leaf_calls, params_of, shape,
+                      zero_weight)
 
 DEAD = 0.9   # a ReLU this dead, or a squash this saturated, after the layer explains a zero gradient
-
-
-def _zero_weight(trace, c) -> bool:
-    """A layer with an all-zero weight (a zero-initialised output layer or batch-norm gamma) passes
-    back zeros to everything before it: by design."""
-    return any(p.name.rsplit(".", 1)[-1] == "weight" and p.stats is not None and p.stats.has_values
-               and p.stats.min == 0 and p.stats.max == 0 for p in params_of(trace, c.name))
 
 
 def _explained(trace, call) -> bool:
@@ -30,7 +24,7 @@ def _explained(trace, call) -> bool:
             return True
         if c.type in SQUASH_TYPES and c.inputs and (c.inputs[0].extra.get("abs_ge5_frac") or 0) >= DEAD:
             return True
-        if _zero_weight(trace, c):
+        if zero_weight(trace, c) is not None:  # a zero-initialised layer or gamma: zeros by design
             return True
         if c.outputs and c.outputs[0].has_values and c.outputs[0].numel and c.outputs[0].zero_frac == 1.0:
             return True  # a later layer outputs only zeros (Dropout(p=1), a mask of zeros): its finding
