@@ -51,11 +51,13 @@
 
 /* With units > 0, v is read as rows of `units` values (the batch dimension first) and the same
  * pass also takes each unit's max over the rows, in `unit_max` (units values): out[5 + bins] is
- * then the number of units never positive, the dead-unit signal of a ReLU output. */
+ * then the number of units never positive, the dead-unit signal of a ReLU output. With `groups`
+ * > 0 (it divides units: a feature map's channels, each a run of H*W units) it counts the groups
+ * whose every unit is never positive instead: a filter that fires anywhere is alive. */
 #define SUMMARY(NAME, FLOAT, INT, SHIFT, LOW)                                                    \
     NBD_CLONES void NAME(const FLOAT *v, ptrdiff_t n, ptrdiff_t blocks, ptrdiff_t block_len,     \
-                         ptrdiff_t step, ptrdiff_t bins, ptrdiff_t units, FLOAT *unit_max,       \
-                         double *out) {                                                          \
+                         ptrdiff_t step, ptrdiff_t bins, ptrdiff_t units, ptrdiff_t groups,      \
+                         FLOAT *unit_max, double *out) {                                         \
         NBD_REASSOCIATE                                                                          \
         typedef INT __attribute__((may_alias)) alias_t;                                          \
         const alias_t *bits = (const alias_t *)v;                                                \
@@ -97,8 +99,12 @@
         for (ptrdiff_t b = 0; b < bins; b++) out[5 + b] = 0.0;                                   \
         out[5 + bins] = -1.0;                                                                    \
         if (units > 0) {                                                                         \
-            ptrdiff_t dead = 0;                                                                  \
-            for (ptrdiff_t u = 0; u < units; u++) dead += (unit_max[u] <= 0);                    \
+            ptrdiff_t dead = 0, per = groups > 0 && units % groups == 0 ? units / groups : 1;    \
+            for (ptrdiff_t g = 0; g < units; g += per) {                                         \
+                int alive = 0;                                                                   \
+                for (ptrdiff_t u = g; u < g + per; u++) alive |= (unit_max[u] > 0);              \
+                dead += !alive;                                                                  \
+            }                                                                                    \
             out[5 + bins] = (double)dead;                                                        \
         }                                                                                        \
         if (bins <= 0 || !isfinite(total) || !isfinite(squares)) return;                         \

@@ -122,7 +122,7 @@ def _load(path: Path) -> dict:
     functions = {}
     for dtype, name in _FUNCTIONS.items():
         fn = getattr(lib, name)
-        fn.argtypes = [ctypes.c_void_p, size, size, size, size, size, size, ctypes.c_void_p, ctypes.c_void_p]
+        fn.argtypes = [ctypes.c_void_p, size, size, size, size, size, size, size, ctypes.c_void_p, ctypes.c_void_p]
         fn.restype = None
         functions[dtype] = fn
     for dtype, name in _SQUARES.items():
@@ -145,7 +145,7 @@ def _sane(functions: dict) -> bool:
         v[1::4] = 2.0
         v[7] = -3.0
         out = (ctypes.c_double * 10)()
-        fn(v.data_ptr(), n, 1, 8, 0, 4, 0, None, out)
+        fn(v.data_ptr(), n, 1, 8, 0, 4, 0, 0, None, out)
         twos = len(range(1, n, 4))
         # the sample is v[0:8] = 0 2 0 0 0 2 0 -3, in 4 bins over [-3, 2]
         expected = [2.0 * twos - 3.0, 4.0 * twos + 9.0, float(n - twos - 1), -3.0, 2.0, 1.0, 0.0, 5.0, 2.0, -1.0]
@@ -157,9 +157,14 @@ def _sane(functions: dict) -> bool:
         # as 3 rows of n // 3 units (the tail ignored): a unit is dead unless a 2.0 falls in it
         units = n // 3
         unit_max = torch.empty(units, dtype=dtype)
-        fn(v.data_ptr(), 3 * units, 1, 8, 0, 4, units, unit_max.data_ptr(), out)
-        alive = len({i % units for i in range(1, 3 * units, 4)})
-        if out[9] != units - alive:
+        fn(v.data_ptr(), 3 * units, 1, 8, 0, 4, units, 0, unit_max.data_ptr(), out)
+        alive = {i % units for i in range(1, 3 * units, 4)}
+        if out[9] != units - len(alive):
+            return False
+        # in groups of `units // 8` units (8 channels): a group is dead unless one of its units lives
+        groups = 8
+        fn(v.data_ptr(), 3 * units, 1, 8, 0, 4, units, groups, unit_max.data_ptr(), out)
+        if units % groups == 0 and out[9] != groups - len({u // (units // groups) for u in alive}):
             return False
     return True
 
@@ -174,15 +179,17 @@ def _kernels_for(c: torch.Tensor, min_size: int) -> Optional[dict]:
 
 
 def summary(c: torch.Tensor, bins: int, blocks: int, block_len: int, step: int, min_size: int = MIN_SIZE,
-            units: int = 0, unit_max: Optional[torch.Tensor] = None) -> Optional[list]:
+            units: int = 0, unit_max: Optional[torch.Tensor] = None, groups: int = 0) -> Optional[list]:
     """[sum, sum of squares, zeros, min, max, counts...] of a contiguous float32/float64 CPU tensor
     in one pass, the counts over an even sample (`blocks` runs of `block_len` consecutive values,
     `step` apart: stats._sample_layout) and all zero when `c` holds NaN/Inf (the sum says so); or
     None when the kernel cannot take `c` (or it has fewer than `min_size` values).
 
     With `units` (c read as rows of that many values, the batch first), one more number: how many
-    units are never positive in any row (stats.dead_unit_frac's count; meaningless with NaN). Pass
-    `unit_max` (a tensor of `units` values, c's dtype) to keep each unit's max over the rows."""
+    units are never positive in any row (stats.dead_unit_frac's count; meaningless with NaN). With
+    `groups` (it divides `units`: a feature map's channels), how many groups of consecutive units
+    have no unit ever positive instead. Pass `unit_max` (a tensor of `units` values, c's dtype) to
+    keep each unit's max over the rows."""
     kernels = _kernels_for(c, min_size)
     if kernels is None:
         return None
@@ -192,7 +199,8 @@ def summary(c: torch.Tensor, bins: int, blocks: int, block_len: int, step: int, 
                   or not unit_max.is_contiguous()):
         unit_max = torch.empty(units, dtype=c.dtype)
     out = (ctypes.c_double * (6 + bins))()
-    kernels[c.dtype](c.data_ptr(), n, blocks, block_len, step, bins, units,
+    groups = groups if units and groups > 0 and units % groups == 0 else 0
+    kernels[c.dtype](c.data_ptr(), n, blocks, block_len, step, bins, units, groups,
                      unit_max.data_ptr() if units else None, out)
     return out[:] if units else out[:-1]  # slices: a list at a fifth of list(out)'s cost
 

@@ -156,14 +156,13 @@ def _cpu_row(x: torch.Tensor, bins: int, extra: Optional[dict] = None) -> Option
     n = x.numel()
     hist = None
     units = n // x.shape[0] if extra is not None and _dead_units_apply(x) else 0
-    # feature maps: a unit is a channel, so the kernel keeps each position's max for the channel count
-    maxima = torch.empty(units, dtype=x.dtype) if units and x.dim() >= 4 and x.shape[1] else None
-    got = fused.summary(x, bins, *_sample_runs(n), units=units, unit_max=maxima) if n <= CHUNK else None
+    # feature maps: a unit is a channel, so the kernel counts the channels none of whose positions fires
+    channels = x.shape[1] if units and x.dim() >= 4 and x.shape[1] else 0
+    got = fused.summary(x, bins, *_sample_runs(n), units=units, groups=channels) if n <= CHUNK else None
     if got is not None:
         (total, sq, zeros, lo, hi), hist = got[:5], got[5:5 + bins]
         if units and math.isfinite(total) and math.isfinite(sq):
-            extra["dead_unit_frac"] = (_dead_channel_frac(maxima, x.shape[1]) if maxima is not None
-                                       else got[5 + bins] / units)
+            extra["dead_unit_frac"] = got[5 + bins] / (channels or units)
     else:
         total, sq, zeros, lo, hi = _chunked_moments(x)
     if not all(map(math.isfinite, (total, sq, lo, hi))):  # NaN/Inf present: the exact path
@@ -616,13 +615,6 @@ def _fraction(mask: torch.Tensor) -> torch.Tensor:
 
 def _dead_units_apply(x: torch.Tensor) -> bool:
     return x.dim() >= 2 and x.shape[0] >= 2
-
-
-def _dead_channel_frac(maxima: torch.Tensor, channels: int) -> float:
-    """Channels whose every position's max over the batch is <= 0, from the kernel's per-position
-    maxima (C·H·W values: a batch's worth less than the activation, read once more)."""
-    per_channel = maxima.numpy().reshape(channels, -1).max(axis=1)
-    return float((per_channel <= 0).mean())
 
 
 def dead_unit_frac(x: torch.Tensor):

@@ -307,7 +307,7 @@ def test_a_miscompiled_sum_of_squares_is_not_used(monkeypatch, rebuilt_kernel):
 
 
 def test_a_miscompiled_kernel_is_not_used(monkeypatch, rebuilt_kernel):
-    def wrong(values, n, blocks, block_len, step, bins, units, unit_max, out):
+    def wrong(values, n, blocks, block_len, step, bins, units, groups, unit_max, out):
         out[0] = 1.0  # every other number left at zero
 
     monkeypatch.setattr(fused, "_load", lambda path: {torch.float32: wrong, torch.float64: wrong})
@@ -384,6 +384,20 @@ def test_the_pass_counts_dead_units_like_torch(shape, monkeypatch):
     assert 0.1 < expected < 0.5
     assert fast.extra["dead_unit_frac"] == pytest.approx(expected, abs=1e-12)
     assert slow.extra["dead_unit_frac"] == pytest.approx(expected, abs=1e-6)
+
+
+@pytest.mark.parametrize("dead_channels", [(), (0,), (1,), (0, 1)])
+def test_few_channels_are_counted_whole(dead_channels):
+    """One or two channels of a large map: a channel is one unit of the count, alive if any of its
+    positions fires, however many positions it has."""
+    torch.manual_seed(2)
+    x = torch.randn(8, 2, 40, 40).relu()
+    for c in dead_channels:
+        x[:, c] = 0
+    st = stats.compute(x, extras={"dead_unit_frac": stats.dead_unit_frac})
+    assert st.extra["dead_unit_frac"] == len(dead_channels) / 2
+    one = stats.compute(x[:, :1].contiguous(), extras={"dead_unit_frac": stats.dead_unit_frac})
+    assert one.extra["dead_unit_frac"] == (1.0 if 0 in dead_channels else 0.0)
 
 
 def test_a_dead_relu_layer_is_measured_in_the_pass(traced):
