@@ -101,6 +101,22 @@ def _bad_detach_middle():
     return dict(model=Net(), inputs=torch.randn(6, 5), target=torch.randint(0, 2, (6,)))
 
 
+def _bad_detached_then_marked_trainable():
+    # `.clone().detach().requires_grad_()` "to read h.grad": the head trains, the encoder never does
+    torch.manual_seed(0)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Sequential(nn.Linear(10, 32), nn.ReLU())
+            self.head = nn.Linear(32, 2)
+
+        def forward(self, x):
+            return self.head(self.enc(x).clone().detach().requires_grad_(True))
+
+    return dict(model=Net(), inputs=torch.randn(8, 10), target=torch.randint(0, 2, (8,)))
+
+
 def _bad_data_attribute_in_head():
     torch.manual_seed(0)
 
@@ -146,7 +162,7 @@ RULE = Rule(
     fix="Keep the computation in torch and in the graph between the layer and the loss; if the layer "
         "should not train, freeze it explicitly with `requires_grad_(False)`.",
     check=check,
-    bad=[_bad_detach_middle, _bad_data_attribute_in_head],
+    bad=[_bad_detach_middle, _bad_detached_then_marked_trainable, _bad_data_attribute_in_head],
     good=[_good_everything_in_graph, _good_frozen_by_requires_grad],
     needs="backward",
     thresholds=(

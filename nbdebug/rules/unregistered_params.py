@@ -5,7 +5,7 @@ import torch
 import torch.nn as nn
 
 from .base import Rule
-from .helpers import module_expr
+from .helpers import batch_size, module_expr
 
 
 def _registered_names(trace) -> set:
@@ -42,8 +42,24 @@ def _fix(owner: str, attr: str, rest: list, entries: list) -> str:
     return f"Assign the parameter as an attribute of a registered module (`{target} = nn.Parameter(...)`)."
 
 
+def _activation_shapes(trace) -> set:
+    return {tuple(o.shape) for c in trace.calls for o in c.outputs if o is not None and o.shape}
+
+
+def _detached_activation(entry: dict, batch, shapes: set) -> bool:
+    """A leaf the model does not hold, shaped like one of its activations with the batch first: an
+    activation cut off with `.detach().requires_grad_()` in forward. That is no-gradient (NBD290 names
+    the layers it cuts off), not a parameter to register."""
+    dims = tuple(entry.get("shape") or ())
+    return (str(entry.get("name", "")).startswith("<") and not entry.get("is_parameter")
+            and batch is not None and len(dims) >= 2 and dims[0] == batch and dims in shapes)
+
+
 def check(trace):
     found = trace.checks.get("unregistered_params") or []
+    if found:
+        batch, shapes = batch_size(trace), _activation_shapes(trace)
+        found = [e for e in found if not _detached_activation(e, batch, shapes)]
     if not found:
         return
     registered = _registered_names(trace)
@@ -132,6 +148,22 @@ def _good_frozen_constant_in_list():
     return dict(model=Net(), inputs=torch.randn(4, 4))
 
 
+def _good_activation_detached_in_forward():
+    # A cut graph (NBD290's no-gradient), not an unregistered parameter: the leaf is an activation.
+    torch.manual_seed(0)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Sequential(nn.Linear(10, 32), nn.ReLU())
+            self.head = nn.Linear(32, 2)
+
+        def forward(self, x):
+            return self.head(self.enc(x).clone().detach().requires_grad_(True))
+
+    return dict(model=Net(), inputs=torch.randn(8, 10))
+
+
 RULE = Rule(
     code="NBD280",
     cause="untrained-parameter",
@@ -149,7 +181,7 @@ RULE = Rule(
         "and rebuild the optimizer from `model.parameters()`.",
     check=check,
     bad=[_bad_dict_of_layers, _bad_tensor_attribute],
-    good=[_good_module_list, _good_frozen_constant_in_list],
+    good=[_good_module_list, _good_frozen_constant_in_list, _good_activation_detached_in_forward],
     needs="backward",
     thresholds="No number: any leaf tensor with requires_grad reached from the output's autograd graph that "
                "is neither an input nor one of `model.parameters()`.",

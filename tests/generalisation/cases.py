@@ -4233,3 +4233,413 @@ def ok_multi_label_tags_with_bce_logits():
     _seed(83); m = nn.Sequential(nn.Linear(12, 32), nn.ReLU(), nn.Linear(32, 6))
     y = (torch.rand(24, 6) > 0.7).float()
     return dict(model=m, inputs=torch.randn(24, 12), target=y, loss=nn.BCEWithLogitsLoss(), expect=[])
+
+
+# ====================================================================== blind batch, sixth session (2026-11-22)
+@case
+def mnist_batch_without_channel_dim_conv2d():
+    # (N, 28, 28) into Conv2d(1, ...): torch reads it as one unbatched image with N channels
+    _seed(2311)
+    m = nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 26 * 26, 10))
+    return dict(model=m, inputs=torch.rand(32, 28, 28), target=torch.randint(0, 10, (32,)),
+                expect=["shape-mismatch"], where=["input", "0"])
+
+
+@case
+def concat_features_head_too_narrow():
+    _seed(2311)
+
+    class Fusion(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.img = nn.Linear(64, 32)
+            self.txt = nn.Linear(16, 8)
+            self.head = nn.Linear(32, 3)   # forgot the text branch's 8 features
+
+        def forward(self, a, b):
+            return self.head(torch.cat([F.relu(self.img(a)), F.relu(self.txt(b))], dim=1))
+    return dict(model=Fusion(), inputs=(torch.randn(6, 64), torch.randn(6, 16)),
+                target=torch.randint(0, 3, (6,)), expect=["shape-mismatch"], where="head")
+
+
+@case
+def int_pixel_tensor_into_conv():
+    _seed(2311)
+    m = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 2))
+    x = torch.randint(0, 256, (4, 3, 16, 16), dtype=torch.uint8)
+    return dict(model=m, inputs=x, expect=["dtype-mismatch"], where=["input", "0"])
+
+
+@case
+def log_of_softmax_underflows_in_model():
+    # sharp logits: softmax underflows to exactly 0 for many classes, log gives -inf
+    _seed(2311)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(20, 50)
+            with torch.no_grad():
+                self.fc.weight.mul_(400.0)
+
+        def forward(self, x):
+            return torch.log(torch.softmax(self.fc(x), dim=1))
+    return dict(model=Net(), inputs=torch.randn(16, 20), target=torch.randint(0, 50, (16,)), loss=nn.NLLLoss(),
+                expect=["nonfinite-created", "exploding-activations", "bad-init"])
+
+
+@case
+def zero_std_column_input_nan():
+    # a standardised tabular batch where one column was constant: 0/0 -> NaN in the input
+    _seed(2311)
+    x = torch.randn(32, 6)
+    x[:, 3] = 5.0
+    x = (x - x.mean(0)) / x.std(0)
+    m = nn.Sequential(nn.Linear(6, 32), nn.ReLU(), nn.Linear(32, 1))
+    return dict(model=m, inputs=x, target=torch.randn(32, 1), expect=["nonfinite-input"], where="input")
+
+
+@case
+def spectrogram_in_decibels():
+    # mel spectrogram in dB: values -100..0, never standardised
+    _seed(2311)
+    x = -100 * torch.rand(8, 1, 64, 64)
+    m = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 5))
+    return dict(model=m, inputs=x, target=torch.randint(0, 5, (8,)),
+                expect=["unnormalized-input", "dead-relu"], where=["input", "0", "1"])
+
+
+@case
+def hardtanh_on_raw_features():
+    _seed(2311)
+    x = 50 * torch.randn(64, 10) + 20
+    m = nn.Sequential(nn.Linear(10, 64), nn.Hardtanh(), nn.Linear(64, 64), nn.Hardtanh(), nn.Linear(64, 1))
+    return dict(model=m, inputs=x, target=torch.randn(64, 1),
+                expect=["unnormalized-input", "saturated-activation"])
+
+
+@case
+def relu6_on_unscaled_inputs_pinned():
+    _seed(2311)
+    x = 200 + 30 * torch.randn(32, 12)
+    m = nn.Sequential(nn.Linear(12, 64), nn.ReLU6(), nn.Linear(64, 1))
+    return dict(model=m, inputs=x, target=torch.randn(32, 1),
+                expect=["unnormalized-input", "saturated-activation", "dead-relu"])
+
+
+@case
+def lstm_weights_loaded_scaled_by_50():
+    _seed(2311)
+
+    class Tagger(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(16, 32, batch_first=True)
+            self.out = nn.Linear(32, 4)
+            with torch.no_grad():
+                for p in self.lstm.parameters():
+                    p.mul_(50.0)
+
+        def forward(self, x):
+            return self.out(self.lstm(x)[0])
+    return dict(model=Tagger(), inputs=torch.randn(4, 12, 16),
+                expect=["bad-init", "saturated-activation", "exploding-gradients", "exploding-activations"])
+
+
+@case
+def instance_norm_then_global_pool_constant():
+    # InstanceNorm centres each channel of each image, then global average pooling takes that mean: 0
+    _seed(2311)
+    m = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.InstanceNorm2d(16), nn.AdaptiveAvgPool2d(1),
+                      nn.Flatten(), nn.Linear(16, 4))
+    return dict(model=m, inputs=torch.randn(8, 3, 32, 32), target=torch.randint(0, 4, (8,)),
+                expect=["constant-output"])
+
+
+@case
+def loss_scaled_by_1e8_custom():
+    _seed(2311)
+    m = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 1))
+    return dict(model=m, inputs=torch.randn(16, 8), target=torch.randn(16, 1),
+                loss=lambda o, t: F.mse_loss(o, t) * 1e8,
+                expect=["exploding-gradients"])
+
+
+@case
+def clone_detach_requires_grad_midway():
+    _seed(2311)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Sequential(nn.Linear(10, 32), nn.ReLU())
+            self.head = nn.Linear(32, 2)
+
+        def forward(self, x):
+            h = self.enc(x)
+            h = h.clone().detach().requires_grad_(True)   # "to be able to read h.grad"
+            return self.head(h)
+    return dict(model=Net(), inputs=torch.randn(8, 10), target=torch.randint(0, 2, (8,)),
+                expect=["no-gradient"], where=["enc", "enc.0"])
+
+
+@case
+def linear_dropout_linear():
+    _seed(2311)
+    m = nn.Sequential(nn.Linear(20, 64), nn.Dropout(0.2), nn.Linear(64, 64), nn.Dropout(0.2), nn.Linear(64, 2))
+    return dict(model=m, inputs=torch.randn(16, 20), target=torch.randint(0, 2, (16,)),
+                expect=["missing-nonlinearity"])
+
+
+@case
+def bce_logits_target_missing_dim():
+    _seed(2311)
+    m = nn.Sequential(nn.Linear(7, 16), nn.ReLU(), nn.Linear(16, 1))
+    return dict(model=m, inputs=torch.randn(10, 7), target=torch.randint(0, 2, (10,)).float(),
+                loss=nn.BCEWithLogitsLoss(), expect=["wrong-target", "shape-mismatch", "loss-mismatch"])
+
+
+@case
+def segmentation_masks_with_255_void():
+    _seed(2311)
+    m = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 4, 1))
+    y = torch.randint(0, 4, (2, 16, 16))
+    y[:, 0, :] = 255   # VOC's boundary label, without ignore_index=255
+    return dict(model=m, inputs=torch.randn(2, 3, 16, 16), target=y, loss=nn.CrossEntropyLoss(),
+                expect=["wrong-target"], where="target")
+
+
+@case
+def ctc_style_probabilities_into_cross_entropy():
+    # "I added softmax so the outputs are probabilities" and CE on top, in a GRU tagger
+    _seed(2311)
+
+    class Tagger(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.GRU(8, 32, batch_first=True)
+            self.fc = nn.Linear(32, 6)
+            self.sm = nn.Softmax(dim=-1)
+
+        def forward(self, x):
+            return self.sm(self.fc(self.rnn(x)[0][:, -1]))
+    return dict(model=Tagger(), inputs=torch.randn(12, 7, 8), target=torch.randint(0, 6, (12,)),
+                loss=nn.CrossEntropyLoss(), expect=["double-softmax"])
+
+
+@case
+def ten_class_batch_mostly_class_zero():
+    _seed(2311)
+    y = torch.zeros(100, dtype=torch.long)
+    y[:4] = torch.tensor([1, 2, 3, 4])
+    m = nn.Sequential(nn.Linear(12, 32), nn.ReLU(), nn.Linear(32, 10))
+    return dict(model=m, inputs=torch.randn(100, 12), target=y, expect=["class-imbalance"])
+
+
+@case
+def nadam_lr_3_mlp():
+    _seed(2311)
+    m = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 3))
+    return dict(model=m, inputs=torch.randn(32, 10), target=torch.randint(0, 3, (32,)),
+                optimizer=torch.optim.NAdam(m.parameters(), lr=3.0), steps=20, expect=["lr-too-high"])
+
+
+@case
+def adamax_lr_1e_minus_9_cnn():
+    _seed(2311)
+    m = nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 10 * 10, 4))
+    return dict(model=m, inputs=torch.randn(16, 1, 12, 12), target=torch.randint(0, 4, (16,)),
+                optimizer=torch.optim.Adamax(m.parameters(), lr=1e-9), steps=20, expect=["lr-too-low"])
+
+
+@case
+def adagrad_lr_20_regressor():
+    _seed(2311)
+    m = nn.Sequential(nn.Linear(6, 32), nn.Tanh(), nn.Linear(32, 1))
+    return dict(model=m, inputs=torch.randn(64, 6), target=torch.randn(64, 1),
+                optimizer=torch.optim.Adagrad(m.parameters(), lr=20.0), steps=20, expect=["lr-too-high"])
+
+
+@case
+def batchnorm_eval_but_dropout_train_inference():
+    # model.eval() then "enable MC dropout" by model.train() on the whole model by mistake
+    _seed(2311)
+    m = nn.Sequential(nn.Linear(10, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Dropout(0.5), nn.Linear(64, 3))
+    m.train()
+    return dict(model=m, inputs=torch.randn(1, 10), expect=["train-eval-mode"])
+
+
+@case
+def blocks_in_plain_list_conv():
+    _seed(2311)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv2d(3, 8, 3, padding=1)
+            self.blocks = [nn.Conv2d(8, 8, 3, padding=1) for _ in range(3)]
+            self.head = nn.Linear(8, 2)
+
+        def forward(self, x):
+            x = F.relu(self.stem(x))
+            for b in self.blocks:
+                x = F.relu(b(x))
+            return self.head(x.mean((2, 3)))
+    m = Net()
+    return dict(model=m, inputs=torch.randn(4, 3, 8, 8), target=torch.randint(0, 2, (4,)),
+                optimizer=torch.optim.SGD(m.parameters(), lr=0.01), expect=["untrained-parameter"])
+
+
+@case
+def view_batch_into_channels_mixing():
+    # (N, C, L) -> view(C, -1) to "flatten": rows of different samples merged
+    _seed(2311)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv1d(4, 8, 3, padding=1)
+            self.fc = nn.Linear(8, 2)
+
+        def forward(self, x):
+            h = self.conv(x)                         # (N, 8, L)
+            h = h.reshape(8, -1).t().reshape(x.shape[0], -1, 8).mean(1)
+            return self.fc(h)
+    return dict(model=Net(), inputs=torch.randn(6, 4, 10), target=torch.randint(0, 2, (6,)),
+                expect=["batch-mixing"])
+
+
+@case
+def ok_instance_norm_style_net_train():
+    _seed(2311)
+    m = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.InstanceNorm2d(16, affine=True), nn.ReLU(),
+                      nn.Conv2d(16, 3, 3, padding=1))
+    return dict(model=m, inputs=torch.rand(2, 3, 32, 32), target=torch.rand(2, 3, 32, 32), loss=nn.L1Loss(),
+                expect=[])
+
+
+@case
+def ok_leaky_relu_gan_discriminator():
+    _seed(2311)
+    m = nn.Sequential(nn.Conv2d(3, 16, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(16, 32, 4, 2, 1),
+                      nn.BatchNorm2d(32), nn.LeakyReLU(0.2), nn.Flatten(), nn.Linear(32 * 8 * 8, 1))
+    x = torch.rand(16, 3, 32, 32) * 2 - 1
+    return dict(model=m, inputs=x, target=torch.ones(16, 1), loss=nn.BCEWithLogitsLoss(), expect=[])
+
+
+@case
+def ok_spectral_norm_discriminator_train():
+    _seed(2311)
+    sn = nn.utils.parametrizations.spectral_norm
+    m = nn.Sequential(sn(nn.Linear(20, 64)), nn.LeakyReLU(0.2), sn(nn.Linear(64, 1)))
+    return dict(model=m, inputs=torch.randn(16, 20), target=torch.ones(16, 1), loss=nn.BCEWithLogitsLoss(),
+                expect=[])
+
+
+@case
+def ok_weight_norm_mlp_steps():
+    _seed(2311)
+    wn = nn.utils.parametrizations.weight_norm
+    m = nn.Sequential(wn(nn.Linear(10, 32)), nn.ReLU(), wn(nn.Linear(32, 1)))
+    return dict(model=m, inputs=torch.randn(64, 10), target=torch.randn(64, 1),
+                optimizer=torch.optim.Adam(m.parameters(), lr=1e-3), steps=10, expect=[])
+
+
+@case
+def ok_sparse_embedding_sgd_steps():
+    _seed(2311)
+
+    class Bag(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(1000, 32, sparse=True)
+            self.fc = nn.Linear(32, 4)
+
+        def forward(self, ids):
+            return self.fc(self.emb(ids).mean(1))
+    m = Bag()
+    return dict(model=m, inputs=torch.randint(0, 1000, (16, 12)), target=torch.randint(0, 4, (16,)),
+                optimizer=torch.optim.SGD(m.parameters(), lr=0.1), steps=10, expect=[])
+
+
+@case
+def ok_poisson_regression_softplus():
+    _seed(2311)
+    m = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 1), nn.Softplus())
+    y = torch.poisson(torch.full((64, 1), 3.0))
+    return dict(model=m, inputs=torch.randn(64, 8), target=y, loss=nn.PoissonNLLLoss(log_input=False), expect=[])
+
+
+@case
+def ok_cosine_classifier_temperature():
+    _seed(2311)
+
+    class Cos(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Sequential(nn.Linear(16, 64), nn.ReLU(), nn.Linear(64, 32))
+            self.protos = nn.Parameter(torch.randn(10, 32))
+
+        def forward(self, x):
+            z = F.normalize(self.enc(x), dim=1)
+            return z @ F.normalize(self.protos, dim=1).t() / 0.07
+    return dict(model=Cos(), inputs=torch.randn(32, 16), target=torch.randint(0, 10, (32,)), expect=[])
+
+
+@case
+def ok_groupnorm_batch_of_one_train():
+    _seed(2311)
+    m = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.GroupNorm(4, 16), nn.SiLU(), nn.AdaptiveAvgPool2d(1),
+                      nn.Flatten(), nn.Linear(16, 5))
+    return dict(model=m, inputs=torch.randn(1, 3, 24, 24), target=torch.randint(0, 5, (1,)), expect=[])
+
+
+@case
+def ok_relu6_mobile_block_normalised():
+    _seed(2311)
+    m = nn.Sequential(nn.Conv2d(3, 16, 3, 2, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU6(),
+                      nn.Conv2d(16, 16, 3, 1, 1, groups=16, bias=False), nn.BatchNorm2d(16), nn.ReLU6(),
+                      nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))
+    return dict(model=m, inputs=torch.randn(8, 3, 32, 32), target=torch.randint(0, 10, (8,)), expect=[])
+
+
+@case
+def ok_hardtanh_normalised_inputs():
+    _seed(2311)
+    m = nn.Sequential(nn.Linear(10, 64), nn.Hardtanh(), nn.Linear(64, 1))
+    return dict(model=m, inputs=torch.randn(64, 10), target=torch.randn(64, 1), expect=[])
+
+
+@case
+def ok_ordinal_cumulative_logits_bce():
+    _seed(2311)
+    m = nn.Sequential(nn.Linear(12, 32), nn.ReLU(), nn.Linear(32, 4))
+    levels = torch.randint(0, 5, (48,))
+    y = (levels.unsqueeze(1) > torch.arange(4)).float()   # cumulative targets
+    return dict(model=m, inputs=torch.randn(48, 12), target=y, loss=nn.BCEWithLogitsLoss(), expect=[])
+
+
+@case
+def ok_log_softmax_model_with_nll_sequence():
+    _seed(2311)
+
+    class LM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(50, 32)
+            self.rnn = nn.LSTM(32, 64, batch_first=True)
+            self.fc = nn.Linear(64, 50)
+
+        def forward(self, ids):
+            return F.log_softmax(self.fc(self.rnn(self.emb(ids))[0]), dim=-1)
+    ids = torch.randint(0, 50, (4, 20))
+    return dict(model=LM(), inputs=ids, target=torch.randint(0, 50, (4, 20)),
+                loss=lambda o, t: F.nll_loss(o.reshape(-1, 50), t.reshape(-1)), expect=[])
+
+
+@case
+def ok_large_batch_mlp_sgd_steps():
+    _seed(2311)
+    m = nn.Sequential(nn.Linear(20, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 5))
+    return dict(model=m, inputs=torch.randn(256, 20), target=torch.randint(0, 5, (256,)),
+                optimizer=torch.optim.SGD(m.parameters(), lr=0.05, momentum=0.9), steps=15, expect=[])
