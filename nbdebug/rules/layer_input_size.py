@@ -111,6 +111,18 @@ def _bad_grayscale_batch_without_channel_dim():
     return dict(model=m, inputs=torch.randn(5, 12, 12))
 
 
+def _bad_transformer_wider_than_embedding():
+    torch.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(16, 2, 32, batch_first=True)
+    return dict(model=nn.Sequential(nn.Embedding(20, 8), layer), inputs=torch.randint(0, 20, (2, 5)))
+
+
+def _good_transformer_matches_embedding():
+    torch.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(8, 2, 32, batch_first=True)
+    return dict(model=nn.Sequential(nn.Embedding(20, 8), layer), inputs=torch.randint(0, 20, (2, 5)))
+
+
 def _good_matching_sizes():
     torch.manual_seed(0)
     m = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 11 * 11, 10))
@@ -124,7 +136,8 @@ RULE = Rule(
     title="Layer built for another input size than it receives",
     explanation=(
         "Each layer is built for a fixed input size: `nn.Linear(in_features, out)`, `nn.Conv2d(in_channels, "
-        "...)`, `nn.BatchNorm1d(num_features)`, `nn.LayerNorm(normalized_shape)`, `nn.LSTM(input_size, ...)`. "
+        "...)`, `nn.BatchNorm1d(num_features)`, `nn.LayerNorm(normalized_shape)`, `nn.LSTM(input_size, ...)`, "
+        "`nn.MultiheadAttention(embed_dim, ...)` (a Transformer layer's `d_model`). "
         "When the tensor reaching it has another size, torch raises (\"mat1 and mat2 shapes cannot be "
         "multiplied\", \"running_mean should contain ...\"). Usual causes: the flattened size after a conv "
         "stack computed by hand for another image size, or a layer width edited in one place only."
@@ -133,8 +146,9 @@ RULE = Rule(
         "or fix the layers before it.",
     check=check,
     bad=[_bad_linear_after_conv_stack, _bad_batchnorm_width, _bad_lstm_input_size,
-         _bad_scalars_without_feature_dim, _bad_images_not_flattened, _bad_grayscale_batch_without_channel_dim],
-    good=[_good_matching_sizes],
+         _bad_scalars_without_feature_dim, _bad_images_not_flattened, _bad_grayscale_batch_without_channel_dim,
+         _bad_transformer_wider_than_embedding],
+    good=[_good_matching_sizes, _good_transformer_matches_embedding],
     needs="forward",
     thresholds="Structural, no numbers: the declared size attribute differs from the matching dim of the "
                "input the raising layer received. Layout hints instead of a resize when the sizes say so: a "

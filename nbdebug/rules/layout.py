@@ -204,6 +204,10 @@ def received_size(call: Call) -> Optional[tuple]:
         declared = a.get("input_size")
         got = s.shape[-1]
         what = "features (last dim)"
+    elif call.type == "MultiheadAttention":  # also the self-attention inside Transformer layers
+        declared = a.get("embed_dim")
+        got = s.shape[-1]
+        what = "features (last dim, the embedding size)"
     else:
         return None
     if declared is None or declared == got:
@@ -227,6 +231,8 @@ def size_fix(call: Call, got) -> str:
         return f"`nn.LayerNorm({got})`"
     if t in RNN_TYPES:
         return f"`nn.{t}({got}, {a.get('hidden_size')}, batch_first={a.get('batch_first')})`"
+    if t == "MultiheadAttention":
+        return f"`nn.MultiheadAttention({got}, num_heads)` (`d_model={got}` for a Transformer layer)"
     return f"a layer that takes {got} inputs"
 
 

@@ -4643,3 +4643,374 @@ def ok_large_batch_mlp_sgd_steps():
     m = nn.Sequential(nn.Linear(20, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 5))
     return dict(model=m, inputs=torch.randn(256, 20), target=torch.randint(0, 5, (256,)),
                 optimizer=torch.optim.SGD(m.parameters(), lr=0.05, momentum=0.9), steps=15, expect=[])
+
+
+# ====================================================================== blind batch 2, sixth session
+@case
+def transformer_d_model_mismatch():
+    _seed(2412)
+
+    class Enc(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(100, 32)
+            self.enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(64, 4, 128, batch_first=True), 2)
+            self.fc = nn.Linear(64, 2)
+
+        def forward(self, ids):
+            return self.fc(self.enc(self.emb(ids)).mean(1))
+    return dict(model=Enc(), inputs=torch.randint(0, 100, (4, 10)), target=torch.randint(0, 2, (4,)),
+                expect=["shape-mismatch"], where=["enc", "emb"])
+
+
+@case
+def images_too_small_for_pooling_stack():
+    _seed(2412)
+    layers = []
+    c = 3
+    for out in (16, 32, 64, 128):
+        layers += [nn.Conv2d(c, out, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
+        c = out
+    m = nn.Sequential(*layers, nn.Flatten(), nn.Linear(128, 10))
+    return dict(model=m, inputs=torch.randn(4, 3, 8, 8), target=torch.randint(0, 10, (4,)),
+                expect=["shape-mismatch"])
+
+
+@case
+def lstm_h0_built_for_training_batch():
+    _seed(2412)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(8, 64, batch_first=True)
+            self.fc = nn.Linear(64, 1)
+            self.batch = 32
+
+        def forward(self, x):
+            h0 = torch.zeros(1, self.batch, 64)
+            c0 = torch.zeros(1, self.batch, 64)
+            out, _ = self.lstm(x, (h0, c0))
+            return self.fc(out[:, -1])
+    return dict(model=Net(), inputs=torch.randn(10, 5, 8), target=torch.randn(10, 1),
+                expect=["shape-mismatch"], where=["lstm", ""])
+
+
+@case
+def fractional_power_of_signed_features():
+    _seed(2412)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(6, 16)
+            self.fc2 = nn.Linear(16, 1)
+
+        def forward(self, x):
+            return self.fc2(self.fc1(x) ** 1.5)
+    return dict(model=Net(), inputs=torch.randn(12, 6), target=torch.randn(12, 1),
+                expect=["nonfinite-created"], where=["", "fc1", "fc2"])
+
+
+@case
+def std_over_batch_of_one():
+    _seed(2412)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(10, 8)
+            self.out = nn.Linear(8, 2)
+
+        def forward(self, x):
+            h = self.fc(x)
+            h = (h - h.mean(0)) / h.std(0)       # hand-made batch standardisation
+            return self.out(h)
+    return dict(model=Net(), inputs=torch.randn(1, 10), target=torch.randint(0, 2, (1,)),
+                expect=["nonfinite-created", "train-eval-mode"])
+
+
+@case
+def embedding_zero_init():
+    _seed(2412)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(200, 32)
+            nn.init.zeros_(self.emb.weight)
+            self.fc = nn.Linear(32, 3)
+
+        def forward(self, ids):
+            return self.fc(self.emb(ids).mean(1))
+    return dict(model=Net(), inputs=torch.randint(0, 200, (8, 15)), target=torch.randint(0, 3, (8,)),
+                expect=["bad-init", "constant-output"], where=["emb", "", "fc"])
+
+
+@case
+def batchnorm_beta_negative_then_relu():
+    _seed(2412)
+    m = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                      nn.Flatten(), nn.Linear(16, 4))
+    nn.init.constant_(m[1].bias, -6.0)
+    return dict(model=m, inputs=torch.randn(8, 3, 16, 16), target=torch.randint(0, 4, (8,)),
+                expect=["dead-relu", "constant-output"])
+
+
+@case
+def layernorm_over_single_feature():
+    _seed(2412)
+    m = nn.Sequential(nn.Linear(12, 1), nn.LayerNorm(1), nn.Linear(1, 1))
+    return dict(model=m, inputs=torch.randn(32, 12), target=torch.randn(32, 1),
+                expect=["constant-output"])
+
+
+@case
+def inference_mode_inside_forward():
+    _seed(2412)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.backbone = nn.Sequential(nn.Linear(10, 32), nn.ReLU())
+            self.head = nn.Linear(32, 2)
+
+        def forward(self, x):
+            with torch.inference_mode():
+                h = self.backbone(x)
+            return self.head(h.clone())
+    return dict(model=Net(), inputs=torch.randn(8, 10), target=torch.randint(0, 2, (8,)),
+                expect=["no-gradient"], where=["backbone", "backbone.0", "head"])
+
+
+@case
+def cast_to_int_and_back_in_forward():
+    _seed(2412)
+
+    class Quant(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Linear(8, 16)
+            self.dec = nn.Linear(16, 1)
+
+        def forward(self, x):
+            h = self.enc(x)
+            h = (h * 127).to(torch.int8).float() / 127   # "fake quantisation"
+            return self.dec(h)
+    return dict(model=Quant(), inputs=torch.randn(16, 8), target=torch.randn(16, 1),
+                expect=["no-gradient"], where="enc")
+
+
+@case
+def huber_target_missing_dim():
+    _seed(2412)
+    m = nn.Sequential(nn.Linear(5, 16), nn.ReLU(), nn.Linear(16, 1))
+    return dict(model=m, inputs=torch.randn(24, 5), target=torch.randn(24), loss=nn.HuberLoss(),
+                expect=["wrong-target", "shape-mismatch", "loss-mismatch"])
+
+
+@case
+def int32_labels_for_cross_entropy():
+    _seed(2412)
+    m = nn.Sequential(nn.Linear(5, 16), nn.ReLU(), nn.Linear(16, 3))
+    y = torch.randint(0, 3, (24,), dtype=torch.int32)
+    return dict(model=m, inputs=torch.randn(24, 5), target=y, loss=nn.CrossEntropyLoss(),
+                expect=["wrong-target", "dtype-mismatch"])
+
+
+@case
+def sgd_lr_1e_minus_7_transformer():
+    _seed(2412)
+
+    class Tiny(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(50, 32)
+            self.enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(32, 4, 64, batch_first=True, dropout=0.0), 2)
+            self.fc = nn.Linear(32, 4)
+
+        def forward(self, ids):
+            return self.fc(self.enc(self.emb(ids)).mean(1))
+    m = Tiny()
+    return dict(model=m, inputs=torch.randint(0, 50, (16, 12)), target=torch.randint(0, 4, (16,)),
+                optimizer=torch.optim.SGD(m.parameters(), lr=1e-7), steps=15, expect=["lr-too-low"])
+
+
+@case
+def rmsprop_lr_1_cnn():
+    _seed(2412)
+    m = nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 10 * 10, 5))
+    return dict(model=m, inputs=torch.randn(32, 1, 12, 12), target=torch.randint(0, 5, (32,)),
+                optimizer=torch.optim.RMSprop(m.parameters(), lr=1.0), steps=20, expect=["lr-too-high"])
+
+
+@case
+def relu_after_final_linear_classifier():
+    # ReLU on the logits of a classifier: negative logits clipped; a fresh model still trains a bit
+    _seed(2412)
+    m = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 5), nn.ReLU())
+    with torch.no_grad():
+        m[2].bias.fill_(-3.0)
+    return dict(model=m, inputs=torch.randn(16, 10), target=torch.randint(0, 5, (16,)),
+                expect=["dead-relu", "constant-output"])
+
+
+@case
+def conv_transpose_output_into_wrong_target_size():
+    _seed(2412)
+    m = nn.Sequential(nn.Conv2d(1, 8, 3, stride=2, padding=1), nn.ReLU(),
+                      nn.ConvTranspose2d(8, 1, 3, stride=2, padding=1))   # 28 -> 14 -> 27, not 28
+    return dict(model=m, inputs=torch.rand(4, 1, 28, 28), target=torch.rand(4, 1, 28, 28), loss=nn.MSELoss(),
+                expect=["shape-mismatch", "wrong-target", "loss-mismatch"])
+
+
+@case
+def ok_lstm_h0_sized_to_batch():
+    _seed(2412)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(8, 64, batch_first=True)
+            self.fc = nn.Linear(64, 1)
+
+        def forward(self, x):
+            h0 = x.new_zeros(1, x.shape[0], 64)
+            out, _ = self.lstm(x, (h0, h0.clone()))
+            return self.fc(out[:, -1])
+    return dict(model=Net(), inputs=torch.randn(10, 5, 8), target=torch.randn(10, 1), expect=[])
+
+
+@case
+def ok_channels_last_memory_format_cnn():
+    _seed(2412)
+    m = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+                      nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                      nn.Flatten(), nn.Linear(32, 10)).to(memory_format=torch.channels_last)
+    x = torch.randn(8, 3, 32, 32).to(memory_format=torch.channels_last)
+    return dict(model=m, inputs=x, target=torch.randint(0, 10, (8,)), expect=[])
+
+
+@case
+def ok_mixup_soft_targets():
+    _seed(2412)
+    m = nn.Sequential(nn.Linear(16, 64), nn.ReLU(), nn.Linear(64, 4))
+    a, b = torch.randint(0, 4, (32,)), torch.randint(0, 4, (32,))
+    lam = 0.7
+    y = lam * F.one_hot(a, 4).float() + (1 - lam) * F.one_hot(b, 4).float()
+    return dict(model=m, inputs=torch.randn(32, 16), target=y, loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def ok_causal_transformer_decoder_train():
+    _seed(2412)
+
+    class LM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(64, 32)
+            self.pos = nn.Parameter(torch.zeros(1, 16, 32))
+            layer = nn.TransformerEncoderLayer(32, 4, 64, batch_first=True, norm_first=True)
+            self.blocks = nn.TransformerEncoder(layer, 2)
+            self.head = nn.Linear(32, 64)
+
+        def forward(self, ids):
+            t = ids.shape[1]
+            mask = nn.Transformer.generate_square_subsequent_mask(t)
+            return self.head(self.blocks(self.emb(ids) + self.pos[:, :t], mask=mask, is_causal=True))
+    ids = torch.randint(0, 64, (4, 16))
+    return dict(model=LM(), inputs=ids, target=torch.randint(0, 64, (4, 16)),
+                loss=lambda o, t: F.cross_entropy(o.reshape(-1, 64), t.reshape(-1)), expect=[])
+
+
+@case
+def ok_huber_target_with_output_dim():
+    _seed(2412)
+    m = nn.Sequential(nn.Linear(5, 16), nn.ReLU(), nn.Linear(16, 1))
+    return dict(model=m, inputs=torch.randn(24, 5), target=torch.randn(24, 1), loss=nn.HuberLoss(), expect=[])
+
+
+@case
+def ok_non_persistent_buffer_normaliser():
+    _seed(2412)
+
+    class Norm(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("mean", torch.full((6,), 100.0), persistent=False)
+            self.register_buffer("std", torch.full((6,), 20.0), persistent=False)
+            self.net = nn.Sequential(nn.Linear(6, 32), nn.ReLU(), nn.Linear(32, 1))
+
+        def forward(self, x):
+            return self.net((x - self.mean) / self.std)
+    return dict(model=Norm(), inputs=100 + 20 * torch.randn(32, 6), target=torch.randn(32, 1), expect=[])
+
+
+@case
+def ok_stochastic_depth_resnet_train():
+    _seed(2412)
+
+    class Block(nn.Module):
+        def __init__(self, c, p):
+            super().__init__()
+            self.body = nn.Sequential(nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU(),
+                                      nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c))
+            self.p = p
+
+        def forward(self, x):
+            if self.training and torch.rand(()) < self.p:
+                return x
+            return F.relu(x + self.body(x))
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU())
+            self.blocks = nn.Sequential(*[Block(16, 0.1 * i) for i in range(3)])
+            self.head = nn.Linear(16, 10)
+
+        def forward(self, x):
+            return self.head(self.blocks(self.stem(x)).mean((2, 3)))
+    return dict(model=Net(), inputs=torch.randn(8, 3, 16, 16), target=torch.randint(0, 10, (8,)), expect=[])
+
+
+@case
+def ok_conv_maxpool_conv_with_relu():
+    _seed(2412)
+    m = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 16, 3, padding=1),
+                      nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(16 * 7 * 7, 10))
+    return dict(model=m, inputs=torch.rand(16, 1, 28, 28), target=torch.randint(0, 10, (16,)),
+                optimizer=torch.optim.Adam(m.parameters(), lr=1e-3), steps=10, expect=[])
+
+
+@case
+def ok_sequence_regression_last_step_gru_eval():
+    _seed(2412)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(3, 32, num_layers=2, batch_first=True, dropout=0.2)
+            self.fc = nn.Linear(32, 1)
+
+        def forward(self, x):
+            return self.fc(self.gru(x)[0][:, -1])
+    m = Net().eval()
+    return dict(model=m, inputs=torch.randn(8, 20, 3), expect=[])
+
+
+@case
+def ok_two_tower_retrieval_in_batch_negatives():
+    # contrastive: each query's logits are against every item in the batch: mixing on purpose
+    _seed(2412)
+
+    class TwoTower(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.q = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 16))
+            self.d = nn.Sequential(nn.Linear(24, 32), nn.ReLU(), nn.Linear(32, 16))
+
+        def forward(self, q, d):
+            return F.normalize(self.q(q), dim=1) @ F.normalize(self.d(d), dim=1).t() / 0.05
+    return dict(model=TwoTower(), inputs=(torch.randn(16, 16), torch.randn(16, 24)), target=torch.arange(16),
+                expect=[])
