@@ -4911,7 +4911,7 @@ def ok_causal_transformer_decoder_train():
             self.emb = nn.Embedding(64, 32)
             self.pos = nn.Parameter(torch.zeros(1, 16, 32))
             layer = nn.TransformerEncoderLayer(32, 4, 64, batch_first=True, norm_first=True)
-            self.blocks = nn.TransformerEncoder(layer, 2)
+            self.blocks = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
             self.head = nn.Linear(32, 64)
 
         def forward(self, ids):
