@@ -1,11 +1,13 @@
 """NBD290 no-gradient: a module ran in forward but its trainable parameters got no gradient, because
 its output left the autograd graph before the loss (`.detach()`, `.data`, a numpy round trip,
-`torch.no_grad()` inside forward, or a result that is never used)."""
+`torch.no_grad()` inside forward, or a result that is never used); or, when no parameter got one at
+all, because the user's loss function left the graph (`.item()`, `torch.tensor(...)` re-wrapping)."""
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from .base import Rule
-from .helpers import backward_ran, loss_kind, module_expr
+from .helpers import backward_ran, loss_kind, model_output, module_expr, shape
 
 
 def group_by_ancestor(names: set, all_params, include) -> list:
@@ -37,6 +39,26 @@ def _first_calls(trace) -> dict:
     return out
 
 
+def _cut_in_the_loss(trace):
+    """One finding at the loss when no parameter got a gradient although the model's output is in the
+    graph: the user's loss function left it (`.item()`, `torch.tensor(...)`, `.detach()`, numpy)."""
+    out = model_output(trace)
+    trainable = [p for p in trace.params if p.requires_grad]
+    kind = loss_kind(trace)
+    torch_loss = kind in ("", "stand-in") or isinstance(getattr(nn, kind, None), type)
+    # torch's own losses cannot leave the graph; a user's function can
+    if (out is None or not out.requires_grad or torch_loss or not trainable
+            or any(p.grad_norm is not None for p in trainable)):
+        return None
+    message = (f"None of the model's {len(trainable)} trainable parameter tensors got a gradient, although "
+               f"the output {shape(out)} is in the autograd graph: the loss function does not use it through "
+               f"torch ops, so its value requires grad but leads back to none of the weights.")
+    fix = ("Compute the loss from the output with torch ops only: no `.item()`, `.detach()`, `.numpy()` or "
+           "`torch.tensor(...)` re-wrapping (a `torch.tensor(value, requires_grad=True)` is a new leaf, not "
+           "the model's loss).")
+    return RULE.finding("loss", message, fix, evidence={"trainable": len(trainable)})
+
+
 def check(trace):
     if not backward_ran(trace) or trace.checks.get("loss_without_grad"):
         return
@@ -48,6 +70,10 @@ def check(trace):
 
     names = {p.module for p in trace.params if p.requires_grad and cut(p)}
     if not names:
+        return
+    loss_cut = _cut_in_the_loss(trace)
+    if loss_cut is not None:
+        yield loss_cut
         return
     got_grad = [calls[p.module].index for p in trace.params
                 if p.requires_grad and p.grad_norm is not None and p.module in calls]
@@ -117,6 +143,13 @@ def _bad_detached_then_marked_trainable():
     return dict(model=Net(), inputs=torch.randn(8, 10), target=torch.randint(0, 2, (8,)))
 
 
+def _bad_loss_rewrapped_as_new_tensor():
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 1))
+    loss = lambda o, t: torch.tensor(F.mse_loss(o, t).item(), requires_grad=True)  # noqa: E731
+    return dict(model=m, inputs=torch.randn(8, 6), target=torch.randn(8, 1), loss=loss)
+
+
 def _bad_data_attribute_in_head():
     torch.manual_seed(0)
 
@@ -162,7 +195,8 @@ RULE = Rule(
     fix="Keep the computation in torch and in the graph between the layer and the loss; if the layer "
         "should not train, freeze it explicitly with `requires_grad_(False)`.",
     check=check,
-    bad=[_bad_detach_middle, _bad_detached_then_marked_trainable, _bad_data_attribute_in_head],
+    bad=[_bad_detach_middle, _bad_detached_then_marked_trainable, _bad_loss_rewrapped_as_new_tensor,
+         _bad_data_attribute_in_head],
     good=[_good_everything_in_graph, _good_frozen_by_requires_grad],
     needs="backward",
     thresholds=(

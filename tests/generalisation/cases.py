@@ -5014,3 +5014,318 @@ def ok_two_tower_retrieval_in_batch_negatives():
             return F.normalize(self.q(q), dim=1) @ F.normalize(self.d(d), dim=1).t() / 0.05
     return dict(model=TwoTower(), inputs=(torch.randn(16, 16), torch.randn(16, 24)), target=torch.arange(16),
                 expect=[])
+
+
+# ====================================================================== blind batch 3, sixth session
+@case
+def conv1d_head_leaves_length_dim_for_ce():
+    _seed(2513)
+    m = nn.Sequential(nn.Conv1d(4, 16, 5, padding=2), nn.ReLU(), nn.AdaptiveAvgPool1d(1), nn.Conv1d(16, 5, 1))
+    return dict(model=m, inputs=torch.randn(8, 4, 50), target=torch.randint(0, 5, (8,)), loss=nn.CrossEntropyLoss(),
+                expect=["shape-mismatch", "wrong-target", "loss-mismatch"])
+
+
+@case
+def one_hot_long_targets_for_ce():
+    _seed(2513)
+    m = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 4))
+    y = F.one_hot(torch.randint(0, 4, (32,)), 4)       # int64 one-hot
+    return dict(model=m, inputs=torch.randn(32, 6), target=y, loss=nn.CrossEntropyLoss(),
+                expect=["wrong-target", "dtype-mismatch"])
+
+
+@case
+def positional_embedding_shorter_than_sequence():
+    _seed(2513)
+
+    class Enc(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.tok = nn.Embedding(100, 32)
+            self.pos = nn.Embedding(16, 32)    # max_len 16
+            self.fc = nn.Linear(32, 2)
+
+        def forward(self, ids):
+            p = torch.arange(ids.shape[1])
+            return self.fc((self.tok(ids) + self.pos(p)).mean(1))
+    return dict(model=Enc(), inputs=torch.randint(0, 100, (4, 40)), target=torch.randint(0, 2, (4,)),
+                expect=["shape-mismatch", "wrong-target"], where=["pos", "input"])
+
+
+@case
+def custom_loss_detaches_output():
+    _seed(2513)
+    m = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 1))
+    return dict(model=m, inputs=torch.randn(32, 6), target=torch.randn(32, 1),
+                loss=lambda o, t: torch.tensor(F.mse_loss(o.detach(), t).item(), requires_grad=True),
+                expect=["no-gradient"])
+
+
+@case
+def parameter_assigned_inside_forward():
+    _seed(2513)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(8, 8)
+
+        def forward(self, x):
+            if not hasattr(self, "scale"):
+                self.scale = nn.Parameter(torch.ones(8))
+            return self.fc(x) * self.scale
+    m = Net()
+    opt = torch.optim.Adam(m.parameters(), lr=1e-3)
+    m(torch.randn(2, 8))   # the first call registers `scale` after the optimizer was built
+    return dict(model=m, inputs=torch.randn(16, 8), target=torch.randn(16, 8), optimizer=opt,
+                expect=["untrained-parameter"])
+
+
+@case
+def gru_then_two_linears():
+    _seed(2513)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(5, 32, batch_first=True)
+            self.fc1 = nn.Linear(32, 32)
+            self.fc2 = nn.Linear(32, 3)
+
+        def forward(self, x):
+            return self.fc2(self.fc1(self.gru(x)[0][:, -1]))
+    return dict(model=Net(), inputs=torch.randn(8, 10, 5), target=torch.randint(0, 3, (8,)),
+                expect=["missing-nonlinearity"], where=["fc1", "fc2"])
+
+
+@case
+def tanh_head_pinned_by_bias():
+    _seed(2513)
+    m = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 1), nn.Tanh())
+    with torch.no_grad():
+        m[2].bias.fill_(-8.0)
+    return dict(model=m, inputs=torch.randn(32, 10), target=torch.rand(32, 1) * 2 - 1,
+                expect=["saturated-activation", "constant-output"])
+
+
+@case
+def double_log_softmax_nll_labels_float():
+    _seed(2513)
+    m = nn.Sequential(nn.Linear(10, 16), nn.ReLU(), nn.Linear(16, 3), nn.LogSoftmax(dim=1))
+    y = torch.randint(0, 3, (12,)).float()
+    return dict(model=m, inputs=torch.randn(12, 10), target=y, loss=nn.NLLLoss(), expect=["wrong-target", "dtype-mismatch"])
+
+
+@case
+def images_uint8_scaled_then_normalised_wrong_order():
+    # (x - mean) / std with ImageNet stats applied to 0-255 pixels: values ~ 100s
+    _seed(2513)
+    x = torch.randint(0, 256, (8, 3, 32, 32)).float()
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    x = (x - mean) / std
+    m = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                      nn.Flatten(), nn.Linear(16, 10)).eval()
+    return dict(model=m, inputs=x, expect=["unnormalized-input"], where="input")
+
+
+@case
+def ok_convnext_style_block_layer_scale():
+    _seed(2513)
+
+    class Block(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.dw = nn.Conv2d(c, c, 7, padding=3, groups=c)
+            self.norm = nn.LayerNorm(c)
+            self.pw1 = nn.Linear(c, 4 * c)
+            self.pw2 = nn.Linear(4 * c, c)
+            self.gamma = nn.Parameter(1e-6 * torch.ones(c))
+
+        def forward(self, x):
+            h = self.dw(x).permute(0, 2, 3, 1)
+            h = self.pw2(F.gelu(self.pw1(self.norm(h))))
+            return x + (self.gamma * h).permute(0, 3, 1, 2)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv2d(3, 32, 4, stride=4)
+            self.blocks = nn.Sequential(Block(32), Block(32), Block(32))
+            self.head = nn.Linear(32, 10)
+
+        def forward(self, x):
+            return self.head(self.blocks(self.stem(x)).mean((2, 3)))
+    return dict(model=Net(), inputs=torch.randn(8, 3, 32, 32), target=torch.randint(0, 10, (8,)), expect=[])
+
+
+@case
+def ok_mlp_mixer_token_mixing():
+    _seed(2513)
+
+    class Mixer(nn.Module):
+        def __init__(self, p=16, c=32):
+            super().__init__()
+            self.n1, self.n2 = nn.LayerNorm(c), nn.LayerNorm(c)
+            self.tok = nn.Sequential(nn.Linear(p, 64), nn.GELU(), nn.Linear(64, p))
+            self.ch = nn.Sequential(nn.Linear(c, 64), nn.GELU(), nn.Linear(64, c))
+
+        def forward(self, x):                      # (B, P, C)
+            x = x + self.tok(self.n1(x).transpose(1, 2)).transpose(1, 2)
+            return x + self.ch(self.n2(x))
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.patch = nn.Conv2d(3, 32, 8, stride=8)
+            self.mix = nn.Sequential(Mixer(), Mixer())
+            self.head = nn.Linear(32, 10)
+
+        def forward(self, x):
+            h = self.patch(x).flatten(2).transpose(1, 2)
+            return self.head(self.mix(h).mean(1))
+    return dict(model=Net(), inputs=torch.randn(8, 3, 32, 32), target=torch.randint(0, 10, (8,)), expect=[])
+
+
+@case
+def ok_deep_sets_sum_pooling():
+    _seed(2513)
+
+    class DeepSet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.phi = nn.Sequential(nn.Linear(3, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU())
+            self.rho = nn.Sequential(nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 1))
+
+        def forward(self, s):                      # (B, set, 3)
+            return self.rho(self.phi(s).sum(1) / s.shape[1])
+    return dict(model=DeepSet(), inputs=torch.randn(16, 10, 3), target=torch.randn(16, 1), expect=[])
+
+
+@case
+def ok_film_conditioned_cnn():
+    _seed(2513)
+
+    class FiLM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 16, 3, padding=1)
+            self.cond = nn.Linear(4, 32)
+            self.head = nn.Linear(16, 2)
+
+        def forward(self, x, c):
+            g, b = self.cond(c).chunk(2, dim=1)
+            h = F.relu(self.conv(x) * (1 + g[:, :, None, None]) + b[:, :, None, None])
+            return self.head(h.mean((2, 3)))
+    return dict(model=FiLM(), inputs=(torch.randn(8, 3, 16, 16), torch.randn(8, 4)),
+                target=torch.randint(0, 2, (8,)), expect=[])
+
+
+@case
+def ok_pixel_shuffle_super_resolution():
+    _seed(2513)
+    m = nn.Sequential(nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.Conv2d(32, 3 * 4, 3, padding=1), nn.PixelShuffle(2))
+    return dict(model=m, inputs=torch.rand(4, 3, 16, 16), target=torch.rand(4, 3, 32, 32), loss=nn.L1Loss(),
+                expect=[])
+
+
+@case
+def ok_tiny_diffusion_unet_time_embedding():
+    _seed(2513)
+
+    class UNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.t = nn.Sequential(nn.Linear(16, 32), nn.SiLU(), nn.Linear(32, 32))
+            self.down = nn.Conv2d(3, 32, 3, stride=2, padding=1)
+            self.norm = nn.GroupNorm(8, 32)
+            self.up = nn.ConvTranspose2d(32, 32, 4, stride=2, padding=1)
+            self.out = nn.Conv2d(32, 3, 3, padding=1)
+
+        def forward(self, x, t):
+            freqs = torch.exp(-math.log(1000) * torch.arange(8) / 8)
+            emb = torch.cat([torch.sin(t[:, None] * freqs), torch.cos(t[:, None] * freqs)], dim=1)
+            h = F.silu(self.norm(self.down(x)) + self.t(emb)[:, :, None, None])
+            return self.out(F.silu(self.up(h)))
+    x = torch.randn(4, 3, 16, 16)
+    return dict(model=UNet(), inputs=(x, torch.randint(0, 1000, (4,)).float()), target=torch.randn(4, 3, 16, 16),
+                loss=nn.MSELoss(), expect=[])
+
+
+@case
+def ok_glu_conv_language_model():
+    _seed(2513)
+
+    class GLUConv(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(60, 32)
+            self.conv = nn.Conv1d(32, 64, 3, padding=2)
+            self.fc = nn.Linear(32, 60)
+
+        def forward(self, ids):
+            h = self.emb(ids).transpose(1, 2)
+            h = F.glu(self.conv(h)[:, :, :-2], dim=1)
+            return self.fc(h.transpose(1, 2))
+    ids = torch.randint(0, 60, (4, 20))
+    return dict(model=GLUConv(), inputs=ids, target=torch.randint(0, 60, (4, 20)),
+                loss=lambda o, t: F.cross_entropy(o.reshape(-1, 60), t.reshape(-1)), expect=[])
+
+
+@case
+def ok_vit_cls_token_zero_init_pos():
+    _seed(2513)
+
+    class ViT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.patch = nn.Conv2d(3, 32, 8, stride=8)
+            self.cls = nn.Parameter(torch.zeros(1, 1, 32))
+            self.pos = nn.Parameter(torch.zeros(1, 17, 32))
+            self.enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(32, 4, 64, batch_first=True, norm_first=True),
+                                             2, enable_nested_tensor=False)
+            self.head = nn.Linear(32, 10)
+
+        def forward(self, x):
+            h = self.patch(x).flatten(2).transpose(1, 2)
+            h = torch.cat([self.cls.expand(h.shape[0], -1, -1), h], dim=1) + self.pos
+            return self.head(self.enc(h)[:, 0])
+    return dict(model=ViT(), inputs=torch.randn(8, 3, 32, 32), target=torch.randint(0, 10, (8,)), expect=[])
+
+
+@case
+def ok_ranking_margin_loss_pairs():
+    _seed(2513)
+
+    class Scorer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.f = nn.Sequential(nn.Linear(12, 32), nn.ReLU(), nn.Linear(32, 1))
+
+        def forward(self, a, b):
+            return self.f(a).squeeze(1), self.f(b).squeeze(1)
+    loss = lambda o, t: F.margin_ranking_loss(o[0], o[1], t)
+    return dict(model=Scorer(), inputs=(torch.randn(16, 12), torch.randn(16, 12)),
+                target=torch.randint(0, 2, (16,)).float() * 2 - 1, loss=loss, expect=[])
+
+
+@case
+def ok_eval_cnn_single_grayscale_image():
+    _seed(2513)
+    m = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8 * 14 * 14, 10)).eval()
+    return dict(model=m, inputs=torch.rand(1, 1, 28, 28), expect=[])
+
+
+@case
+def output_detached_and_marked_trainable_named_loss():
+    _seed(2513)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 3))
+
+        def forward(self, x):
+            return self.net(x).detach().requires_grad_(True)
+    return dict(model=Net(), inputs=torch.randn(8, 6), target=torch.randint(0, 3, (8,)), loss=nn.CrossEntropyLoss(),
+                expect=["no-gradient"], where="net")
