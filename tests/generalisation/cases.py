@@ -5329,3 +5329,34 @@ def output_detached_and_marked_trainable_named_loss():
             return self.net(x).detach().requires_grad_(True)
     return dict(model=Net(), inputs=torch.randn(8, 6), target=torch.randint(0, 3, (8,)), loss=nn.CrossEntropyLoss(),
                 expect=["no-gradient"], where="net")
+
+
+@case
+def ok_layerdrop_skips_one_encoder_layer():
+    # LayerDrop (fairseq, wav2vec2): in training each layer is skipped at random; this forward drew
+    # a skip for layer 1, so its weights get no gradient in this one step, which is by design
+    _seed(2513)
+
+    class Layer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ff = nn.Sequential(nn.Linear(16, 32), nn.GELU(), nn.Linear(32, 16))
+            self.norm = nn.LayerNorm(16)
+
+        def forward(self, x):
+            return self.norm(x + self.ff(x))
+
+    class Encoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = nn.ModuleList(Layer() for _ in range(3))
+            self.draws = [0.9, 0.05, 0.7]   # this step's random draws, layerdrop 0.1
+            self.head = nn.Linear(16, 2)
+
+        def forward(self, x):
+            for layer, draw in zip(self.layers, self.draws):
+                if self.training and draw < 0.1:
+                    continue
+                x = layer(x)
+            return self.head(x.mean(1))
+    return dict(model=Encoder(), inputs=torch.randn(4, 6, 16), target=torch.randint(0, 2, (4,)), expect=[])
