@@ -5360,3 +5360,225 @@ def ok_layerdrop_skips_one_encoder_layer():
                 x = layer(x)
             return self.head(x.mean(1))
     return dict(model=Encoder(), inputs=torch.randn(4, 6, 16), target=torch.randint(0, 2, (4,)), expect=[])
+
+
+# ====================================================================== blind batch 4, sixth session
+@case
+def deep_linear_chain_gain_1_5():
+    _seed(2614)
+    layers = []
+    for _ in range(20):
+        lin = nn.Linear(64, 64)
+        nn.init.orthogonal_(lin.weight, gain=1.5)
+        layers.append(lin)
+    m = nn.Sequential(*layers, nn.Linear(64, 1))
+    return dict(model=m, inputs=torch.randn(16, 64), target=torch.randn(16, 1),
+                expect=["exploding-gradients", "exploding-activations", "missing-nonlinearity", "bad-init"])
+
+
+@case
+def regression_on_raw_feature_scale_large():
+    _seed(2614)
+    x = torch.randn(64, 4) * torch.tensor([1e4, 5e3, 2e4, 1e4])
+    m = nn.Sequential(nn.Linear(4, 32), nn.ReLU(), nn.Linear(32, 1))
+    return dict(model=m, inputs=x, target=torch.randn(64, 1),
+                expect=["unnormalized-input", "exploding-gradients", "exploding-activations"])
+
+
+@case
+def deep_relu_tiny_init_vanishing():
+    _seed(2614)
+    layers = []
+    for _ in range(25):
+        lin = nn.Linear(128, 128)
+        nn.init.normal_(lin.weight, std=0.01)
+        nn.init.zeros_(lin.bias)
+        layers += [lin, nn.ReLU()]
+    m = nn.Sequential(*layers, nn.Linear(128, 10))
+    return dict(model=m, inputs=torch.randn(32, 128), target=torch.randint(0, 10, (32,)),
+                expect=["vanishing-gradients", "bad-init", "constant-output"])
+
+
+@case
+def softmax_over_flattened_batch():
+    _seed(2614)
+
+    class Pool(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.score = nn.Linear(16, 1)
+            self.fc = nn.Linear(16, 2)
+
+        def forward(self, x):                       # (B, T, 16)
+            w = self.score(x).view(-1).softmax(0).view(x.shape[0], x.shape[1], 1)
+            return self.fc((w * x).sum(1))
+    return dict(model=Pool(), inputs=torch.randn(6, 9, 16), target=torch.randint(0, 2, (6,)),
+                expect=["batch-mixing", "softmax-wrong-dim"])
+
+
+@case
+def attention_across_batch_missing_seq_dim():
+    _seed(2614)
+
+    class SelfAttn(nn.Module):
+        def __init__(self, d=32):
+            super().__init__()
+            self.q, self.k, self.v = nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d)
+            self.out = nn.Linear(d, 3)
+
+        def forward(self, x):                       # (B, d): no sequence dim
+            a = (self.q(x) @ self.k(x).t() / math.sqrt(32)).softmax(-1)
+            return self.out(a @ self.v(x))
+    return dict(model=SelfAttn(), inputs=torch.randn(10, 32), target=torch.randint(0, 3, (10,)),
+                expect=["batch-mixing"])
+
+
+@case
+def dict_input_nan_in_numeric_branch():
+    _seed(2614)
+
+    class Tab(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cat = nn.Embedding(10, 4)
+            self.num = nn.Linear(5, 12)
+            self.out = nn.Linear(16, 1)
+
+        def forward(self, cat, num):
+            return self.out(torch.cat([self.cat(cat), F.relu(self.num(num))], 1))
+    num = torch.randn(16, 5)
+    num[3, 2] = float("nan")
+    return dict(model=Tab(), inputs={"cat": torch.randint(0, 10, (16,)), "num": num}, target=torch.randn(16, 1),
+                expect=["nonfinite-input"], where="input")
+
+
+@case
+def bce_target_is_probabilities_above_one():
+    # soft labels "smoothed" wrongly: 1.1 for positives
+    _seed(2614)
+    m = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1))
+    y = torch.randint(0, 2, (32, 1)).float() * 1.2 - 0.1
+    return dict(model=m, inputs=torch.randn(32, 8), target=y, loss=nn.BCEWithLogitsLoss(), expect=["wrong-target"])
+
+
+@case
+def eval_mode_batchnorm_never_trained_running_stats_raw_input():
+    # model.eval() on a fresh model fed raw 0-255 images: running stats are (0, 1), activations huge
+    _seed(2614)
+    m = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.Conv2d(16, 16, 3, padding=1),
+                      nn.BatchNorm2d(16), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10)).eval()
+    x = torch.randint(0, 256, (4, 3, 32, 32)).float()
+    return dict(model=m, inputs=x, expect=["unnormalized-input"], where="input")
+
+
+@case
+def conv_weights_all_equal():
+    _seed(2614)
+    m = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(),
+                      nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 4))
+    nn.init.constant_(m[2].weight, 0.05)
+    return dict(model=m, inputs=torch.randn(8, 3, 16, 16), target=torch.randint(0, 4, (8,)),
+                expect=["bad-init"], where="2")
+
+
+@case
+def gru_bidirectional_head_expects_hidden_not_2hidden():
+    _seed(2614)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(8, 32, batch_first=True, bidirectional=True)
+            self.fc = nn.Linear(32, 4)
+
+        def forward(self, x):
+            return self.fc(self.gru(x)[0][:, -1])
+    return dict(model=Net(), inputs=torch.randn(5, 7, 8), target=torch.randint(0, 4, (5,)),
+                expect=["shape-mismatch"], where="fc")
+
+
+@case
+def ok_sum_reduction_small_output():
+    _seed(2614)
+    m = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1))
+    return dict(model=m, inputs=torch.randn(8, 8), target=torch.randn(8, 1), loss=nn.MSELoss(reduction="sum"),
+                expect=[])
+
+
+@case
+def ok_orthogonal_init_deep_tanh():
+    _seed(2614)
+    layers = []
+    for _ in range(10):
+        lin = nn.Linear(64, 64)
+        nn.init.orthogonal_(lin.weight, gain=nn.init.calculate_gain("tanh"))
+        layers += [lin, nn.Tanh()]
+    m = nn.Sequential(*layers, nn.Linear(64, 3))
+    return dict(model=m, inputs=torch.randn(32, 64), target=torch.randint(0, 3, (32,)), expect=[])
+
+
+@case
+def ok_batch_attention_over_sequence():
+    _seed(2614)
+
+    class SelfAttn(nn.Module):
+        def __init__(self, d=32):
+            super().__init__()
+            self.q, self.k, self.v = nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d)
+            self.out = nn.Linear(d, 3)
+
+        def forward(self, x):                       # (B, T, d)
+            a = (self.q(x) @ self.k(x).transpose(1, 2) / math.sqrt(32)).softmax(-1)
+            return self.out((a @ self.v(x)).mean(1))
+    return dict(model=SelfAttn(), inputs=torch.randn(10, 7, 32), target=torch.randint(0, 3, (10,)), expect=[])
+
+
+@case
+def ok_label_smoothed_bce_targets():
+    _seed(2614)
+    m = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1))
+    y = torch.randint(0, 2, (32, 1)).float() * 0.9 + 0.05
+    return dict(model=m, inputs=torch.randn(32, 8), target=y, loss=nn.BCEWithLogitsLoss(), expect=[])
+
+
+@case
+def ok_wide_linear_default_init_train():
+    _seed(2614)
+    m = nn.Sequential(nn.Linear(2048, 1024), nn.ReLU(), nn.Linear(1024, 1024), nn.ReLU(), nn.Linear(1024, 10))
+    return dict(model=m, inputs=torch.randn(16, 2048), target=torch.randint(0, 10, (16,)), expect=[])
+
+
+@case
+def ok_conv_autoencoder_tanh_output_scaled_targets():
+    _seed(2614)
+    m = nn.Sequential(nn.Conv2d(3, 16, 3, stride=2, padding=1), nn.ReLU(),
+                      nn.ConvTranspose2d(16, 3, 4, stride=2, padding=1), nn.Tanh())
+    x = torch.rand(4, 3, 32, 32) * 2 - 1
+    return dict(model=m, inputs=x, target=x, loss=nn.MSELoss(), expect=[])
+
+
+@case
+def ok_embedding_sum_with_offsets_bag():
+    _seed(2614)
+
+    class Bag(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bag = nn.EmbeddingBag(500, 32, mode="mean")
+            self.fc = nn.Linear(32, 2)
+
+        def forward(self, ids, offsets):
+            return self.fc(self.bag(ids, offsets))
+    ids = torch.randint(0, 500, (40,))
+    offsets = torch.tensor([0, 5, 12, 20, 33])
+    return dict(model=Bag(), inputs=(ids, offsets), target=torch.randint(0, 2, (5,)), expect=[])
+
+
+@case
+def ok_sgd_lr_01_logistic_regression_steps():
+    _seed(2614)
+    m = nn.Linear(10, 1)
+    x = torch.randn(64, 10)
+    y = (x[:, :1] > 0).float()
+    return dict(model=m, inputs=x, target=y, loss=nn.BCEWithLogitsLoss(),
+                optimizer=torch.optim.SGD(m.parameters(), lr=0.1), steps=20, expect=[])
