@@ -49,6 +49,43 @@
         hi = k > hi ? k : hi;                                                                    \
     }
 
+#define MAX_BINS 512 /* nbdebug's own limit (trace(bins=...)); more bins take the plain loop */
+#define BIN(x) ((ptrdiff_t)(((double)(x) - lo) * scale)) /* >= 0: lo is the min */
+#define CLAMP(i) ((i) < bins ? (i) : bins - 1)
+
+/* counts[b] += how many sampled values fall in bin b: `blocks` runs of `block_len` values, `step`
+ * apart. Four integer count arrays, one per lane: consecutive values landing in the same bin no
+ * longer wait on each other's increment (the single double array ran at ~1.7 ns per value). */
+#define HISTOGRAM(NAME, FLOAT)                                                                   \
+    static void NAME(const FLOAT *v, ptrdiff_t blocks, ptrdiff_t block_len, ptrdiff_t step,      \
+                     ptrdiff_t bins, double lo, double scale, double *counts) {                  \
+        if (bins > MAX_BINS) {                                                                   \
+            for (ptrdiff_t b = 0; b < blocks; b++)                                               \
+                for (ptrdiff_t j = 0; j < block_len; j++) counts[CLAMP(BIN(v[b * step + j]))] += 1.0; \
+            return;                                                                              \
+        }                                                                                        \
+        uint32_t c[4][MAX_BINS];                                                                 \
+        for (int lane = 0; lane < 4; lane++) memset(c[lane], 0, sizeof(uint32_t) * (size_t)bins); \
+        for (ptrdiff_t b = 0; b < blocks; b++) {                                                 \
+            const FLOAT *run = v + b * step;                                                     \
+            ptrdiff_t j = 0;                                                                     \
+            for (; j + 4 <= block_len; j += 4) {                                                 \
+                ptrdiff_t i0 = BIN(run[j]), i1 = BIN(run[j + 1]);                                \
+                ptrdiff_t i2 = BIN(run[j + 2]), i3 = BIN(run[j + 3]);                            \
+                c[0][CLAMP(i0)]++;                                                               \
+                c[1][CLAMP(i1)]++;                                                               \
+                c[2][CLAMP(i2)]++;                                                               \
+                c[3][CLAMP(i3)]++;                                                               \
+            }                                                                                    \
+            for (; j < block_len; j++) c[0][CLAMP(BIN(run[j]))]++;                               \
+        }                                                                                        \
+        for (ptrdiff_t k = 0; k < bins; k++)                                                     \
+            counts[k] += (double)c[0][k] + (double)c[1][k] + (double)c[2][k] + (double)c[3][k];  \
+    }
+
+HISTOGRAM(nbd_summary_f32_histogram, float)
+HISTOGRAM(nbd_summary_f64_histogram, double)
+
 /* With units > 0, v is read as rows of `units` values (the batch dimension first) and the same
  * pass also takes each unit's max over the rows, in `unit_max` (units values): out[5 + bins] is
  * then the number of units never positive, the dead-unit signal of a ReLU output. With `groups`
@@ -114,13 +151,7 @@
             return;                                                                              \
         }                                                                                        \
         double scale = (double)bins / (dhi - dlo);                                               \
-        for (ptrdiff_t b = 0; b < blocks; b++) {                                                 \
-            const FLOAT *run = v + b * step;                                                     \
-            for (ptrdiff_t j = 0; j < block_len; j++) {                                          \
-                ptrdiff_t i = (ptrdiff_t)(((double)run[j] - dlo) * scale); /* >= 0: lo is min */ \
-                out[5 + (i < bins ? i : bins - 1)] += 1.0;                                       \
-            }                                                                                    \
-        }                                                                                        \
+        NAME##_histogram(v, blocks, block_len, step, bins, dlo, scale, out + 5);                 \
     }
 
 SUMMARY(nbd_summary_f32, float, int32_t, 31, INT32_MAX)

@@ -131,6 +131,22 @@ def test_summary_bins_the_sample_like_numpy(n, dtype):
     assert sum(got[5:]) == flat.numel() == stats._sample_len(n)
 
 
+@pytest.mark.parametrize("bins", [2, 7, 32, 512, 600])
+@pytest.mark.parametrize("layout", [(1, 4099, 0), (5, 3, 1000), (9, 1, 7)])
+def test_summary_counts_every_bin_like_numpy(bins, layout):
+    """Any bin count (beyond 512 the kernel's plain loop), runs whose length is not a multiple of the
+    kernel's four lanes, and values on the bin edges, the max among them."""
+    blocks, block_len, step = layout
+    n = max(blocks * max(step, block_len), stats_small.SMALL + 1)
+    t = torch.randn(n, dtype=torch.float64).float()
+    t[::11] = t[::11].round()                 # repeated values on bin edges
+    got = fused.summary(t, bins, blocks, block_len, step)
+    sample = torch.cat([t[b * step:b * step + block_len] for b in range(blocks)])
+    lo, hi = t.min().item(), t.max().item()
+    assert got[5:] == stats._binned(sample.double().numpy(), lo, hi, bins)
+    assert sum(got[5:]) == blocks * block_len
+
+
 def test_every_tensor_above_the_small_batch_takes_the_kernel(monkeypatch):
     # below stats_small.SMALL tensors are reduced together; above it one kernel call is ~5x cheaper
     # than torch's passes and histogram, so no size in between falls back to them
