@@ -5582,3 +5582,222 @@ def ok_sgd_lr_01_logistic_regression_steps():
     y = (x[:, :1] > 0).float()
     return dict(model=m, inputs=x, target=y, loss=nn.BCEWithLogitsLoss(),
                 optimizer=torch.optim.SGD(m.parameters(), lr=0.1), steps=20, expect=[])
+
+
+# ====================================================================== blind batch 5, sixth session
+@case
+def hand_written_bce_log_of_saturated_sigmoid():
+    _seed(2715)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(10, 32)
+            self.fc2 = nn.Linear(32, 1)
+            with torch.no_grad():
+                self.fc2.weight.mul_(60.0)
+
+        def forward(self, x):
+            return torch.sigmoid(self.fc2(F.relu(self.fc1(x))))
+
+    def bce(p, y):
+        return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean()
+    return dict(model=Net(), inputs=torch.randn(64, 10), target=torch.randint(0, 2, (64, 1)).float(), loss=bce,
+                expect=["nonfinite-created", "saturated-activation", "bad-init"])
+
+
+@case
+def weight_attribute_is_a_product_not_a_parameter():
+    _seed(2715)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(8, 8)
+            self.w = torch.randn(8, 2, requires_grad=True) * 0.1   # a non-leaf: never a parameter
+
+        def forward(self, x):
+            return F.relu(self.fc(x)) @ self.w
+    m = Net()
+    return dict(model=m, inputs=torch.randn(16, 8), target=torch.randint(0, 2, (16,)),
+                optimizer=torch.optim.SGD(m.parameters(), lr=0.1), expect=["untrained-parameter"])
+
+
+@case
+def token_ids_all_padding():
+    # the tokenizer failed and every id is the padding index
+    _seed(2715)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(100, 16, padding_idx=0)
+            self.rnn = nn.GRU(16, 32, batch_first=True)
+            self.fc = nn.Linear(32, 3)
+
+        def forward(self, ids):
+            return self.fc(self.rnn(self.emb(ids))[0][:, -1])
+    return dict(model=Net(), inputs=torch.zeros(8, 12, dtype=torch.long), target=torch.randint(0, 3, (8,)),
+                expect=["constant-output"])
+
+
+@case
+def lstm_forget_bias_hugely_negative_vanishing():
+    _seed(2715)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(4, 32, batch_first=True)
+            self.fc = nn.Linear(32, 1)
+            with torch.no_grad():
+                h = 32
+                self.lstm.bias_ih_l0[:h].fill_(-20.0)   # input gate shut
+                self.lstm.bias_hh_l0[:h].fill_(-20.0)
+
+        def forward(self, x):
+            return self.fc(self.lstm(x)[0][:, -1])
+    return dict(model=Net(), inputs=torch.randn(8, 30, 4), target=torch.randn(8, 1),
+                expect=["saturated-activation", "vanishing-gradients", "constant-output", "bad-init"])
+
+
+@case
+def per_feature_scales_differ_by_1e4():
+    _seed(2715)
+    x = torch.randn(128, 5) * torch.tensor([1.0, 0.5, 3000.0, 2.0, 1e4]) + torch.tensor([0.0, 0.0, 5e3, 0.0, 0.0])
+    m = nn.Sequential(nn.Linear(5, 32), nn.ReLU(), nn.Linear(32, 1))
+    return dict(model=m, inputs=x, target=torch.randn(128, 1), expect=["unnormalized-input"], where="input")
+
+
+@case
+def multihead_attention_batch_first_missing():
+    # (B, T, E) fed to a default (seq-first) MultiheadAttention: attends across the batch
+    _seed(2715)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attn = nn.MultiheadAttention(16, 4)
+            self.fc = nn.Linear(16, 2)
+
+        def forward(self, x):
+            h, _ = self.attn(x, x, x)
+            return self.fc(h.mean(1))
+    return dict(model=Net(), inputs=torch.randn(6, 10, 16), target=torch.randint(0, 2, (6,)),
+                expect=["batch-mixing", "shape-mismatch"])
+
+
+@case
+def dropout_then_batchnorm_eval_with_one_sample_train_mode():
+    _seed(2715)
+    m = nn.Sequential(nn.Linear(10, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Linear(32, 2))
+    return dict(model=m, inputs=torch.randn(1, 10), expect=["train-eval-mode", "shape-mismatch"])
+
+
+@case
+def target_is_model_input_copy_for_classification():
+    # "target = x" by mistake in a classifier: float image target for CE with class logits
+    _seed(2715)
+    m = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+    x = torch.rand(8, 1, 8, 8)
+    return dict(model=m, inputs=x, target=x, loss=nn.CrossEntropyLoss(),
+                expect=["wrong-target", "shape-mismatch", "loss-mismatch"])
+
+
+@case
+def ok_embedding_with_some_padding():
+    _seed(2715)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(100, 16, padding_idx=0)
+            self.rnn = nn.GRU(16, 32, batch_first=True)
+            self.fc = nn.Linear(32, 3)
+
+        def forward(self, ids):
+            return self.fc(self.rnn(self.emb(ids))[0].mean(1))
+    ids = torch.randint(1, 100, (8, 12))
+    ids[:, 9:] = 0
+    return dict(model=Net(), inputs=ids, target=torch.randint(0, 3, (8,)), expect=[])
+
+
+@case
+def ok_mha_with_bool_attn_mask():
+    _seed(2715)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attn = nn.MultiheadAttention(16, 4, batch_first=True)
+            self.fc = nn.Linear(16, 2)
+
+        def forward(self, x):
+            t = x.shape[1]
+            mask = torch.triu(torch.ones(t, t, dtype=torch.bool), diagonal=1)
+            h, _ = self.attn(x, x, x, attn_mask=mask)
+            return self.fc(h.mean(1))
+    return dict(model=Net(), inputs=torch.randn(6, 10, 16), target=torch.randint(0, 2, (6,)), expect=[])
+
+
+@case
+def ok_parameter_built_right():
+    _seed(2715)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(8, 8)
+            self.w = nn.Parameter(torch.randn(8, 2) * 0.1)
+
+        def forward(self, x):
+            return F.relu(self.fc(x)) @ self.w
+    m = Net()
+    return dict(model=m, inputs=torch.randn(16, 8), target=torch.randint(0, 2, (16,)),
+                optimizer=torch.optim.SGD(m.parameters(), lr=0.1), steps=10, expect=[])
+
+
+@case
+def ok_standardised_features_mixed_units():
+    _seed(2715)
+    raw = torch.randn(128, 5) * torch.tensor([1.0, 0.5, 3000.0, 2.0, 1e4])
+    x = (raw - raw.mean(0)) / raw.std(0)
+    m = nn.Sequential(nn.Linear(5, 32), nn.ReLU(), nn.Linear(32, 1))
+    return dict(model=m, inputs=x, target=torch.randn(128, 1), expect=[])
+
+
+@case
+def ok_lstm_forget_bias_one():
+    _seed(2715)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(4, 32, batch_first=True)
+            self.fc = nn.Linear(32, 1)
+            with torch.no_grad():
+                self.lstm.bias_ih_l0[32:64].fill_(1.0)   # the usual forget-gate bias
+
+        def forward(self, x):
+            return self.fc(self.lstm(x)[0][:, -1])
+    return dict(model=Net(), inputs=torch.randn(8, 30, 4), target=torch.randn(8, 1), expect=[])
+
+
+@case
+def ok_eval_resnetish_with_dropout_head():
+    _seed(2715)
+    m = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+                      nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                      nn.Flatten(), nn.Dropout(0.5), nn.Linear(32, 10))
+    with torch.no_grad():
+        m(torch.randn(32, 3, 32, 32))   # a pass in train mode so running stats are not the init
+    m.eval()
+    return dict(model=m, inputs=torch.randn(4, 3, 32, 32), expect=[])
+
+
+@case
+def ok_binary_sigmoid_head_with_bce():
+    _seed(2715)
+    m = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 1), nn.Sigmoid())
+    return dict(model=m, inputs=torch.randn(64, 10), target=torch.randint(0, 2, (64, 1)).float(), loss=nn.BCELoss(),
+                optimizer=torch.optim.Adam(m.parameters(), lr=1e-3), steps=10, expect=[])
