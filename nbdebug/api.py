@@ -21,7 +21,7 @@ from typing import Optional
 import torch
 import torch.nn as nn
 
-from . import fused, signals, stats
+from . import fused, signals, softmax_watch, stats
 from .backward import (LossSpec, NormUnavailable, accumulated_grad_norms, class_weighted, compute_loss,
                        norm_vector, param_grad_norms, resolve_loss)
 from .capture import MAX_CALLS, ModelIndex, Recorder, recording
@@ -266,8 +266,9 @@ class _Tracer:
         self.recorder.root_kwargs = kwargs
         self.rng_before = torch.get_rng_state()
         grad_mode = torch.enable_grad() if self.want_backward else torch.no_grad()
+        watch = None
         try:
-            with grad_mode, recording(self.recorder):
+            with grad_mode, recording(self.recorder), softmax_watch.watching(self.recorder) as watch:
                 self.output = self.root(*args, **kwargs)
         except Exception as e:
             t.calls = self.recorder.calls
@@ -275,6 +276,8 @@ class _Tracer:
             return False
         finally:
             t.calls = self.recorder.calls
+            if watch is not None and watch.records:
+                t.checks["softmax_calls"] = watch.records
         out_tensors = tensors(self.output)
         numel = sum(v.numel() for _, v in out_tensors)
         t.outputs = [self.batch.add(v, p, signals.for_model_output(numel)) for p, v in out_tensors]

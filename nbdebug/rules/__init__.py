@@ -50,6 +50,7 @@ RULE_MODULES = [
     "softmax_batch_dim_silent",
     "softmax_wrong_axis",
     "softmax_over_space",
+    "softmax_over_queries",
     "missing_nonlinearity",
     "batch_mixing",
     "unregistered_params",

@@ -5801,3 +5801,22 @@ def ok_binary_sigmoid_head_with_bce():
     m = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 1), nn.Sigmoid())
     return dict(model=m, inputs=torch.randn(64, 10), target=torch.randint(0, 2, (64, 1)).float(), loss=nn.BCELoss(),
                 optimizer=torch.optim.Adam(m.parameters(), lr=1e-3), steps=10, expect=[])
+
+
+# ====================================================================== functional softmax over the queries (NBD254)
+@case
+def attention_softmax_over_queries():
+    _seed(2311)
+
+    class Attn(nn.Module):
+        def __init__(self, d=32):
+            super().__init__()
+            self.q, self.k, self.v = nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d)
+            self.out = nn.Linear(d, 3)
+
+        def forward(self, x):
+            s = self.q(x) @ self.k(x).transpose(1, 2) / math.sqrt(32)
+            a = s.softmax(dim=1)            # over the queries, not the keys
+            return self.out((a @ self.v(x)).mean(1))
+    return dict(model=Attn(), inputs=torch.randn(4, 10, 32), target=torch.randint(0, 3, (4,)),
+                expect=["softmax-wrong-dim"])

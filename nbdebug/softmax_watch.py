@@ -1,0 +1,76 @@
+"""Note every softmax and log-softmax that forward computes, with its input's shape and the dim it
+normalises, and the module call it ran in.
+
+Module hooks see `nn.Softmax` but not `F.softmax(scores, dim=1)` inside a hand-written attention,
+where the wrong axis is a classic bug. A TorchFunctionMode would see it, at the price of a Python
+call on every op of the forward; instead the four entry points are wrapped for the duration of the
+forward only, and restored in a `finally` (`F.softmax` calls `Tensor.softmax`):
+`torch.Tensor.softmax`, `torch.Tensor.log_softmax`, `torch.softmax`, `torch.log_softmax`.
+Other threads, and calls after the recorder stopped, pass straight through.
+"""
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+
+import torch
+
+MAX_RECORDS = 256
+
+_TARGETS = ((torch.Tensor, "softmax", False), (torch.Tensor, "log_softmax", True),
+            (torch, "softmax", False), (torch, "log_softmax", True))
+
+
+class SoftmaxWatch:
+    def __init__(self, recorder):
+        self.recorder = recorder
+        self.records: list = []   # {"call", "shape", "dim", "log"}: plain data for trace.checks
+        self._thread = threading.get_ident()
+
+    def seen(self, x, args, kwargs, log: bool) -> None:
+        rec = self.recorder
+        if not rec.active or threading.get_ident() != self._thread or len(self.records) >= MAX_RECORDS:
+            return
+        try:
+            dim = args[0] if args else kwargs.get("dim")
+            if not isinstance(x, torch.Tensor) or not isinstance(dim, int) or x.is_nested:
+                return
+            ndim = x.dim()
+            if ndim == 0 or not -ndim <= dim < ndim:
+                return
+            call = rec._open_parent()
+            self.records.append({"call": call.index if call is not None else None, "shape": list(x.shape),
+                                 "dim": dim % ndim, "log": log})
+        except Exception:  # a note for a rule: never worth breaking the user's forward
+            return
+
+
+def _wrapped(original, log: bool, watch: SoftmaxWatch):
+    def softmax(x, *args, **kwargs):
+        out = original(x, *args, **kwargs)
+        watch.seen(x, args, kwargs, log)
+        return out
+    softmax.__wrapped__ = original
+    return softmax
+
+
+@contextmanager
+def watching(recorder):
+    """Wrap the softmax entry points while the block runs; yields the SoftmaxWatch."""
+    watch = SoftmaxWatch(recorder)
+    saved = []  # (owner, name, the owner's own attribute or a marker that it had none)
+    try:
+        for owner, name, log in _TARGETS:
+            own = owner.__dict__.get(name, _MISSING)
+            saved.append((owner, name, own))
+            setattr(owner, name, _wrapped(getattr(owner, name), log, watch))
+        yield watch
+    finally:
+        for owner, name, own in reversed(saved):
+            if own is _MISSING:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, own)
+
+
+_MISSING = object()
