@@ -45,10 +45,17 @@ class SoftmaxWatch:
             return
 
 
-def _wrapped(original, log: bool, watch: SoftmaxWatch):
+_lock = threading.Lock()
+_active: list = []   # the watches of the traces running now (a trace per thread at most)
+_saved: list = []    # (owner, name, the owner's own attribute or _MISSING) while installed
+_MISSING = object()
+
+
+def _wrapped(original, log: bool):
     def softmax(x, *args, **kwargs):
         out = original(x, *args, **kwargs)
-        watch.seen(x, args, kwargs, log)
+        for watch in tuple(_active):
+            watch.seen(x, args, kwargs, log)
         return out
     softmax.__wrapped__ = original
     return softmax
@@ -56,21 +63,25 @@ def _wrapped(original, log: bool, watch: SoftmaxWatch):
 
 @contextmanager
 def watching(recorder):
-    """Wrap the softmax entry points while the block runs; yields the SoftmaxWatch."""
+    """Note the softmax calls of `recorder`'s thread while the block runs; yields the SoftmaxWatch.
+    The entry points are wrapped by the first trace to start and put back by the last to end, so
+    traces running in two threads at once cannot leave a wrapper behind."""
     watch = SoftmaxWatch(recorder)
-    saved = []  # (owner, name, the owner's own attribute or a marker that it had none)
+    with _lock:
+        if not _active:
+            for owner, name, log in _TARGETS:
+                _saved.append((owner, name, owner.__dict__.get(name, _MISSING)))
+                setattr(owner, name, _wrapped(getattr(owner, name), log))
+        _active.append(watch)
     try:
-        for owner, name, log in _TARGETS:
-            own = owner.__dict__.get(name, _MISSING)
-            saved.append((owner, name, own))
-            setattr(owner, name, _wrapped(getattr(owner, name), log, watch))
         yield watch
     finally:
-        for owner, name, own in reversed(saved):
-            if own is _MISSING:
-                delattr(owner, name)
-            else:
-                setattr(owner, name, own)
-
-
-_MISSING = object()
+        with _lock:
+            _active.remove(watch)
+            if not _active:
+                while _saved:
+                    owner, name, own = _saved.pop()
+                    if own is _MISSING:
+                        delattr(owner, name)
+                    else:
+                        setattr(owner, name, own)

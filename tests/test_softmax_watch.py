@@ -83,3 +83,32 @@ def test_attention_over_the_queries_is_found_in_a_hand_written_block(dim):
     t = nbdebug.trace(nn.Sequential(nn.Linear(8, 8), Attn()), torch.randn(4, 6, 8))
     found = [f for f in t.findings if f.rule == "NBD254"]
     assert [f.where for f in found] == ["1"] and found[0].severity == "warning"
+
+
+def test_traces_in_two_threads_leave_no_wrapper_behind():
+    # the second trace starts while the first is inside its forward, and ends after the first
+    inside, release = threading.Event(), threading.Event()
+
+    class Slow(nn.Module):
+        def forward(self, x):
+            inside.set()
+            release.wait(10)
+            return x.softmax(-1)
+
+    result = {}
+    worker = threading.Thread(target=lambda: result.setdefault("t", nbdebug.trace(Slow(), torch.randn(2, 3),
+                                                                                   backward=False)))
+
+    class Outlives(Mixed):
+        def forward(self, x):
+            release.set()
+            worker.join(10)          # the worker's trace ends inside this one
+            return super().forward(x)
+
+    worker.start()
+    inside.wait(10)
+    t2 = nbdebug.trace(Outlives(), torch.randn(3, 4), backward=False)
+    assert not worker.is_alive()
+    assert [r["shape"] for r in result["t"].checks["softmax_calls"]] == [[2, 3]]
+    assert len(t2.checks["softmax_calls"]) == 5
+    assert _entry_points() == ORIGINALS
