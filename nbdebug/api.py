@@ -250,9 +250,12 @@ class _Tracer:
         if in_opt is not None:
             model_ids = {id(p) for _, p in self.named_params}
             extra = [p for p in in_opt if p not in model_ids]
+            still = {id(p) for g in self.optimizer.param_groups if _zero_lr(g) for p in g["params"]}
             self.t.checks["optimizer"] = {"class": type(self.optimizer).__name__,
                                           "lr": self.optimizer.param_groups[0].get("lr"),
-                                          "foreign_params": len(extra)}
+                                          "foreign_params": len(extra),
+                                          "zero_lr_params": [i.name for i, p in self.named_params
+                                                             if id(p) in still]}
 
     def _forward(self) -> bool:
         t = self.t
@@ -490,6 +493,14 @@ class _Tracer:
             self.t.findings = diagnose(self.t)
         except Exception as e:  # a rule bug must not cost the user the trace
             self.t.notes.append(f"nbdebug internal: rules failed: {describe(e)}")
+
+
+def _zero_lr(group: dict) -> bool:
+    """A parameter group whose learning rate is exactly 0 (a float or a tensor lr)."""
+    try:
+        return float(group.get("lr", 1.0)) == 0.0
+    except (TypeError, ValueError, RuntimeError):
+        return False
 
 
 def _scripted_children(model: nn.Module) -> list:

@@ -171,6 +171,11 @@ def test_resnet_style_blocks_are_per_sample():
     ("h @ h.T", False),
     ("torch.cat([h, h], 0)", False),
     ("some_helper(h)", False),
+    ("torch.nn.functional.normalize(h)", True),
+    ("torch.nn.functional.normalize(h, dim=1)", True),
+    ("torch.nn.functional.normalize(h, 2, -1)", True),
+    ("torch.nn.functional.normalize(h, dim=0)", False),
+    ("torch.nn.functional.normalize(h, 2, 0)", False),
 ])
 def test_custom_forward_source_decides(body, per_sample):
     ok, why = _verdict(_with_forward(body), torch.randn(3, 6))

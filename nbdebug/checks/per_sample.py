@@ -147,6 +147,8 @@ class _Scan(ast.NodeVisitor):
         if isinstance(f, ast.Name):
             if f.id not in SAFE_CALLS:
                 self.flag(node, f"call of {f.id}()")
+            elif f.id == "normalize":
+                self._normalize_dim(node)
             return
         if not isinstance(f, ast.Attribute):
             self.flag(node, "a computed call")
@@ -166,7 +168,9 @@ class _Scan(ast.NodeVisitor):
             return
         module_call = owner in MODULE_ROOTS or owner.startswith(("torch.", "nn."))
         tensor_arg = 1 if module_call else 0   # torch.mean(x, 1) vs x.mean(1)
-        if name in ("view", "reshape"):
+        if name == "normalize":
+            self._normalize_dim(node)
+        elif name in ("view", "reshape"):
             if not (node.args and _is_batch_size(node.args[0])):
                 self.flag(node, f".{name}() without x.size(0) first")
         elif name == "flatten":
@@ -183,6 +187,12 @@ class _Scan(ast.NodeVisitor):
                 self.flag(node, f"{name}() without a dim other than 0")
         elif name not in SAFE_CALLS:
             self.flag(node, f"{name}()")
+
+    def _normalize_dim(self, node: ast.Call):
+        # F.normalize(x, p=2.0, dim=1): per sample by default, across the batch with dim=0
+        dim = _dim_arg(node, 2)
+        if dim is not None and not _safe_dim(dim):
+            self.flag(node, "normalize() over dim 0")
 
     def visit_BinOp(self, node: ast.BinOp):
         if isinstance(node.op, ast.MatMult):

@@ -55,6 +55,7 @@ RULE_MODULES = [
     "batch_mixing",
     "unregistered_params",
     "params_not_in_optimizer",
+    "zero_lr_group",
     "cut_from_graph",
     "zero_gradient",
     "frozen_params",

@@ -5820,3 +5820,175 @@ def attention_softmax_over_queries():
             return self.out((a @ self.v(x)).mean(1))
     return dict(model=Attn(), inputs=torch.randn(4, 10, 32), target=torch.randint(0, 3, (4,)),
                 expect=["softmax-wrong-dim"])
+
+
+# ====================================================================== blind batch 6, sixth session
+@case
+def l2_normalise_over_batch_dim():
+    _seed(2816)
+
+    class Emb(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 16))
+            self.head = nn.Linear(16, 4)
+
+        def forward(self, x):
+            return self.head(F.normalize(self.enc(x), dim=0))
+    return dict(model=Emb(), inputs=torch.randn(12, 20), target=torch.randint(0, 4, (12,)), expect=["batch-mixing"])
+
+
+@case
+def global_pool_over_batch_and_space():
+    _seed(2816)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 16, 3, padding=1)
+            self.head = nn.Linear(16, 5)
+
+        def forward(self, x):
+            return self.head(F.relu(self.conv(x)).mean(dim=[0, 2, 3]))
+    return dict(model=Net(), inputs=torch.randn(8, 3, 16, 16), target=torch.randint(0, 5, (8,)),
+                expect=["shape-mismatch", "batch-mixing", "wrong-target"])
+
+
+@case
+def every_target_is_ignore_index():
+    _seed(2816)
+    m = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 5))
+    y = torch.full((16,), -100)
+    return dict(model=m, inputs=torch.randn(16, 10), target=y, loss=nn.CrossEntropyLoss(),
+                expect=["wrong-target", "nonfinite-created"])
+
+
+@case
+def head_param_group_lr_zero():
+    _seed(2816)
+    m = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 3))
+    opt = torch.optim.SGD([{"params": m[0].parameters(), "lr": 0.1}, {"params": m[2].parameters(), "lr": 0.0}])
+    return dict(model=m, inputs=torch.randn(32, 10), target=torch.randint(0, 3, (32,)), optimizer=opt, steps=10,
+                expect=["untrained-parameter", "lr-too-low"])
+
+
+@case
+def conv_stride_reduces_to_zero_width_sequence():
+    _seed(2816)
+    m = nn.Sequential(nn.Conv1d(2, 8, 5, stride=4), nn.ReLU(), nn.Conv1d(8, 8, 5, stride=4), nn.ReLU(),
+                      nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(8, 2))
+    return dict(model=m, inputs=torch.randn(4, 2, 12), target=torch.randint(0, 2, (4,)), expect=["shape-mismatch"])
+
+
+@case
+def sigmoid_output_with_cross_entropy_two_class():
+    _seed(2816)
+    m = nn.Sequential(nn.Linear(10, 16), nn.ReLU(), nn.Linear(16, 2), nn.Sigmoid())
+    return dict(model=m, inputs=torch.randn(32, 10), target=torch.randint(0, 2, (32,)), loss=nn.CrossEntropyLoss(),
+                expect=["loss-mismatch", "double-softmax"])
+
+
+@case
+def residual_without_activation_between_convs_in_block():
+    _seed(2816)
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1 = nn.Conv2d(8, 8, 3, padding=1)
+            self.c2 = nn.Conv2d(8, 8, 3, padding=1)
+
+        def forward(self, x):
+            return F.relu(x + self.c2(self.c1(x)))
+    m = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), Block(), Block(), nn.AdaptiveAvgPool2d(1),
+                      nn.Flatten(), nn.Linear(8, 3))
+    return dict(model=m, inputs=torch.randn(4, 3, 16, 16), target=torch.randint(0, 3, (4,)),
+                expect=["missing-nonlinearity"])
+
+
+@case
+def regression_target_in_thousands_with_sigmoid_head():
+    _seed(2816)
+    m = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 1), nn.Sigmoid())
+    y = 1000 + 200 * torch.randn(32, 1)
+    return dict(model=m, inputs=torch.randn(32, 6), target=y, loss=nn.MSELoss(), expect=["wrong-target"])
+
+
+@case
+def ok_ignore_index_on_some_padding():
+    _seed(2816)
+    m = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 5))
+    y = torch.randint(0, 5, (16,))
+    y[12:] = -100
+    return dict(model=m, inputs=torch.randn(16, 10), target=y, loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def ok_l2_normalised_embeddings_dim1():
+    _seed(2816)
+
+    class Emb(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 16))
+            self.head = nn.Linear(16, 4)
+
+        def forward(self, x):
+            return self.head(F.normalize(self.enc(x), dim=1) * 10)
+    return dict(model=Emb(), inputs=torch.randn(12, 20), target=torch.randint(0, 4, (12,)), expect=[])
+
+
+@case
+def ok_spatial_global_pool():
+    _seed(2816)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 16, 3, padding=1)
+            self.head = nn.Linear(16, 5)
+
+        def forward(self, x):
+            return self.head(F.relu(self.conv(x)).mean(dim=[2, 3]))
+    return dict(model=Net(), inputs=torch.randn(8, 3, 16, 16), target=torch.randint(0, 5, (8,)), expect=[])
+
+
+@case
+def ok_attention_pooling_softmax_over_time():
+    _seed(2816)
+
+    class Pool(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.score = nn.Linear(16, 1)
+            self.fc = nn.Linear(16, 2)
+
+        def forward(self, x):                    # (B, T, 16)
+            w = self.score(x).softmax(dim=1)      # over time: (B, T, 1)
+            return self.fc((w * x).sum(1))
+    return dict(model=Pool(), inputs=torch.randn(6, 9, 16), target=torch.randint(0, 2, (6,)), expect=[])
+
+
+@case
+def ok_channel_attention_square_over_last_dim():
+    _seed(2816)
+
+    class CAM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3, padding=1)
+            self.head = nn.Linear(8, 3)
+
+        def forward(self, x):
+            f = self.conv(x).flatten(2)                     # (B, C, HW)
+            energy = f @ f.transpose(1, 2)                  # (B, C, C)
+            att = energy.softmax(dim=-1)
+            return self.head((att @ f).mean(2))
+    return dict(model=CAM(), inputs=torch.randn(4, 3, 8, 8), target=torch.randint(0, 3, (4,)), expect=[])
+
+
+@case
+def ok_sigmoid_regression_target_in_unit_interval():
+    _seed(2816)
+    m = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 1), nn.Sigmoid())
+    return dict(model=m, inputs=torch.randn(32, 6), target=torch.rand(32, 1), loss=nn.MSELoss(), expect=[])
