@@ -58,6 +58,7 @@ RULE_MODULES = [
     "zero_lr_group",
     "cut_from_graph",
     "zero_gradient",
+    "cell_state_not_carried",
     "frozen_params",
     "unused_modules",
     "output_without_grad",

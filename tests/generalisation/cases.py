@@ -5992,3 +5992,221 @@ def ok_sigmoid_regression_target_in_unit_interval():
     _seed(2816)
     m = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 1), nn.Sigmoid())
     return dict(model=m, inputs=torch.randn(32, 6), target=torch.rand(32, 1), loss=nn.MSELoss(), expect=[])
+
+
+# ====================================================================== blind batch 7, sixth session: robustness-minded healthy models and their bugs
+@case
+def ok_embedding_max_norm_renormalises_in_forward():
+    _seed(2917)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(50, 16, max_norm=1.0)
+            self.fc = nn.Linear(16, 2)
+
+        def forward(self, ids):
+            return self.fc(self.emb(ids).mean(1))
+    return dict(model=Net(), inputs=torch.randint(0, 50, (8, 6)), target=torch.randint(0, 2, (8,)), expect=[])
+
+
+@case
+def ok_buffer_counter_updated_in_forward():
+    _seed(2917)
+
+    class Counting(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("calls", torch.zeros((), dtype=torch.long))
+            self.fc = nn.Linear(4, 2)
+
+        def forward(self, x):
+            self.calls += 1
+            return self.fc(x)
+    return dict(model=Counting(), inputs=torch.randn(6, 4), target=torch.randint(0, 2, (6,)), expect=[])
+
+
+@case
+def ok_noise_injection_training():
+    _seed(2917)
+
+    class Noisy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 3))
+
+        def forward(self, x):
+            if self.training:
+                x = x + 0.1 * torch.randn_like(x)
+            return self.net(x)
+    return dict(model=Noisy(), inputs=torch.randn(16, 10), target=torch.randint(0, 3, (16,)), expect=[])
+
+
+@case
+def ok_einsum_attention():
+    _seed(2917)
+
+    class Attn(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.qkv = nn.Linear(16, 48)
+            self.out = nn.Linear(16, 4)
+
+        def forward(self, x):
+            q, k, v = self.qkv(x).chunk(3, dim=-1)
+            a = torch.einsum("btd,bsd->bts", q, k).div(4.0).softmax(-1)
+            return self.out(torch.einsum("bts,bsd->btd", a, v).mean(1))
+    return dict(model=Attn(), inputs=torch.randn(4, 7, 16), target=torch.randint(0, 4, (4,)), expect=[])
+
+
+@case
+def ok_unfold_patches_linear():
+    _seed(2917)
+
+    class Patches(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.unfold = nn.Unfold(4, stride=4)
+            self.proj = nn.Linear(3 * 16, 32)
+            self.head = nn.Linear(32, 10)
+
+        def forward(self, x):
+            p = self.unfold(x).transpose(1, 2)       # (B, L, 48)
+            return self.head(F.gelu(self.proj(p)).mean(1))
+    return dict(model=Patches(), inputs=torch.randn(4, 3, 16, 16), target=torch.randint(0, 10, (4,)), expect=[])
+
+
+@case
+def ok_bilinear_interaction():
+    _seed(2917)
+
+    class Pair(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bil = nn.Bilinear(8, 6, 16)
+            self.fc = nn.Linear(16, 1)
+
+        def forward(self, a, b):
+            return self.fc(torch.relu(self.bil(a, b)))
+    return dict(model=Pair(), inputs=(torch.randn(10, 8), torch.randn(10, 6)), target=torch.randn(10, 1), expect=[])
+
+
+@case
+def ok_grucell_loop_decoder():
+    _seed(2917)
+
+    class Dec(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = nn.GRUCell(8, 32)
+            self.out = nn.Linear(32, 8)
+
+        def forward(self, x):                        # (B, T, 8)
+            h = x.new_zeros(x.shape[0], 32)
+            outs = []
+            for t in range(x.shape[1]):
+                h = self.cell(x[:, t], h)
+                outs.append(self.out(h))
+            return torch.stack(outs, 1)
+    x = torch.randn(4, 12, 8)
+    return dict(model=Dec(), inputs=x, target=torch.randn(4, 12, 8), loss=nn.MSELoss(), expect=[])
+
+
+@case
+def ok_full_transformer_seq2seq_with_masks():
+    _seed(2917)
+
+    class S2S(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(40, 32)
+            self.tf = nn.Transformer(32, 4, 2, 2, 64, batch_first=True, dropout=0.0)
+            self.out = nn.Linear(32, 40)
+
+        def forward(self, src, tgt):
+            mask = nn.Transformer.generate_square_subsequent_mask(tgt.shape[1])
+            return self.out(self.tf(self.emb(src), self.emb(tgt), tgt_mask=mask))
+    src, tgt = torch.randint(0, 40, (3, 9)), torch.randint(0, 40, (3, 7))
+    return dict(model=S2S(), inputs=(src, tgt), target=torch.randint(0, 40, (3, 7)),
+                loss=lambda o, t: F.cross_entropy(o.reshape(-1, 40), t.reshape(-1)), expect=[])
+
+
+@case
+def ok_conv3d_video_classifier_train():
+    _seed(2917)
+    m = nn.Sequential(nn.Conv3d(3, 8, 3, padding=1), nn.BatchNorm3d(8), nn.ReLU(), nn.AdaptiveAvgPool3d(1),
+                      nn.Flatten(), nn.Linear(8, 5))
+    return dict(model=m, inputs=torch.randn(2, 3, 4, 16, 16), target=torch.randint(0, 5, (2,)), expect=[])
+
+
+@case
+def ok_unflatten_decoder():
+    _seed(2917)
+    m = nn.Sequential(nn.Linear(16, 8 * 4 * 4), nn.ReLU(), nn.Unflatten(1, (8, 4, 4)),
+                      nn.ConvTranspose2d(8, 3, 4, 2, 1), nn.Sigmoid())
+    return dict(model=m, inputs=torch.randn(6, 16), target=torch.rand(6, 3, 8, 8), loss=nn.BCELoss(), expect=[])
+
+
+@case
+def bilinear_inputs_swapped():
+    _seed(2917)
+
+    class Pair(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bil = nn.Bilinear(8, 6, 16)
+            self.fc = nn.Linear(16, 1)
+
+        def forward(self, a, b):
+            return self.fc(torch.relu(self.bil(b, a)))
+    return dict(model=Pair(), inputs=(torch.randn(10, 8), torch.randn(10, 6)), target=torch.randn(10, 1),
+                expect=["shape-mismatch"], where="bil")
+
+
+@case
+def grucell_hidden_never_updated():
+    # the loop forgets to feed h back: every step starts from zeros, so the recurrence never trains
+    _seed(2917)
+
+    class Dec(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = nn.GRUCell(8, 32)
+            self.out = nn.Linear(32, 8)
+
+        def forward(self, x):
+            h = x.new_zeros(x.shape[0], 32)
+            outs = []
+            for t in range(x.shape[1]):
+                h_new = self.cell(x[:, t], h)
+                outs.append(self.out(h_new))
+            return torch.stack(outs, 1)
+    return dict(model=Dec(), inputs=torch.randn(4, 12, 8), target=torch.randn(4, 12, 8), loss=nn.MSELoss(),
+                expect=["no-gradient"], where="cell")
+
+
+@case
+def unfold_patch_size_wrong_for_linear():
+    _seed(2917)
+
+    class Patches(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.unfold = nn.Unfold(4, stride=4)
+            self.proj = nn.Linear(16, 32)          # forgot the 3 channels: 3 * 16 values per patch
+            self.head = nn.Linear(32, 10)
+
+        def forward(self, x):
+            p = self.unfold(x).transpose(1, 2)
+            return self.head(F.gelu(self.proj(p)).mean(1))
+    return dict(model=Patches(), inputs=torch.randn(4, 3, 16, 16), target=torch.randint(0, 10, (4,)),
+                expect=["shape-mismatch"], where="proj")
+
+
+@case
+def video_frames_and_channels_swapped_conv3d():
+    # (N, T, C, H, W) from a video loader into Conv3d(3, ...) which wants (N, C, T, H, W)
+    _seed(2917)
+    m = nn.Sequential(nn.Conv3d(3, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Linear(8, 5))
+    return dict(model=m, inputs=torch.randn(2, 6, 3, 16, 16), target=torch.randint(0, 5, (2,)),
+                expect=["shape-mismatch"], where=["0", "input"])
