@@ -6210,3 +6210,151 @@ def video_frames_and_channels_swapped_conv3d():
     m = nn.Sequential(nn.Conv3d(3, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Linear(8, 5))
     return dict(model=m, inputs=torch.randn(2, 6, 3, 16, 16), target=torch.randint(0, 5, (2,)),
                 expect=["shape-mismatch"], where=["0", "input"])
+
+
+# ====================================================================== blind batch 8, sixth session
+@case
+def bool_mask_target_for_bce_with_logits():
+    _seed(3018)
+    m = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 1, 1))
+    y = torch.rand(4, 1, 16, 16) > 0.5
+    return dict(model=m, inputs=torch.randn(4, 1, 16, 16), target=y, loss=nn.BCEWithLogitsLoss(),
+                expect=["wrong-target", "dtype-mismatch"])
+
+
+@case
+def temperature_zero_divides_logits():
+    _seed(3018)
+
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 4))
+            self.temperature = 0.0
+
+        def forward(self, x):
+            return self.net(x) / self.temperature
+    return dict(model=Scaled(), inputs=torch.randn(8, 10), target=torch.randint(0, 4, (8,)),
+                expect=["nonfinite-created"])
+
+
+@case
+def positional_encoding_not_sliced_to_length():
+    _seed(3018)
+
+    class Enc(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(50, 32)
+            self.register_buffer("pe", torch.randn(1, 128, 32) * 0.02)
+            self.fc = nn.Linear(32, 2)
+
+        def forward(self, ids):
+            return self.fc((self.emb(ids) + self.pe).mean(1))
+    return dict(model=Enc(), inputs=torch.randint(0, 50, (4, 10)), target=torch.randint(0, 2, (4,)),
+                expect=["shape-mismatch"])
+
+
+@case
+def tied_output_layer_wrong_width():
+    _seed(3018)
+
+    class LM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(40, 32)
+            self.rnn = nn.LSTM(32, 64, batch_first=True)
+            self.out = nn.Linear(64, 40)
+            self.out.weight = self.emb.weight          # (40, 32) tied into a layer fed 64 features
+
+        def forward(self, ids):
+            return self.out(self.rnn(self.emb(ids))[0])
+    return dict(model=LM(), inputs=torch.randint(0, 40, (3, 8)), expect=["shape-mismatch"], where=["out", "rnn"])
+
+
+@case
+def regression_output_squeezed_against_column_target():
+    _seed(3018)
+
+    class Reg(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(5, 16), nn.ReLU(), nn.Linear(16, 1))
+
+        def forward(self, x):
+            return self.net(x).squeeze(-1)            # (N,)
+    return dict(model=Reg(), inputs=torch.randn(20, 5), target=torch.randn(20, 1), loss=nn.MSELoss(),
+                expect=["wrong-target", "shape-mismatch", "loss-mismatch"])
+
+
+@case
+def ok_token_targets_with_ignore_index_padding():
+    _seed(3018)
+
+    class Tagger(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(30, 16)
+            self.rnn = nn.GRU(16, 32, batch_first=True)
+            self.fc = nn.Linear(32, 6)
+
+        def forward(self, ids):
+            return self.fc(self.rnn(self.emb(ids))[0])
+    ids = torch.randint(1, 30, (8, 20))
+    y = torch.randint(0, 6, (8, 20))
+    y[:, 14:] = -100
+    return dict(model=Tagger(), inputs=ids, target=y,
+                loss=lambda o, t: F.cross_entropy(o.reshape(-1, 6), t.reshape(-1), ignore_index=-100), expect=[])
+
+
+@case
+def ok_temperature_two():
+    _seed(3018)
+
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 4))
+            self.temperature = 2.0
+
+        def forward(self, x):
+            return self.net(x) / self.temperature
+    return dict(model=Scaled(), inputs=torch.randn(8, 10), target=torch.randint(0, 4, (8,)), expect=[])
+
+
+@case
+def ok_positional_encoding_sliced():
+    _seed(3018)
+
+    class Enc(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(50, 32)
+            self.register_buffer("pe", torch.randn(1, 128, 32) * 0.02)
+            self.fc = nn.Linear(32, 2)
+
+        def forward(self, ids):
+            return self.fc((self.emb(ids) + self.pe[:, :ids.shape[1]]).mean(1))
+    return dict(model=Enc(), inputs=torch.randint(0, 50, (4, 10)), target=torch.randint(0, 2, (4,)), expect=[])
+
+
+@case
+def ok_float_mask_target_for_bce_with_logits():
+    _seed(3018)
+    m = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 1, 1))
+    y = (torch.rand(4, 1, 16, 16) > 0.5).float()
+    return dict(model=m, inputs=torch.randn(4, 1, 16, 16), target=y, loss=nn.BCEWithLogitsLoss(), expect=[])
+
+
+@case
+def ok_regression_squeezed_output_flat_target():
+    _seed(3018)
+
+    class Reg(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(5, 16), nn.ReLU(), nn.Linear(16, 1))
+
+        def forward(self, x):
+            return self.net(x).squeeze(-1)
+    return dict(model=Reg(), inputs=torch.randn(20, 5), target=torch.randn(20), loss=nn.MSELoss(), expect=[])
