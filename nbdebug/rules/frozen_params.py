@@ -4,7 +4,7 @@ import torch
 import torch.nn as nn
 
 from .base import Rule
-from .helpers import module_expr, training_intent
+from .helpers import module_expr, training_intent, values_in
 from .params_not_in_optimizer import module_order
 
 
@@ -14,12 +14,6 @@ def _by_module(trace) -> dict:
         out.setdefault(p.module, []).append(p)
     return out
 
-
-def _numel(p) -> int:
-    n = 1
-    for d in p.shape:
-        n *= d
-    return n
 
 
 def check(trace):
@@ -60,7 +54,7 @@ def check(trace):
                    f"{'is' if len(after) == 1 else 'are'} frozen although layers before "
                    f"{'it' if len(after) == 1 else 'them'} train, so gradients pass through a fixed layer.")
         # adapters (LoRA and the like) interleave a few trainable tensors with a frozen majority
-        adapters = sum(_numel(p) for p in frozen) > sum(_numel(p) for p in trace.params if p.requires_grad)
+        adapters = values_in(frozen) > values_in(p for p in trace.params if p.requires_grad)
         severity = "info" if adapters else "warning"
         if adapters:
             message += " Most values are frozen, as with adapters (LoRA): fine if intended."

@@ -234,3 +234,13 @@ def module_expr(name: str, root: str = "model") -> str:
     for part in name.split(".") if name else []:
         out += f"[{part}]" if part.isdigit() else f".{part}"
     return out
+
+
+def values_in(params: Iterable) -> int:
+    """How many values the parameter records hold together (the product of each shape)."""
+    return sum(math.prod(p.shape) for p in params)
+
+
+def module_list(names: list, limit: int = 4) -> str:
+    """"`a`, `b`, `c`, `d` …": module names for a message, the root shown as (root)."""
+    return ", ".join(f"`{m or '(root)'}`" for m in names[:limit]) + (" …" if len(names) > limit else "")

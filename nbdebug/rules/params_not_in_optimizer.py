@@ -4,7 +4,7 @@ import torch
 import torch.nn as nn
 
 from .base import Rule
-from .helpers import module_expr
+from .helpers import module_expr, module_list, values_in
 
 
 def module_order(trace) -> dict:
@@ -25,8 +25,8 @@ def check(trace):
     modules = sorted({p.module for p in missing}, key=lambda m: order.get(m, last))
     held = [p for p in trainable if p.in_optimizer]
     foreign = (trace.checks.get("optimizer") or {}).get("foreign_params", 0)
-    numel = sum(_numel(p) for p in missing)
-    shown = ", ".join(f"`{m or '(root)'}`" for m in modules[:4]) + (" …" if len(modules) > 4 else "")
+    numel = values_in(missing)
+    shown = module_list(modules)
     opt = (trace.checks.get("optimizer") or {}).get("class", "optimizer")
     if not held:
         message = (f"The {opt} holds none of the model's {len(trainable)} trainable parameters"
@@ -52,12 +52,6 @@ def check(trace):
     yield RULE.finding(first, message, fix, call=call, severity="warning" if prefix else None,
                        evidence={"missing": [p.name for p in missing], "prefix": prefix})
 
-
-def _numel(p) -> int:
-    n = 1
-    for d in p.shape:
-        n *= d
-    return n
 
 
 def _bad_head_added_after_optimizer():

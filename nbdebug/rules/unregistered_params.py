@@ -5,6 +5,7 @@ import torch
 import torch.nn as nn
 
 from .base import Rule
+from .cut_from_graph import _bad_detached_then_marked_trainable
 from .helpers import batch_size, module_expr
 
 
@@ -150,18 +151,7 @@ def _good_frozen_constant_in_list():
 
 def _good_activation_detached_in_forward():
     # A cut graph (NBD290's no-gradient), not an unregistered parameter: the leaf is an activation.
-    torch.manual_seed(0)
-
-    class Net(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.enc = nn.Sequential(nn.Linear(10, 32), nn.ReLU())
-            self.head = nn.Linear(32, 2)
-
-        def forward(self, x):
-            return self.head(self.enc(x).clone().detach().requires_grad_(True))
-
-    return dict(model=Net(), inputs=torch.randn(8, 10))
+    return _bad_detached_then_marked_trainable()
 
 
 RULE = Rule(

@@ -5,7 +5,7 @@ import torch.nn as nn
 
 from .base import Rule
 from .cut_from_graph import group_by_ancestor
-from .helpers import backward_ran, training_intent
+from .helpers import backward_ran, training_intent, values_in
 
 
 def _uncalled_heads(top: str, names: set, called: set) -> list:
@@ -76,7 +76,7 @@ def check(trace):
 
 def _finding(trace, top: str, called: set, serious: bool):
     members = [p for p in trace.params if p.requires_grad and (p.module == top or p.module.startswith(top + "."))]
-    numel = sum(_numel(p) for p in members)
+    numel = values_in(members)
     owner = top.rpartition(".")[0]
     sibling = _skipped_by_sibling(trace, top, called)
     ran = f"`{owner}` ran, but " if owner in called else ""
@@ -94,12 +94,6 @@ def _finding(trace, top: str, called: set, serious: bool):
     return RULE.finding(top, message, fix, severity=severity, evidence={"params": [p.name for p in members],
                                                                        "skipped_like": sibling})
 
-
-def _numel(p) -> int:
-    n = 1
-    for d in p.shape:
-        n *= d
-    return n
 
 
 class _Forgotten(nn.Module):

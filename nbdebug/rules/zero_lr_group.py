@@ -5,7 +5,7 @@ import torch
 import torch.nn as nn
 
 from .base import Rule
-from .helpers import module_expr
+from .helpers import module_expr, module_list, values_in
 from .params_not_in_optimizer import module_order
 
 
@@ -17,8 +17,8 @@ def check(trace):
     order = module_order(trace)
     last = len(trace.calls) + 1
     modules = sorted({p.module for p in still}, key=lambda m: order.get(m, last))
-    shown = ", ".join(f"`{m or '(root)'}`" for m in modules[:4]) + (" …" if len(modules) > 4 else "")
-    numel = sum(_numel(p) for p in still)
+    shown = module_list(modules)
+    numel = values_in(still)
     opt = (trace.checks.get("optimizer") or {}).get("class", "optimizer")
     message = (f"{len(still)} trainable parameter tensor(s) ({numel} values) of {shown} are in a {opt} "
                f"parameter group with lr=0: they get gradients, but no step moves them.")
@@ -28,12 +28,6 @@ def check(trace):
     yield RULE.finding(first, message, fix, call=order.get(first),
                        evidence={"params": sorted(p.name for p in still)})
 
-
-def _numel(p) -> int:
-    n = 1
-    for d in p.shape:
-        n *= d
-    return n
 
 
 def _net():
