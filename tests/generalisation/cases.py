@@ -6358,3 +6358,119 @@ def ok_regression_squeezed_output_flat_target():
         def forward(self, x):
             return self.net(x).squeeze(-1)
     return dict(model=Reg(), inputs=torch.randn(20, 5), target=torch.randn(20), loss=nn.MSELoss(), expect=[])
+
+
+# ====================================================================== blind batch 9, sixth session: models that normalise their own input
+@case
+def ok_layernorm_first_on_raw_features():
+    _seed(3220)
+    m = nn.Sequential(nn.LayerNorm(10), nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 1))
+    x = 1000 + 300 * torch.randn(64, 10)
+    return dict(model=m, inputs=x, target=torch.randn(64, 1), expect=[])
+
+
+@case
+def ok_batchnorm_first_on_raw_features_train():
+    _seed(3220)
+    m = nn.Sequential(nn.BatchNorm1d(6), nn.Linear(6, 32), nn.ReLU(), nn.Linear(32, 1))
+    x = torch.randn(64, 6) * torch.tensor([1.0, 100.0, 1e3, 5.0, 2e4, 0.1]) + 50
+    return dict(model=m, inputs=x, target=torch.randn(64, 1), expect=[])
+
+
+@case
+def ok_model_divides_pixels_by_255_itself():
+    _seed(3220)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                                      nn.Flatten(), nn.Linear(16, 10))
+
+        def forward(self, x):
+            return self.body(x / 255.0)
+    x = torch.randint(0, 256, (8, 3, 32, 32)).float()
+    return dict(model=Net(), inputs=x, target=torch.randint(0, 10, (8,)), expect=[])
+
+
+@case
+def ok_log1p_of_counts_inside_model():
+    _seed(3220)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 1))
+
+        def forward(self, counts):
+            return self.net(torch.log1p(counts))
+    x = torch.poisson(torch.full((64, 8), 500.0))
+    return dict(model=Net(), inputs=x, target=torch.randn(64, 1), expect=[])
+
+
+@case
+def ok_normalisation_buffer_module_first():
+    _seed(3220)
+
+    class Standardise(nn.Module):
+        def __init__(self, mean, std):
+            super().__init__()
+            self.register_buffer("mean", mean)
+            self.register_buffer("std", std)
+
+        def forward(self, x):
+            return (x - self.mean) / self.std
+    raw = torch.randn(64, 4) * torch.tensor([10.0, 1e3, 1e4, 1.0]) + torch.tensor([100.0, 5e3, 0.0, 1.0])
+    m = nn.Sequential(Standardise(raw.mean(0), raw.std(0)), nn.Linear(4, 16), nn.Tanh(), nn.Linear(16, 1))
+    return dict(model=m, inputs=raw, target=torch.randn(64, 1), expect=[])
+
+
+@case
+def ok_large_vocab_ids_embedding_bag():
+    _seed(3220)
+    m = nn.Sequential()
+    bag = nn.EmbeddingBag(60000, 32, mode="sum")
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bag = bag
+            self.fc = nn.Linear(32, 3)
+
+        def forward(self, ids):
+            return self.fc(self.bag(ids))
+    return dict(model=Net(), inputs=torch.randint(0, 60000, (16, 30)), target=torch.randint(0, 3, (16,)), expect=[])
+
+
+@case
+def ok_instancenorm_first_on_raw_spectrogram():
+    _seed(3220)
+    m = nn.Sequential(nn.InstanceNorm1d(40), nn.Conv1d(40, 32, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool1d(1),
+                      nn.Flatten(), nn.Linear(32, 4))
+    x = -60 + 20 * torch.randn(8, 40, 100)
+    return dict(model=m, inputs=x, target=torch.randint(0, 4, (8,)), expect=[])
+
+
+@case
+def ok_raw_scale_into_tree_like_linear_regression():
+    # a plain linear regression on unscaled features with an exact closed-form-like init: fine to trace
+    _seed(3220)
+    m = nn.Linear(3, 1)
+    x = torch.randn(64, 3)
+    return dict(model=m, inputs=x, target=x @ torch.tensor([[1.0], [2.0], [-1.0]]), expect=[])
+
+
+@case
+def pixels_0_255_without_division():
+    _seed(3220)
+    m = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))
+    x = torch.randint(0, 256, (8, 3, 32, 32)).float()
+    return dict(model=m, inputs=x, target=torch.randint(0, 10, (8,)), expect=["unnormalized-input"], where="input")
+
+
+@case
+def counts_without_log_into_mlp():
+    _seed(3220)
+    m = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 1))
+    x = torch.poisson(torch.full((64, 8), 500.0))
+    return dict(model=m, inputs=x, target=torch.randn(64, 1), expect=["unnormalized-input"], where="input")
