@@ -9,6 +9,7 @@ device until one transfer at the end.
 from __future__ import annotations
 
 import copy
+import inspect
 import math
 from typing import Optional
 
@@ -76,18 +77,31 @@ def run_probe(model: torch.nn.Module, args: tuple, kwargs: dict, target, spec: L
     params = [p for n, p in twin.named_parameters() if p.requires_grad]
     if not params:
         raise ProbeError("no parameter requires grad, so no optimizer step can change the model")
+    needs_closure = _step_needs_closure(opt)
     rows = []
     for _ in range(steps):
-        opt.zero_grad(set_to_none=True)
-        out = twin(*map_tensors(args, _fresh), **map_tensors(kwargs, _fresh))
-        loss = compute_loss(spec, out, target)
-        if not isinstance(loss, torch.Tensor) or not loss.requires_grad:
-            raise ProbeError("the loss does not depend on any trainable parameter")
-        loss.backward()
-        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
-        gnorm = torch.linalg.vector_norm(torch.stack([g.detach().float().norm() for g in grads]))
+        first: list = []   # (loss, gradient norm) at the step's starting point
+
+        def closure():
+            opt.zero_grad(set_to_none=True)
+            out = twin(*map_tensors(args, _fresh), **map_tensors(kwargs, _fresh))
+            loss = compute_loss(spec, out, target)
+            if not isinstance(loss, torch.Tensor) or not loss.requires_grad:
+                raise ProbeError("the loss does not depend on any trainable parameter")
+            loss.backward()
+            if not first:
+                grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+                first.append((loss.detach(), torch.linalg.vector_norm(
+                    torch.stack([g.detach().float().norm() for g in grads]))))
+            return loss
+
         before = [p.detach().clone() for p in params]
-        opt.step()
+        if needs_closure:  # LBFGS re-evaluates the loss itself, several times per step
+            opt.step(closure)
+        else:
+            closure()
+            opt.step()
+        loss, gnorm = first[0]
         with torch.no_grad():
             deltas = torch.stack([(p.detach() - b).float().norm() for p, b in zip(params, before)])
             sizes = torch.stack([b.float().norm() for b in before])
@@ -100,6 +114,15 @@ def run_probe(model: torch.nn.Module, args: tuple, kwargs: dict, target, spec: L
         result.append(ProbeStep(step=i, loss=row[0], grad_norm=row[1],
                                 update_ratio={n: r for n, r in zip(names, row[2:])}))
     return result, description
+
+
+def _step_needs_closure(opt: torch.optim.Optimizer) -> bool:
+    """Whether `opt.step` must be given a closure (LBFGS: `step(closure)` without a default)."""
+    try:
+        closure = inspect.signature(opt.step).parameters.get("closure")
+    except (TypeError, ValueError):
+        return False
+    return closure is not None and closure.default is inspect.Parameter.empty
 
 
 def loss_curve(steps: list) -> list:

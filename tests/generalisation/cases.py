@@ -6474,3 +6474,105 @@ def counts_without_log_into_mlp():
     m = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 1))
     x = torch.poisson(torch.full((64, 8), 500.0))
     return dict(model=m, inputs=x, target=torch.randn(64, 1), expect=["unnormalized-input"], where="input")
+
+
+# ====================================================================== blind batch 10, sixth session: optimizers in the probe
+
+
+def _cnn():
+    return nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                         nn.Flatten(), nn.Linear(32, 10))
+
+
+class _GRU(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(6, 32, batch_first=True)
+        self.fc = nn.Linear(32, 3)
+
+    def forward(self, x):
+        return self.fc(self.gru(x)[0][:, -1])
+
+
+@case
+def ok_adamw_1e_3_cnn_bn_steps():
+    _seed(3321)
+    m = _cnn()
+    return dict(model=m, inputs=torch.randn(16, 3, 16, 16), target=torch.randint(0, 10, (16,)),
+                optimizer=torch.optim.AdamW(m.parameters(), lr=1e-3, weight_decay=1e-2), steps=15, expect=[])
+
+
+@case
+def ok_rmsprop_1e_3_gru_steps():
+    _seed(3321)
+    m = _GRU()
+    return dict(model=m, inputs=torch.randn(16, 10, 6), target=torch.randint(0, 3, (16,)),
+                optimizer=torch.optim.RMSprop(m.parameters(), lr=1e-3), steps=15, expect=[])
+
+
+@case
+def ok_adagrad_0_05_mlp_steps():
+    _seed(3321)
+    m = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 3))
+    return dict(model=m, inputs=torch.randn(32, 10), target=torch.randint(0, 3, (32,)),
+                optimizer=torch.optim.Adagrad(m.parameters(), lr=0.05), steps=15, expect=[])
+
+
+@case
+def ok_sgd_nesterov_0_05_cnn_steps():
+    _seed(3321)
+    m = _cnn()
+    return dict(model=m, inputs=torch.randn(16, 3, 16, 16), target=torch.randint(0, 10, (16,)),
+                optimizer=torch.optim.SGD(m.parameters(), lr=0.05, momentum=0.9, nesterov=True), steps=15, expect=[])
+
+
+@case
+def ok_lbfgs_small_regression_steps():
+    _seed(3321)
+    m = nn.Sequential(nn.Linear(4, 16), nn.Tanh(), nn.Linear(16, 1))
+    x = torch.randn(64, 4)
+    return dict(model=m, inputs=x, target=x.sum(1, keepdim=True), optimizer=torch.optim.LBFGS(m.parameters(), lr=0.5),
+                steps=5, expect=[])
+
+
+@case
+def sparse_adam_covers_only_the_embedding():
+    _seed(3321)
+
+    class Bag(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(500, 16, sparse=True)
+            self.fc = nn.Linear(16, 2)
+
+        def forward(self, ids):
+            return self.fc(self.emb(ids).mean(1))
+    m = Bag()
+    opt = torch.optim.SparseAdam(list(m.emb.parameters()), lr=1e-2)
+    return dict(model=m, inputs=torch.randint(0, 500, (16, 8)), target=torch.randint(0, 2, (16,)), optimizer=opt,
+                steps=10, expect=["untrained-parameter"], where="fc")   # fc is in no optimizer
+
+
+@case
+def ok_optimizer_factory_adam():
+    _seed(3321)
+    m = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 3))
+    return dict(model=m, inputs=torch.randn(32, 10), target=torch.randint(0, 3, (32,)),
+                optimizer=lambda p: torch.optim.Adam(p, lr=1e-3), steps=10, expect=[])
+
+
+@case
+def adam_lr_5_gru_classifier():
+    _seed(3321)
+    m = _GRU()
+    return dict(model=m, inputs=torch.randn(16, 10, 6), target=torch.randint(0, 3, (16,)),
+                optimizer=torch.optim.Adam(m.parameters(), lr=5.0), steps=15, expect=["lr-too-high"])
+
+
+@case
+def sgd_lr_1e_minus_6_gru_classifier():
+    _seed(3321)
+    m = _GRU()
+    return dict(model=m, inputs=torch.randn(16, 10, 6), target=torch.randint(0, 3, (16,)),
+                optimizer=torch.optim.SGD(m.parameters(), lr=1e-6), steps=15, expect=["lr-too-low"])
