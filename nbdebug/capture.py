@@ -145,7 +145,8 @@ class Recorder:
         return None
 
     # ------------------------------------------------------------------ recording
-    def _open_parent(self) -> Optional[Call]:
+    def current_call(self) -> Optional[Call]:
+        """The innermost recorded call still running (None outside any): the parent of the next one."""
         for call, _ in reversed(self._stack):
             if call is not None:
                 return call
@@ -153,7 +154,7 @@ class Recorder:
 
     def _new_call(self, module, args) -> Call:
         name, registered = self.index.name_of(module)
-        parent = self._open_parent()
+        parent = self.current_call()
         call = Call(index=len(self.calls), name=name, type=type(module).__name__,
                     depth=0 if parent is None else parent.depth + 1,
                     parent=None if parent is None else parent.index,

@@ -38,7 +38,7 @@ class SoftmaxWatch:
             ndim = x.dim()
             if ndim == 0 or not -ndim <= dim < ndim:
                 return
-            call = rec._open_parent()
+            call = rec.current_call()
             self.records.append({"call": call.index if call is not None else None, "shape": list(x.shape),
                                  "dim": dim % ndim, "log": log})
         except Exception:  # a note for a rule: never worth breaking the user's forward
