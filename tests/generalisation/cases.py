@@ -6576,3 +6576,117 @@ def sgd_lr_1e_minus_6_gru_classifier():
     m = _GRU()
     return dict(model=m, inputs=torch.randn(16, 10, 6), target=torch.randint(0, 3, (16,)),
                 optimizer=torch.optim.SGD(m.parameters(), lr=1e-6), steps=15, expect=["lr-too-low"])
+
+
+# ====================================================================== blind batch 11, sixth session: scale and init variants
+@case
+def transformer_ffn_weights_scaled_by_20():
+    _seed(3422)
+    layer = nn.TransformerEncoderLayer(32, 4, 64, batch_first=True, dropout=0.0)
+    with torch.no_grad():
+        layer.linear1.weight.mul_(20.0)
+        layer.linear2.weight.mul_(20.0)
+    m = nn.Sequential(layer, nn.Flatten(), nn.Linear(32 * 6, 2))
+    return dict(model=m, inputs=torch.randn(4, 6, 32), target=torch.randint(0, 2, (4,)),
+                expect=["bad-init", "exploding-activations", "exploding-gradients"])
+
+
+@case
+def conv_stack_xavier_gain_4():
+    _seed(3422)
+    layers = []
+    c = 3
+    for _ in range(6):
+        conv = nn.Conv2d(c, 16, 3, padding=1)
+        nn.init.xavier_normal_(conv.weight, gain=4.0)
+        layers += [conv, nn.ReLU()]
+        c = 16
+    m = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 5))
+    return dict(model=m, inputs=torch.randn(4, 3, 16, 16), target=torch.randint(0, 5, (4,)),
+                expect=["bad-init", "exploding-activations", "exploding-gradients"])
+
+
+@case
+def embedding_init_std_100():
+    _seed(3422)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(100, 16)
+            nn.init.normal_(self.emb.weight, std=100.0)
+            self.fc = nn.Sequential(nn.Linear(16, 32), nn.Tanh(), nn.Linear(32, 2))
+
+        def forward(self, ids):
+            return self.fc(self.emb(ids).mean(1))
+    return dict(model=Net(), inputs=torch.randint(0, 100, (8, 5)), target=torch.randint(0, 2, (8,)),
+                expect=["bad-init", "saturated-activation", "exploding-activations"])
+
+
+@case
+def residual_stack_without_scaling_50_blocks():
+    _seed(3422)
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(32, 32)
+
+        def forward(self, x):
+            return x + self.fc(x)
+    m = nn.Sequential(*[Block() for _ in range(50)], nn.Linear(32, 1))
+    return dict(model=m, inputs=torch.randn(16, 32), target=torch.randn(16, 1),
+                expect=["exploding-activations", "exploding-gradients"])
+
+
+@case
+def ok_default_transformer_layer():
+    _seed(3422)
+    layer = nn.TransformerEncoderLayer(32, 4, 64, batch_first=True, dropout=0.0)
+    m = nn.Sequential(layer, nn.Flatten(), nn.Linear(32 * 6, 2))
+    return dict(model=m, inputs=torch.randn(4, 6, 32), target=torch.randint(0, 2, (4,)), expect=[])
+
+
+@case
+def ok_conv_stack_kaiming():
+    _seed(3422)
+    layers = []
+    c = 3
+    for _ in range(6):
+        conv = nn.Conv2d(c, 16, 3, padding=1)
+        nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
+        layers += [conv, nn.ReLU()]
+        c = 16
+    m = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 5))
+    return dict(model=m, inputs=torch.randn(4, 3, 16, 16), target=torch.randint(0, 5, (4,)), expect=[])
+
+
+@case
+def ok_residual_stack_scaled_50_blocks():
+    _seed(3422)
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.norm = nn.LayerNorm(32)
+            self.fc = nn.Linear(32, 32)
+
+        def forward(self, x):
+            return x + 0.1 * self.fc(self.norm(x))
+    m = nn.Sequential(*[Block() for _ in range(50)], nn.Linear(32, 1))
+    return dict(model=m, inputs=torch.randn(16, 32), target=torch.randn(16, 1), expect=[])
+
+
+@case
+def ok_embedding_default_init_tanh():
+    _seed(3422)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(100, 16)
+            self.fc = nn.Sequential(nn.Linear(16, 32), nn.Tanh(), nn.Linear(32, 2))
+
+        def forward(self, ids):
+            return self.fc(self.emb(ids).mean(1))
+    return dict(model=Net(), inputs=torch.randint(0, 100, (8, 5)), target=torch.randint(0, 2, (8,)), expect=[])
