@@ -41,6 +41,7 @@ RULE_MODULES = [
     # -- activations, initialisation, wiring --------------------------------------------------
     "init_scale",
     "init_symmetric",
+    "embedding_init_scale",
     "exploding_activations",
     "saturated_activation",
     "dead_relu",
