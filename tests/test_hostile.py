@@ -119,11 +119,17 @@ def test_second_trace_sees_the_same_model(case):
     for d in (first, second):
         d.pop("meta", None)
         d["checks"].pop("warnings", None)
-        if d["error"]:  # a forward that changes a parameter in place moves its version counter each time
-            d["error"]["message"] = re.sub(r"version \d+", "version N", d["error"]["message"])
-            # a jagged nested tensor's ragged size is a symbol numbered by a process-wide counter
-            d["error"]["message"] = re.sub(r"\bj\d+\b", "jN", d["error"]["message"])
-    assert first == second
+    assert _process_counters_masked(first) == _process_counters_masked(second)
+
+
+def _process_counters_masked(d: dict) -> str:
+    """The record as JSON with what no guard can reset masked, wherever a message quotes it: the
+    version counter of a parameter that the forward changes in place (it moves at every forward; the
+    rest of such a message goes too, as a message cut to a fixed length ends one character earlier or
+    later), and a jagged nested tensor's ragged size (a symbol numbered by a process-wide counter)."""
+    text = json.dumps(d, sort_keys=True, default=str)
+    text = re.sub(r"version \d+[^\"]*", "version N…", text)
+    return re.sub(r"\bj\d+\b", "jN", text)
 
 
 @pytest.mark.parametrize("kind", sorted(hostile.PALETTE))
@@ -137,6 +143,14 @@ def test_every_palette_layer_alone(kind, traced):
 
 # ---------------------------------------------------------------------- regressions the generator found
 # Each of these once made nbdebug raise or leave the model changed; kept as fixed, readable cases.
+
+def test_second_trace_of_a_forward_that_scales_its_parameter_in_place():
+    # the batch-mixing origin check quotes autograd's "is at version 8" (16 the next time), cut to a
+    # fixed length: only that differs between the two records
+    case = ((0, [("inplace_param", 1, 1, 0)], [0, 0], "train", "float32", []),
+            ("tensor", [((3, 1), "float32", "", 0)]), ("none", 1, 0), "bce", 0, "none", True, 5000)
+    test_second_trace_sees_the_same_model.hypothesis.inner_test(case)
+
 
 def test_exception_whose_str_raises(traced):
     t = traced(hostile.build_model((0, [("broken_message", 4, 4, 0)], [0], "train", "float32", [])),
