@@ -22,6 +22,13 @@ def resolved_dim(call):
     return dim + ndim if dim < 0 else dim
 
 
+def normalisers_of(trace, out):
+    """(call, its input, resolved dim) for each Softmax-family module call whose output is `out`."""
+    for call in trace.calls:
+        if call.type in NORMALISING_TYPES and call.inputs and call.outputs and call.outputs[0].ref == out.ref:
+            yield call, call.inputs[0], resolved_dim(call)
+
+
 def over_batch(trace, call) -> bool:
     """The module normalises over dim 0 and dim 0 is the batch that the model's output keeps."""
     if call.type not in NORMALISING_TYPES or not call.inputs or resolved_dim(call) != 0:

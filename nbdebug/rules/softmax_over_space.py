@@ -7,18 +7,12 @@ import torch.nn.functional as F
 
 from .base import Rule
 from .helpers import CONV_TYPES, fmt, last_of_shape, made_by, model_output, producer, shape
-from .softmax_batch_dim import NORMALISING_TYPES, resolved_dim
-from .softmax_wrong_axis import NOT_ALONG_CLASSES, SUMS_TO_ONE
+from .softmax_batch_dim import normalisers_of
+from .softmax_wrong_axis import NOT_ALONG_CLASSES, SUMS_TO_ONE, normalised_along
 
 
 def _module_case(trace, out):
-    for call in trace.calls:
-        if call.type not in NORMALISING_TYPES or not call.inputs or not call.outputs:
-            continue
-        if call.outputs[0].ref != out.ref:
-            continue
-        x = call.inputs[0]
-        dim = resolved_dim(call)
+    for call, x, dim in normalisers_of(trace, out):
         if len(x.shape) < 4 or dim is None or dim in (0, 1) or x.shape[1] < 2:
             continue  # dim 0 is NBD250's; dim 1 holds a convolution's classes
         src = made_by(trace, x, call.index, CONV_TYPES)
@@ -28,12 +22,10 @@ def _module_case(trace, out):
 
 
 def _functional_case(trace, out):
-    x = out.extra
-    d1, dlast = x.get("sum1_err_d1"), x.get("sum1_err_dlast")
-    if d1 is None or dlast is None or not (out.min >= 0 and out.max <= 1 + 1e-6) or out.shape[1] < 2:
+    errs = normalised_along(out, "sum1_err_dlast", "sum1_err_d1")
+    if errs is None or out.shape[1] < 2:
         return None
-    if dlast > SUMS_TO_ONE or d1 < NOT_ALONG_CLASSES:
-        return None
+    dlast, d1 = errs
     src = last_of_shape(trace, out, CONV_TYPES)
     return (src, d1, dlast) if src is not None else None
 

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from .base import Rule
 from .helpers import LINEAR_TYPES, fmt, last_of_shape, made_by, model_output, producer, shape
-from .softmax_batch_dim import NORMALISING_TYPES, resolved_dim
+from .softmax_batch_dim import normalisers_of
 
 SUMS_TO_ONE = 1e-4      # float32 round-off of a softmax
 NOT_ALONG_CLASSES = 0.05
@@ -15,13 +15,8 @@ NOT_ALONG_CLASSES = 0.05
 
 def _module_case(trace, out):
     """A Softmax-family module whose output is the model's output, over a middle dim of Linear scores."""
-    for call in trace.calls:
-        if call.type not in NORMALISING_TYPES or not call.inputs or not call.outputs:
-            continue
-        if call.outputs[0].ref != out.ref:
-            continue
-        x = call.inputs[0]
-        ndim, dim = len(x.shape), resolved_dim(call)
+    for call, x, dim in normalisers_of(trace, out):
+        ndim = len(x.shape)
         if ndim < 3 or dim is None or dim in (0, ndim - 1) or x.shape[-1] < 2:
             continue  # dim 0 is NBD250's; the last dim is right for Linear scores
         src = made_by(trace, x, call.index, LINEAR_TYPES)
@@ -30,13 +25,20 @@ def _module_case(trace, out):
     return None
 
 
+def normalised_along(out, along: str, not_along: str):
+    """(error along, error not along) when `out` holds probabilities whose sums are 1 along the axis
+    of the `along` signal (sum1_err_d1 / sum1_err_dlast) and clearly not along the other; else None."""
+    a, b = out.extra.get(along), out.extra.get(not_along)
+    if a is None or b is None or not (out.min >= 0 and out.max <= 1 + 1e-6):
+        return None
+    return None if a > SUMS_TO_ONE or b < NOT_ALONG_CLASSES else (a, b)
+
+
 def _functional_case(trace, out):
-    x = out.extra
-    d1, dlast = x.get("sum1_err_d1"), x.get("sum1_err_dlast")
-    if d1 is None or dlast is None or not (out.min >= 0 and out.max <= 1 + 1e-6):
+    errs = normalised_along(out, "sum1_err_d1", "sum1_err_dlast")
+    if errs is None or out.shape[-1] < 2:
         return None
-    if d1 > SUMS_TO_ONE or dlast < NOT_ALONG_CLASSES or out.shape[-1] < 2:
-        return None
+    d1, dlast = errs
     src = last_of_shape(trace, out, LINEAR_TYPES)
     return (src, d1, dlast) if src is not None else None
 
