@@ -7,7 +7,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .base import Rule
-from .helpers import backward_ran, loss_kind, model_output, module_expr, shape
+from .helpers import backward_ran, first_calls, loss_kind, model_output, module_expr, shape
 
 
 def group_by_ancestor(names: set, all_params, include) -> list:
@@ -31,12 +31,6 @@ def group_by_ancestor(names: set, all_params, include) -> list:
         tops.append(best)
     return tops
 
-
-def _first_calls(trace) -> dict:
-    out: dict = {}
-    for c in trace.calls:
-        out.setdefault(c.name, c)
-    return out
 
 
 def _cut_in_the_loss(trace):
@@ -62,7 +56,7 @@ def _cut_in_the_loss(trace):
 def check(trace):
     if not backward_ran(trace) or trace.checks.get("loss_without_grad"):
         return
-    calls = _first_calls(trace)
+    calls = first_calls(trace)
     dropped = set((trace.checks.get("calls_not_recorded") or {}).keys())
 
     def cut(p):

@@ -9,18 +9,16 @@ import torch
 import torch.nn as nn
 
 from .base import Rule
-from .helpers import fmt, module_expr, rms
+from .helpers import first_calls, fmt, module_expr, rms
 
 EMBEDDING_TYPES = ("Embedding", "EmbeddingBag")
 TOO_LARGE = 10.0   # rms of the table: 10x PyTorch's default N(0, 1)
 
 
 def check(trace):
-    types = {}
-    for c in trace.calls:
-        types.setdefault(c.name, c)
+    calls = first_calls(trace)
     for p in trace.params:
-        call = types.get(p.module)
+        call = calls.get(p.module)
         if call is None or call.type not in EMBEDDING_TYPES or p.name.rsplit(".", 1)[-1] != "weight":
             continue
         scale = rms(p.stats) if p.stats is not None else math.nan

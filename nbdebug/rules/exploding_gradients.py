@@ -6,7 +6,7 @@ import torch.nn as nn
 
 from . import unscaled_regression_target
 from .base import Rule
-from .helpers import fmt
+from .helpers import first_calls, fmt
 from .grad_signals import call_index, finite, layer_count, stand_in, weights_in_order
 
 RATIO = 70.0            # AUTOTRAINER: ||grad W_first|| / ||grad W_last|| above this
@@ -36,12 +36,10 @@ def _nonfinite(trace):
     blown = _forward_absmax(trace) >= BLOWN_ACTIVATION or _largest_finite_grad(trace) >= HUGE_NORM
     if not blown:
         return []   # a singular derivative (sqrt at 0, log(0) in the loss, 0/0): nonfinite-created
-    calls = {}
-    for c in trace.calls:
-        calls.setdefault(c.name, c.index)
+    calls = first_calls(trace)
     bad = [p for p in trace.params if p.grad_norm is not None and not math.isfinite(p.grad_norm)
            and p.module in calls]
-    return sorted(bad, key=lambda p: calls[p.module])
+    return sorted(bad, key=lambda p: calls[p.module].index)
 
 
 def check(trace):

@@ -9,19 +9,11 @@ import math
 from typing import Optional
 
 from ..trace import Trace
-from .helpers import SQUASH_TYPES, leaf_calls
+from .helpers import SQUASH_TYPES, first_calls, leaf_calls
 
 # Weights whose gradient norm says nothing about depth: an embedding's gradient touches only the rows
 # of the tokens in the batch, and norm layers' weights are per-channel scales.
 SKIP_OWNER_TYPES = ("Embedding", "EmbeddingBag")
-
-
-def first_calls(trace: Trace) -> dict:
-    """module name -> (index, type) of its first call."""
-    found: dict = {}
-    for c in trace.calls:
-        found.setdefault(c.name, (c.index, c.type))
-    return found
 
 
 def weights_in_order(trace: Trace) -> list:
@@ -31,10 +23,10 @@ def weights_in_order(trace: Trace) -> list:
     for p in trace.params:
         if len(p.shape) < 2 or p.grad_norm is None or p.module not in calls:
             continue
-        if calls[p.module][1] in SKIP_OWNER_TYPES:
+        if calls[p.module].type in SKIP_OWNER_TYPES:
             continue
         ws.append(p)
-    ws.sort(key=lambda p: calls[p.module][0])
+    ws.sort(key=lambda p: calls[p.module].index)
     return ws
 
 
@@ -44,7 +36,7 @@ def layer_count(weights: list) -> int:
 
 def call_index(trace: Trace, module: str) -> Optional[int]:
     c = first_calls(trace).get(module)
-    return c[0] if c else None
+    return c.index if c else None
 
 
 def squash_calls_between(trace: Trace, start: int, end: int) -> list:

@@ -244,3 +244,11 @@ def values_in(params: Iterable) -> int:
 def module_list(names: list, limit: int = 4) -> str:
     """"`a`, `b`, `c`, `d` …": module names for a message, the root shown as (root)."""
     return ", ".join(f"`{m or '(root)'}`" for m in names[:limit]) + (" …" if len(names) > limit else "")
+
+
+def first_calls(trace: Trace) -> dict:
+    """Module name -> its first recorded Call (a module called several times keeps its first)."""
+    out: dict = {}
+    for c in trace.calls:
+        out.setdefault(c.name, c)
+    return out

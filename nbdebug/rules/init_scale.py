@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 
 from .base import Rule
-from .helpers import RECURRENT_TYPES, WEIGHTED_TYPES, fmt, module_expr, rms
+from .helpers import RECURRENT_TYPES, WEIGHTED_TYPES, first_calls, fmt, module_expr, rms
 
 # std·sqrt(fan_in) of the usual initialisations: PyTorch's default kaiming_uniform(a=√5) 0.58,
 # LeCun/orthogonal 1, He (kaiming for ReLU) 1.41, Xavier <= 1.41, tanh gain 5/3 -> 1.67.
@@ -18,12 +18,6 @@ RECURRENT_ALONE = 3.0
 CALL_GAIN = 4.0              # output rms / input rms of the layer's call that backs the weights
 CHECKED_TYPES = WEIGHTED_TYPES + RECURRENT_TYPES + ("MultiheadAttention",)
 
-
-def _first_calls(trace) -> dict:
-    out = {}
-    for c in trace.calls:
-        out.setdefault(c.name, c)
-    return out
 
 
 def _is_weight(p) -> bool:
@@ -41,7 +35,7 @@ def _call_gain(call) -> float:
 
 
 def _suspects(trace) -> list:
-    calls = _first_calls(trace)
+    calls = first_calls(trace)
     found = []
     for p in trace.params:
         call = calls.get(p.module)

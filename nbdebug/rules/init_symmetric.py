@@ -4,8 +4,8 @@ import torch
 import torch.nn as nn
 
 from .base import Rule
-from .helpers import fmt, model_output, module_expr
-from .init_scale import CHECKED_TYPES, _first_calls, _is_weight
+from .helpers import first_calls, fmt, model_output, module_expr
+from .init_scale import CHECKED_TYPES, _is_weight
 
 
 def _identical(p) -> bool:
@@ -14,7 +14,7 @@ def _identical(p) -> bool:
 
 
 def check(trace):
-    calls = _first_calls(trace)
+    calls = first_calls(trace)
     out = model_output(trace)
     suspects = [p for p in trace.params
                 if p.module in calls and calls[p.module].type in CHECKED_TYPES and _is_weight(p) and _identical(p)]

@@ -4,15 +4,12 @@ import torch
 import torch.nn as nn
 
 from .base import Rule
-from .helpers import module_expr, module_list, values_in
+from .helpers import first_calls, module_expr, module_list, values_in
 
 
 def module_order(trace) -> dict:
     """Module name -> index of its first call (modules never called come last)."""
-    order: dict = {}
-    for c in trace.calls:
-        order.setdefault(c.name, c.index)
-    return order
+    return {name: c.index for name, c in first_calls(trace).items()}
 
 
 def check(trace):
