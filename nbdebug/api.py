@@ -12,6 +12,7 @@ All of it runs inside ModelGuard, which puts the model back exactly as it was.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 import time
@@ -21,9 +22,9 @@ from typing import Optional
 import torch
 import torch.nn as nn
 
-from . import fused, signals, softmax_watch, stats
-from .backward import (LossSpec, NormUnavailable, accumulated_grad_norms, class_weighted, compute_loss,
-                       norm_vector, param_grad_norms, resolve_loss)
+from . import fused, loss_watch, signals, softmax_watch, stats
+from .backward import (CANONICAL, LossSpec, NormUnavailable, accumulated_grad_norms, class_weighted,
+                       compute_loss, ignore_index, loss_input, norm_vector, param_grad_norms, resolve_loss)
 from .capture import MAX_CALLS, ModelIndex, Recorder, recording
 from .checks import backward_origin, batch_mixing, functional_dropout, graph, nonfinite_origin, per_sample
 from .errors import describe, error_info, misuse
@@ -300,7 +301,8 @@ class _Tracer:
         t = self.t
         spec = self.spec
         t.loss = LossInfo(name=spec.kind if not spec.stand_in else "stand-in", stand_in=spec.stand_in,
-                          description=spec.description, class_weighted=class_weighted(spec.fn))
+                          description=spec.description, class_weighted=class_weighted(spec.fn),
+                          ignore_index=ignore_index(spec.fn))
         t.loss.output = t.outputs[0] if t.outputs else None
         if self.target is not None:
             out = next((v for _, v in tensors(self.output)), None)
@@ -313,12 +315,19 @@ class _Tracer:
             t.meta["loss_name"] = spec.name
         if not self.want_backward and spec.stand_in:
             return True
+        # a loss of the user's own is watched for the one torch loss function it may amount to
+        custom = not spec.stand_in and spec.kind not in CANONICAL.values()
+        watch = loss_watch.watching(loss_input(self.output), _first_tensor(self.target)) if custom else \
+            contextlib.nullcontext()
         try:
-            with torch.enable_grad() if self.want_backward else torch.no_grad():
+            with torch.enable_grad() if self.want_backward else torch.no_grad(), watch as seen:
                 value = compute_loss(spec, self.output, self.target)
         except Exception as e:
             t.error = error_info(e, "loss")
             return False
+        finally:
+            if custom:
+                _adopt_loss_call(t.loss, seen.single_call())
         if isinstance(value, torch.Tensor) and value.numel() == 1:
             self.batch.add_vector(value.detach().float().reshape(1), _setter(t.loss, "value"))
             if value.requires_grad and self.want_backward:
@@ -510,6 +519,23 @@ def _scripted_children(model: nn.Module) -> list:
         if isinstance(m, torch.jit.ScriptModule) and not any(name.startswith(f + ".") for f in found):
             found.append(name)
     return found
+
+
+def _first_tensor(value):
+    found = tensors(value) if value is not None else []
+    return found[0][1] if found else None
+
+
+def _adopt_loss_call(info: LossInfo, call) -> None:
+    """A custom loss that was exactly one torch loss function on the output and the target is that
+    loss to the rules (loss_watch); its description says so."""
+    if info is None or call is None:
+        return
+    info.name = call.kind
+    info.class_weighted = info.class_weighted or call.weighted
+    if call.ignore_index is not None:
+        info.ignore_index = call.ignore_index
+    info.description += f" (it calls F.{call.function} on the model's output)"
 
 
 def _setter(obj, attr):

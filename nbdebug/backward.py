@@ -82,6 +82,14 @@ def class_weighted(fn) -> bool:
                for name in ("weight", "pos_weight"))
 
 
+def ignore_index(fn) -> Optional[int]:
+    """The label a class loss skips: `nn.CrossEntropyLoss(ignore_index=255)` or a `functools.partial`
+    of a loss function with it; None when the loss does not say (the rules assume torch's -100)."""
+    keywords = getattr(fn, "keywords", None) or {}
+    value = keywords.get("ignore_index", getattr(fn, "ignore_index", None))
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def resolve_loss(loss, target) -> LossSpec:
     """Turn the `loss` argument into a LossSpec. Raises only for misuse of nbdebug's API."""
     if loss is None:

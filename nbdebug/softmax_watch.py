@@ -11,9 +11,10 @@ Other threads, and calls after the recorder stopped, pass straight through.
 from __future__ import annotations
 
 import threading
-from contextlib import contextmanager
 
 import torch
+
+from .entry_points import Wrapped
 
 MAX_RECORDS = 256
 
@@ -45,43 +46,18 @@ class SoftmaxWatch:
             return
 
 
-_lock = threading.Lock()
-_active: list = []   # the watches of the traces running now (a trace per thread at most)
-_saved: list = []    # (owner, name, the owner's own attribute or _MISSING) while installed
-_MISSING = object()
-
-
-def _wrapped(original, log: bool):
+def _wrapped(original, log: bool, watches: list):
     def softmax(x, *args, **kwargs):
         out = original(x, *args, **kwargs)
-        for watch in tuple(_active):
+        for watch in tuple(watches):
             watch.seen(x, args, kwargs, log)
         return out
-    softmax.__wrapped__ = original
     return softmax
 
 
-@contextmanager
+_ENTRY_POINTS = Wrapped(_TARGETS, _wrapped)
+
+
 def watching(recorder):
-    """Note the softmax calls of `recorder`'s thread while the block runs; yields the SoftmaxWatch.
-    The entry points are wrapped by the first trace to start and put back by the last to end, so
-    traces running in two threads at once cannot leave a wrapper behind."""
-    watch = SoftmaxWatch(recorder)
-    with _lock:
-        if not _active:
-            for owner, name, log in _TARGETS:
-                _saved.append((owner, name, owner.__dict__.get(name, _MISSING)))
-                setattr(owner, name, _wrapped(getattr(owner, name), log))
-        _active.append(watch)
-    try:
-        yield watch
-    finally:
-        with _lock:
-            _active.remove(watch)
-            if not _active:
-                while _saved:
-                    owner, name, own = _saved.pop()
-                    if own is _MISSING:
-                        delattr(owner, name)
-                    else:
-                        setattr(owner, name, own)
+    """Note the softmax calls of `recorder`'s thread while the block runs; yields the SoftmaxWatch."""
+    return _ENTRY_POINTS.active(SoftmaxWatch(recorder))

@@ -139,6 +139,7 @@ class LossInfo:
     output: Optional[TensorStats] = None   # the model output as the loss saw it
     target: Optional[TensorStats] = None
     class_weighted: bool = False    # the loss weights classes itself (weight= or pos_weight= given)
+    ignore_index: Optional[int] = None   # the label a class loss skips, when it says (torch's default: -100)
 
 
 @dataclass

@@ -4,7 +4,8 @@ import torch.nn as nn
 
 from .base import Rule
 from .helpers import fmt, pct
-from .loss_signals import BCE_LOSSES, CLASS_LOSSES, is_integral, label_counts, output, target, user_loss
+from .loss_signals import (BCE_LOSSES, CLASS_LOSSES, is_integral, label_counts, only_ignored_outside, output, target,
+                           user_loss)
 
 DOMINANT_FRAC = 0.9   # the majority class holds at least this share of the labels
 MIN_LABELS = 20       # below this a batch is too small to judge the class balance
@@ -17,8 +18,8 @@ def _weights(counts: list) -> str:
     return "[" + ", ".join(f"{w:.2g}" for w in ws) + "]"
 
 
-def _multiclass(kind, tgt, counts):
-    if counts[-1] and tgt.min != -100:
+def _multiclass(trace, kind, tgt, counts):
+    if counts[-1] and not only_ignored_outside(trace, tgt, len(counts) - 1):
         return None  # labels outside 0..C-1: the counts mean nothing until wrong-target is fixed
     valid = counts[:-1]
     n = sum(valid)
@@ -83,7 +84,7 @@ def check(trace):
         counts = label_counts(tgt)
         if counts is None or len(tgt.shape) != 1:
             return  # dense targets (tokens, pixels) are imbalanced by nature (padding, background)
-        found = _multiclass(kind, tgt, counts)
+        found = _multiclass(trace, kind, tgt, counts)
     elif kind in BCE_LOSSES:
         found = _binary(kind, tgt, output(trace))
     else:

@@ -1,14 +1,13 @@
 """NBD422 wrong-target: class labels outside 0..C-1 (labels >= C, 1-based labels, negative labels)."""
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from . import class_dim_last
 from .base import Rule
 from .helpers import shape
-from .loss_signals import CLASS_LOSSES, head_fix, label_counts, output, target, user_loss
-
-IGNORE_INDEX = -100   # CrossEntropyLoss / NLLLoss default ignore_index
-
+from .loss_signals import (CLASS_LOSSES, DEFAULT_IGNORE_INDEX, head_fix, label_counts, only_ignored_outside, output,
+                           target, user_loss)
 
 def check(trace):
     kind = user_loss(trace)
@@ -22,8 +21,8 @@ def check(trace):
         return  # in range, or in range of the last dimension: logits laid out (N, T, C), NBD113
     c = int(out.shape[1])
     lo, hi = int(tgt.min), int(tgt.max)
-    if hi < c and lo == IGNORE_INDEX:
-        return  # padding marked with ignore_index: the loss skips those entries
+    if only_ignored_outside(trace, tgt, c):
+        return  # padding or void pixels marked with the loss's ignore_index: the loss skips them
     outside = counts[-1]
     if lo == 1 and hi == c:
         message = (f"The labels in the target {shape(tgt)} run 1..{c} but the output has {c} classes, indexed "
@@ -38,8 +37,8 @@ def check(trace):
                f"to 0..{c - 1} (e.g. `torch.unique(y, return_inverse=True)[1]`).")
     else:
         message = (f"{outside} of {tgt.numel} labels in the target {shape(tgt)} are negative (down to {lo}): "
-                   f"{kind} accepts only 0..{c - 1}, plus the ignore_index {IGNORE_INDEX} for padding.")
-        fix = (f"Map the labels into 0..{c - 1}; mark entries to skip with {IGNORE_INDEX} (or pass "
+                   f"{kind} accepts only 0..{c - 1}, plus the ignore_index {DEFAULT_IGNORE_INDEX} for padding.")
+        fix = (f"Map the labels into 0..{c - 1}; mark entries to skip with {DEFAULT_IGNORE_INDEX} (or pass "
                f"`ignore_index={lo}` to the loss if {lo} means 'no label').")
     yield RULE.finding("target", message, fix,
                        evidence={"classes": c, "min": lo, "max": hi, "outside": outside})
@@ -76,8 +75,26 @@ def _good_ignore_index_padding():
     m = nn.Linear(6, 4)
     x = torch.randn(3, 7, 6)
     y = torch.randint(0, 4, (3, 7))
-    y[:, 5:] = IGNORE_INDEX
+    y[:, 5:] = DEFAULT_IGNORE_INDEX
     return dict(model=_TokenClassifier(m), inputs=x, target=y, loss=nn.CrossEntropyLoss())
+
+
+def _good_void_label_255():
+    # semantic segmentation (Pascal VOC, Cityscapes) marks unlabelled pixels 255 and tells the loss so
+    torch.manual_seed(16)
+    m = nn.Conv2d(3, 5, 3, padding=1)
+    y = torch.randint(0, 5, (2, 8, 8))
+    y[:, :2] = 255
+    return dict(model=m, inputs=torch.randn(2, 3, 8, 8), target=y, loss=nn.CrossEntropyLoss(ignore_index=255))
+
+
+def _good_padding_minus_one_in_own_loss():
+    # padding -1, skipped by the F.cross_entropy call inside the user's own loss function
+    torch.manual_seed(15)
+    y = torch.randint(0, 4, (3, 7))
+    y[:, 5:] = -1
+    return dict(model=_TokenClassifier(nn.Linear(6, 4)), inputs=torch.randn(3, 7, 6), target=y,
+                loss=lambda out, t: F.cross_entropy(out, t, ignore_index=-1))
 
 
 class _TokenClassifier(nn.Module):
@@ -103,8 +120,10 @@ RULE = Rule(
     fix="Remap the labels into 0..C-1 (y - 1 for 1-based labels) or size the head for all classes.",
     check=check,
     bad=[_bad_one_based, _bad_too_few_outputs, _bad_negative_labels],
-    good=[_good_in_range, _good_ignore_index_padding],
+    good=[_good_in_range, _good_ignore_index_padding, _good_void_label_255,
+          _good_padding_minus_one_in_own_loss],
     needs="loss",
-    thresholds="Any integer label outside 0..C-1 (C = output dim 1), except the default ignore_index -100: "
+    thresholds="Any integer label outside 0..C-1 (C = output dim 1), except the loss's ignore_index (-100 "
+               "unless the loss, or the one torch loss function a custom loss calls, says another): "
                "a hard indexing limit, no tuned threshold.",
 )

@@ -82,6 +82,22 @@ def is_integral(s: Optional[TensorStats]) -> bool:
     return s.extra.get("integral_frac") == 1.0
 
 
+DEFAULT_IGNORE_INDEX = -100   # CrossEntropyLoss / NLLLoss skip this label unless told otherwise
+
+
+def ignored_label(trace: Trace) -> int:
+    """The label the class loss skips: its own ignore_index when it has one, else torch's -100."""
+    info = trace.loss
+    return info.ignore_index if info is not None and info.ignore_index is not None else DEFAULT_IGNORE_INDEX
+
+
+def only_ignored_outside(trace: Trace, tgt: TensorStats, classes: int) -> bool:
+    """Every label outside 0..C-1 is the loss's ignore_index (padding, a segmentation's void 255), as far
+    as the target's min and max tell."""
+    lo, hi, skipped = int(tgt.min), int(tgt.max), ignored_label(trace)
+    return (lo == skipped and hi < classes) or (hi == skipped and lo >= 0)
+
+
 def label_counts(s: Optional[TensorStats]) -> Optional[list]:
     """Counts of labels 0..C-1, then one bin for labels outside that range (integer targets only)."""
     counts = s.extra.get("label_counts") if s is not None else None
