@@ -290,12 +290,17 @@ class _Tracer:
 
     def _walk_graph(self):
         try:
-            leaves, self.reentrant_checkpoint = graph.survey([v for _, v in tensors(self.output)])
+            leaves, self.reentrant_checkpoint, uses = graph.survey([v for _, v in tensors(self.output)],
+                                                                   self.recorder.leaf_outputs)
+            # str keys: trace.checks is plain JSON data
+            self.t.checks["output_uses"] = {str(index): n for index, n in uses.items()}
             inputs = [v for _, v in tensors((self.fresh_args, self.fresh_kwargs))]
             self.t.checks["unregistered_params"] = graph.unregistered_parameters(self.model, leaves, inputs,
                                                                                  self.index)
         except Exception as e:
             self.t.notes.append(f"unregistered-parameter check skipped: {describe(e)}")
+        finally:
+            self.recorder.leaf_outputs = {}
 
     def _loss(self) -> bool:
         t = self.t

@@ -114,6 +114,7 @@ class Recorder:
         self.internal_errors: list = []  # nbdebug's own failures inside hooks (never raised)
         self._stack: list = []           # (Call | None, id(module))
         self._grad_handles: list = []
+        self.leaf_outputs: dict = {}     # call index -> grad_fn of a leaf module's first output
         self._thread = threading.get_ident()
         self.active = False
         self.root_kwargs: dict = {}
@@ -198,6 +199,9 @@ class Recorder:
         call.outputs = [self.batch.add(t, p, extras) for p, t in outs]
         call.output_kind = kind(result)
         call.grads = [None] * len(outs)
+        if outs and not module._modules and outs[0][1].grad_fn is not None:
+            # how many ops consume a layer's output is read off the graph later (graph.survey)
+            self.leaf_outputs[call.index] = outs[0][1].grad_fn
         if self.want_grads and torch.is_grad_enabled():
             for pos, (p, t) in enumerate(outs):
                 if t.requires_grad and t.grad_fn is not None:

@@ -345,3 +345,35 @@ def test_the_backward_origin_uses_the_names_the_trace_uses(traced):
     t = traced(nn.DataParallel(inner), torch.randn(3, 4))
     f = next(f for f in t.findings if f.rule == "NBD900")
     assert f.where == "module.1" and "ReLU 'module.2'" in f.fix, (f.where, f.fix)
+
+
+# ---------------------------------------------------------------- graph.survey: how often an output is used
+from nbdebug.checks import graph  # noqa: E402
+
+
+def test_survey_counts_the_ops_that_consume_a_watched_output():
+    a, b = nn.Linear(3, 4), nn.Linear(4, 4)
+    x = torch.randn(2, 3)
+    h = a(x)
+    single = b(h)
+    twice = b(h) + h                       # the residual uses h a second time
+    _, _, uses = graph.survey([single], {"h": h.grad_fn})
+    assert uses == {"h": 1}
+    _, _, uses = graph.survey([twice], {"h": h.grad_fn, "unused": a(x).grad_fn})
+    assert uses == {"h": 2, "unused": 0}
+
+
+def test_a_trace_records_how_often_each_layer_output_is_used():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.Linear(3, 4), nn.Linear(4, 4)
+
+        def forward(self, x):
+            h = self.a(x)
+            return self.b(h) + h
+
+    t = nbdebug.trace(Net(), torch.randn(2, 3))
+    by_name = {c.name: c.index for c in t.calls}
+    assert t.checks["output_uses"][str(by_name["a"])] == 2
+    assert t.checks["output_uses"][str(by_name["b"])] == 1

@@ -7,13 +7,16 @@ built from `model.parameters()` will ever update it.
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import torch
 
 MAX_NODES = 200_000
 
 
-def _nodes(roots: list):
-    """Every autograd node reached from these tensors' grad_fn (at most MAX_NODES)."""
+def _nodes(roots: list, uses: Optional[dict] = None):
+    """Every autograd node reached from these tensors' grad_fn (at most MAX_NODES). With `uses`
+    (node -> 0 for the nodes of interest), also counts the graph edges that lead into those nodes."""
     seen, stack = set(), []
     for t in roots:
         if isinstance(t, torch.Tensor) and t.grad_fn is not None:
@@ -25,21 +28,30 @@ def _nodes(roots: list):
         seen.add(fn)
         yield fn
         for nxt, _ in getattr(fn, "next_functions", ()):
-            if nxt is not None and nxt not in seen:
+            if nxt is None:
+                continue
+            if uses is not None and nxt in uses:
+                uses[nxt] += 1
+            if nxt not in seen:
                 stack.append(nxt)
 
 
-def survey(roots: list) -> tuple:
+def survey(roots: list, watched: Optional[dict] = None) -> tuple:
     """One walk from these tensors' grad_fn: (the leaf tensors it reaches, whether a
-    torch.utils.checkpoint(use_reentrant=True) is on the way). Such a checkpoint's backward recomputes
-    its forward and runs only under a plain .backward(), never under autograd.grad."""
+    torch.utils.checkpoint(use_reentrant=True) is on the way, and how many times each `watched` node
+    is used). Such a checkpoint's backward recomputes its forward and runs only under a plain
+    .backward(), never under autograd.grad. `watched` maps a key to an autograd node (a module
+    output's grad_fn); the count is the number of graph edges into it, that is the ops that consumed
+    that output on the way to `roots`."""
+    watched = watched or {}
+    uses = dict.fromkeys(watched.values(), 0)
     leaves, reentrant = [], False
-    for fn in _nodes(roots):
+    for fn in _nodes(roots, uses):
         var = getattr(fn, "variable", None)
         if isinstance(var, torch.Tensor):
             leaves.append(var)
         reentrant = reentrant or type(fn).__name__ == "CheckpointFunctionBackward"
-    return leaves, reentrant
+    return leaves, reentrant, {key: uses[node] for key, node in watched.items()}
 
 
 def reachable_leaves(roots: list) -> list:

@@ -82,10 +82,13 @@ def _pairs(trace) -> list:
     for c in leaves:
         if c.inputs:
             by_input.setdefault(c.inputs[0].ref, []).append(c)
+    uses = trace.checks.get("output_uses") or {}
     pairs = []
     for a in leaves:
         if a.type not in MAPS or not a.outputs or _depthwise(a):
             continue
+        if uses.get(str(a.index), 0) > 1:
+            continue  # a's output also goes somewhere else (a residual, a concat): it must exist apart
         for b in _next_maps(by_input, a):
             if not _depthwise(b) and not _around_b(trace, a, b):
                 pairs.append((a, b))
@@ -245,6 +248,31 @@ def _good_residual_around_nested_blocks():
     return dict(model=nn.Sequential(nn.Linear(5, 8), Encoder(), nn.Linear(8, 3)), inputs=torch.randn(6, 5))
 
 
+def _good_post_norm_residual_message_passing():
+    # stem Linear -> layer(h) = norm(h + gelu(upd(cat(h, msg(h))))): the message Linear reads the stem's
+    # output, but so do the concat and the residual sum, so the stem's output is needed on its own
+    torch.manual_seed(0)
+
+    class MessageLayer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.msg, self.upd, self.norm = nn.Linear(8, 8), nn.Linear(16, 8), nn.LayerNorm(8)
+
+        def forward(self, h):
+            agg = self.msg(h).roll(1, dims=1)   # each node hears its neighbour
+            return self.norm(h + torch.nn.functional.gelu(self.upd(torch.cat([h, agg], -1))))
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inp, self.layer, self.head = nn.Linear(3, 8), MessageLayer(), nn.Linear(8, 2)
+
+        def forward(self, x):
+            return self.head(self.layer(self.inp(x)).mean(1))
+
+    return dict(model=Net(), inputs=torch.randn(4, 5, 3))
+
+
 def _good_low_rank_adapter():
     torch.manual_seed(0)
 
@@ -278,7 +306,8 @@ RULE = Rule(
     check=check,
     bad=[_bad_conv_stack, _bad_linear_dropout_linear, _bad_batchnorm_between_linears],
     good=[_good_with_activations, _good_conv_bn_relu_blocks, _good_depthwise_separable,
-          _good_low_rank_adapter, _good_residual_stream_into_block, _good_residual_around_nested_blocks],
+          _good_low_rank_adapter, _good_residual_stream_into_block, _good_residual_around_nested_blocks,
+          _good_post_norm_residual_message_passing],
     needs="forward",
     thresholds=(
         "No number: the output tensor of a Linear/Conv call (same tensor identity, followed through "
@@ -286,7 +315,9 @@ RULE = Rule(
         "Not reported for "
         "depthwise-separable pairs (a depthwise conv, groups = in_channels, then a pointwise one: "
         "Chollet 2017), nor when the second layer sits in a custom module that receives the first one's "
-        "output and returns a tensor none of its layers produced (a skip connection x + f(x)); a "
+        "output and returns a tensor none of its layers produced (a skip connection x + f(x)), nor when "
+        "the autograd graph shows the first layer's output consumed by more than one op (a residual "
+        "inside a post-norm block, a concat): it must then exist on its own; a "
         "low-rank bottleneck (middle width smaller than both ends, as in LoRA) is "
         "reported as info only."
     ),
