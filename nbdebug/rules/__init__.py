@@ -60,6 +60,7 @@ RULE_MODULES = [
     "cut_from_graph",
     "zero_gradient",
     "cell_state_not_carried",
+    "requires_grad_attribute",
     "frozen_params",
     "unused_modules",
     "output_without_grad",
