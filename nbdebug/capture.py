@@ -196,7 +196,10 @@ class Recorder:
             call.inputs += self._kwarg_stats(kwargs)
         extras = signals.for_module_output(module)
         outs = tensors(result)
-        call.outputs = [self.batch.add(t, p, extras) for p, t in outs]
+        if extras or isinstance(module, signals.SQUASHING):  # a squashing module's extra is on its input
+            call.outputs = [self.batch.add(t, p, extras) for p, t in outs]
+        else:  # each output by the op that made it: a functional sigmoid/tanh gets its own extra
+            call.outputs = [self.batch.add(t, p, signals.for_functional_output(t.grad_fn)) for p, t in outs]
         call.output_kind = kind(result)
         call.grads = [None] * len(outs)
         if outs and not module._modules and outs[0][1].grad_fn is not None:

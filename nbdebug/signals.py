@@ -36,6 +36,17 @@ def for_module_output(module) -> dict:
     return {}
 
 
+# the autograd node of a tensor that torch.sigmoid / torch.tanh (or F.*) produced
+SQUASH_NODES = {"SigmoidBackward0": "sigmoid", "TanhBackward0": "tanh"}
+
+
+def for_functional_output(grad_fn) -> dict:
+    """A module's output that a functional sigmoid/tanh inside its forward produced (a gate, a soft
+    threshold): the saturated fraction, read off the output."""
+    op = SQUASH_NODES.get(type(grad_fn).__name__) if grad_fn is not None else None
+    return {f"{op}_bounds_frac": stats.squash_bounds_frac(op)} if op else {}
+
+
 def for_model_input() -> dict:
     return {"batch_std": stats.batch_std, "feature_scale_ratio": stats.feature_scale_ratio,
             "integral_frac": stats.integral_frac, "feature_std_range": stats.feature_std_range}

@@ -655,6 +655,21 @@ def abs_ge5_frac(x: torch.Tensor):
     return _fraction(_as_float(x).abs() >= 5)
 
 
+SIGMOID_AT_MINUS_5 = 1.0 / (1.0 + math.exp(5.0))   # sigmoid(-5): outputs below it, or above 1 - it, had |x| >= 5
+TANH_AT_5 = math.tanh(5.0)
+
+
+def squash_bounds_frac(op: str):
+    """For the output of a functional sigmoid/tanh: the fraction of values whose pre-activation had
+    |x| >= 5 (abs_ge5_frac, read off the output, where the module hook cannot see the input)."""
+    def frac(y: torch.Tensor):
+        f = _as_float(y)
+        if op == "sigmoid":
+            return _fraction((f <= SIGMOID_AT_MINUS_5) | (f >= 1.0 - SIGMOID_AT_MINUS_5))
+        return _fraction(f.abs() >= TANH_AT_5)
+    return frac
+
+
 def integral_frac(x: torch.Tensor):
     """Fraction of values that are whole numbers."""
     f = _as_float(x)

@@ -55,6 +55,7 @@ def _softmax_findings(trace, out):
 def check(trace):
     out = model_output(trace)
     yield from _softmax_findings(trace, out)
+    yield from _functional_findings(trace, out)
     for call in trace.calls:
         if call.type not in SQUASH_TYPES or not call.inputs:
             continue
@@ -82,6 +83,35 @@ def check(trace):
         fix = f"{first[0].upper()}{first[1:]}; or put `{_norm_layer(pre)}` before `{call.name}`."
         yield RULE.finding(call.name, message, fix, call=call.index,
                            evidence={"abs_ge5_frac": frac, "values": pre.numel, "output_layer": is_output})
+
+
+def _functional_findings(trace, out):
+    """Modules whose output a functional sigmoid/tanh produced (`torch.sigmoid(gate)`, a soft threshold
+    `sigmoid((x - t) / 0.01)`), pinned at the bounds: the same saturation, seen from the output. A module
+    that only passes on its child's output is not named twice."""
+    modules = {s.ref for c in trace.calls if c.type in SQUASH_TYPES for s in c.outputs}  # seen above
+    innermost: dict = {}
+    for call in trace.calls:
+        if call.type in SQUASH_TYPES or not call.outputs or call.outputs[0].ref in modules:
+            continue
+        y = call.outputs[0]
+        for op in ("sigmoid", "tanh"):
+            frac = y.extra.get(f"{op}_bounds_frac")
+            if frac is not None and not math.isnan(frac) and y.numel >= MIN_VALUES:
+                innermost[y.ref] = (call, op, frac)   # later calls are deeper: the innermost wins
+    for call, op, frac in innermost.values():
+        y = call.outputs[0]
+        is_output = out is not None and y.ref == out.ref
+        if frac <= (OUTPUT_SATURATED if is_output else SATURATED):
+            continue
+        message = (f"{pct(frac)} of the {y.numel} values coming out of `{call.name}` ({call.type}), a "
+                   f"torch.{op} in its forward, sit at the bounds (their pre-activations have |x| ≥ 5), "
+                   f"so almost no gradient passes back through them.")
+        fix = (f"Keep what `{call.name}` feeds to {op} near unit scale: drop or raise a small temperature "
+               f"(`x / 0.01` makes a step function), re-initialise the layer that computes it, or normalise "
+               f"its input (LayerNorm).")
+        yield RULE.finding(call.name, message, fix, call=call.index,
+                           evidence={"bounds_frac": frac, "op": op, "values": y.numel, "output_layer": is_output})
 
 
 def _bad_tanh_wide_weights():
@@ -129,6 +159,31 @@ def _good_scaled_attention_softmax():
     return dict(model=_Attention(32, scaled=True), inputs=torch.randn(2, 10, 32))
 
 
+class _SoftThreshold(nn.Module):
+    """sigmoid((x - t) / temperature): a 'differentiable threshold'."""
+    def __init__(self, n, temperature):
+        super().__init__()
+        self.t = nn.Parameter(torch.zeros(n))
+        self.temperature = temperature
+
+    def forward(self, x):
+        return torch.sigmoid((x - self.t) / self.temperature)
+
+
+def _thresholded(temperature):
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Linear(10, 32), nn.LayerNorm(32), _SoftThreshold(32, temperature), nn.Linear(32, 3))
+    return dict(model=m, inputs=torch.randn(16, 10), target=torch.arange(16) % 3, loss=nn.CrossEntropyLoss())
+
+
+def _bad_functional_sigmoid_at_low_temperature():
+    return _thresholded(0.01)
+
+
+def _good_functional_sigmoid_at_unit_temperature():
+    return _thresholded(1.0)
+
+
 def _good_tanh_standardised():
     torch.manual_seed(0)
     m = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 1), nn.Sigmoid())
@@ -162,8 +217,10 @@ RULE = Rule(
     fix="Bring the pre-activations to unit scale: standardise the input, use xavier/default init, or add "
         "a normalisation layer before the activation.",
     check=check,
-    bad=[_bad_tanh_wide_weights, _bad_sigmoid_gate_on_raw_counts, _bad_unscaled_attention_softmax],
-    good=[_good_tanh_standardised, _good_confident_output_sigmoid, _good_scaled_attention_softmax],
+    bad=[_bad_tanh_wide_weights, _bad_sigmoid_gate_on_raw_counts, _bad_unscaled_attention_softmax,
+         _bad_functional_sigmoid_at_low_temperature],
+    good=[_good_tanh_standardised, _good_confident_output_sigmoid, _good_scaled_attention_softmax,
+          _good_functional_sigmoid_at_unit_temperature],
     needs="forward",
     thresholds=(
         f"More than {SATURATED:.0%} of the pre-activations of a Sigmoid/Tanh/Hardsigmoid/Softsign/"
@@ -171,6 +228,8 @@ RULE = Rule(
         f"values; on the layer that produces the model's output, more than {OUTPUT_SATURATED:.0%}, since "
         "confident predictions are legal there (own reasoning). Softmax/Softmin/LogSoftmax layers inside the "
         f"model (not its output): more than {SATURATED:.0%} of the rows with a largest probability ≥ 0.99, "
-        f"backed by scores of std ≥ {SOFTMAX_LOGIT_SCALE:g} (the |x| ≥ 5 of DeepDiagnosis; own reasoning)."
+        f"backed by scores of std ≥ {SOFTMAX_LOGIT_SCALE:g} (the |x| ≥ 5 of DeepDiagnosis; own reasoning). "
+        "A module whose output a functional torch.sigmoid/tanh produced: the same fractions, read off the "
+        "output (values beyond sigmoid(±5) or tanh(±5))."
     ),
 )
