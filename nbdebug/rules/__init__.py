@@ -72,7 +72,8 @@ RULE_MODULES = [
     "bce_on_multiclass", "bce_on_logits", "regression_loss_on_labels", "float_class_labels",
     "labels_out_of_range", "bce_target_range", "target_shape", "target_outside_output_range",
     "class_imbalance",
-    "vanishing_gradients", "exploding_gradients", "unscaled_regression_target", "lr_too_high", "lr_too_low",
+    "vanishing_gradients", "rnn_long_sequence", "exploding_gradients", "unscaled_regression_target",
+    "lr_too_high", "lr_too_low",
     "target_loss_error",
     # -- the last word on a failed trace that nothing above explained ---------------------------
     "unexplained_exception",
