@@ -396,7 +396,7 @@ class _Tracer:
                                         "(raise max_calls to run this check)"}
         elif self.want_backward and t.error is None and not self.on_meta:
             try:
-                batch = _batch_size(self.args, self.kwargs)
+                batch, dim = batch_mixing.batch_layout(self.args, self.kwargs, self.target)
                 static, reason = per_sample.per_sample_by_construction(self.model, t)
                 if static and batch is not None and batch >= 2:
                     # nothing in the model can move data across the batch: the experiment would cost
@@ -405,7 +405,7 @@ class _Tracer:
                 else:
                     # no _fresh copies: the check feeds the model row-picked clones of the inputs
                     t.checks["batch_mixing"] = batch_mixing.queue(self.root, self.args, self.kwargs, batch,
-                                                                  self.batch)
+                                                                  self.batch, dim)
             except Exception as e:
                 t.checks["batch_mixing"] = {"skipped": describe(e)[:300]}
             finally:
@@ -418,7 +418,8 @@ class _Tracer:
         mixing = t.checks.get("batch_mixing")
         if isinstance(mixing, dict):  # settle() leaves static, skipped and unmixed verdicts as they are
             try:
-                batch_mixing.settle(mixing, self.root, self.args, self.kwargs, _batch_size(self.args, self.kwargs))
+                batch, dim = batch_mixing.batch_layout(self.args, self.kwargs, self.target)
+                batch_mixing.settle(mixing, self.root, self.args, self.kwargs, batch, dim)
             except Exception as e:
                 mixing.clear()
                 mixing["skipped"] = describe(e)[:300]

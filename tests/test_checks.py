@@ -377,3 +377,34 @@ def test_a_trace_records_how_often_each_layer_output_is_used():
     by_name = {c.name: c.index for c in t.calls}
     assert t.checks["output_uses"][str(by_name["a"])] == 2
     assert t.checks["output_uses"][str(by_name["b"])] == 1
+
+
+# ---------------------------------------------------------------- batch layout: sequence-first data
+from nbdebug.checks.batch_mixing import batch_layout  # noqa: E402
+
+
+@pytest.mark.parametrize("x, target, expected", [
+    (torch.randn(9, 4, 5), torch.zeros(4), (4, 1)),      # (T, N, F) with N targets: sequence-first
+    (torch.randn(4, 9, 5), torch.zeros(4), (4, 0)),      # batch-first
+    (torch.randn(9, 4, 5), None, (9, 0)),                # no target: nothing says so, dim 0
+    (torch.randn(4, 4, 5), torch.zeros(4), (4, 0)),      # T == N: ambiguous, dim 0
+    (torch.randn(9, 4), torch.zeros(4), (9, 0)),         # 2-D: no time axis
+])
+def test_batch_layout_reads_sequence_first_data_off_the_target(x, target, expected):
+    assert batch_layout((x,), {}, target) == expected
+
+
+def test_the_swap_test_runs_along_the_batch_of_sequence_first_data():
+    torch.manual_seed(0)
+
+    class PerStep(nn.Module):          # per-sample: each sequence's own per-step outputs, (T, N, C)
+        def __init__(self):
+            super().__init__()
+            self.lstm, self.fc = nn.LSTM(5, 6), nn.Linear(6, 2)
+
+        def forward(self, x):
+            return self.fc(self.lstm(x)[0])
+
+    x = torch.randn(9, 4, 5)
+    assert batch_mixing.run(PerStep(), (x,), {}, 4, dim=1)["mixed"] is False
+    assert batch_mixing.run(PerStep(), (x,), {}, 9, dim=0)["mixed"] is True   # time steps read as samples

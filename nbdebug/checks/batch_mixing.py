@@ -29,11 +29,11 @@ SEED = 4321
 RELATIVE = 1e-5   # per-sample kernels give bit-identical results; anything above rounding is mixing
 
 
-def _pick(args, kwargs, batch: int, rows: list):
-    """The inputs with every batch-sized tensor replaced by these rows of it."""
+def _pick(args, kwargs, batch: int, rows: list, dim: int = 0):
+    """The inputs with every batch-sized tensor (batch along `dim`) replaced by these rows of it."""
     def fn(t: torch.Tensor):
-        if t.dim() >= 1 and t.shape[0] == batch:
-            return t.detach()[rows].clone()
+        if t.dim() > dim and t.shape[dim] == batch:
+            return t.detach().index_select(dim, torch.tensor(rows, device=t.device)).clone()
         return t.detach().clone()
     return map_tensors(args, fn), map_tensors(kwargs, fn)
 
@@ -44,22 +44,34 @@ def _first_output(out):
     return found[0][1] if found else None
 
 
-def _change(a: torch.Tensor, b: torch.Tensor, row: int) -> torch.Tensor:
-    """||a[row] - b[row]|| / ||a[row]|| as a device scalar (NaN-safe)."""
-    x, y = a[row].detach().double().nan_to_num(), b[row].detach().double().nan_to_num()
+def _change(a: torch.Tensor, b: torch.Tensor, row: int, dim: int = 0) -> torch.Tensor:
+    """||a[row] - b[row]|| / ||a[row]|| (rows along `dim`) as a device scalar (NaN-safe)."""
+    x, y = a.select(dim, row).detach().double().nan_to_num(), b.select(dim, row).detach().double().nan_to_num()
     return (x - y).norm() / x.norm().clamp_min(1e-30)
 
 
-def _differs(args, kwargs, batch: int):
+def _differs(args, kwargs, batch: int, dim: int = 0):
     """A device flag: 1 when the first two samples differ in some batch-sized input, else 0 (None
     when no input is batch-sized). A flag, not a bool: reading it would cost a host sync."""
-    flags = [(t[0] != t[1]).any() for _, t in tensors((args, kwargs)) if t.dim() >= 1 and t.shape[0] == batch]
+    flags = [(t.select(dim, 0) != t.select(dim, 1)).any() for _, t in tensors((args, kwargs))
+             if t.dim() > dim and t.shape[dim] == batch]
     return torch.stack(flags).any().double() if flags else None
 
 
-def queue(model: torch.nn.Module, args: tuple, kwargs: dict, batch: int, stats) -> dict:
+def _output_batch_dim(out: torch.Tensor, dim: int, k: int):
+    """Where the output keeps the sub-batch: dim 0 (a classifier's (N, C), also for sequence-first
+    data), else for sequence-first data dim 1 (per-step outputs, (T, N, C))."""
+    if out.dim() >= 1 and out.shape[0] == k:
+        return 0
+    if dim == 1 and out.dim() >= 2 and out.shape[1] == k:
+        return 1
+    return None
+
+
+def queue(model: torch.nn.Module, args: tuple, kwargs: dict, batch: int, stats, dim: int = 0) -> dict:
     """Run the two forwards now; the comparison's two numbers travel with the trace's one transfer
-    (`stats.add_vector`), so the returned dict is complete after `stats.finish()` (then `settle`)."""
+    (`stats.add_vector`), so the returned dict is complete after `stats.finish()` (then `settle`).
+    `dim`: the inputs' batch dimension (1 for sequence-first data, see `batch_layout`)."""
     k = SUB_BATCH
     if batch is None or batch < k:
         return {"skipped": "fewer than two samples in the batch"}
@@ -67,24 +79,25 @@ def queue(model: torch.nn.Module, args: tuple, kwargs: dict, batch: int, stats) 
         m.training = False
     outs = []
     with torch.no_grad():
-        differs = _differs(args, kwargs, batch)
+        differs = _differs(args, kwargs, batch, dim)
         for rows in ([0, 1], [1, 1]):
             torch.manual_seed(SEED)
-            sub_args, sub_kwargs = _pick(args, kwargs, batch, rows)
+            sub_args, sub_kwargs = _pick(args, kwargs, batch, rows, dim)
             outs.append(_first_output(model(*sub_args, **sub_kwargs)))
     b, s0 = outs
     if b is not None and b.is_nested:  # no plain batch dimension to swap along
         return {"skipped": "the output is a nested tensor"}
     if b is None or b.device.type == "meta" or not b.numel():
         return {"skipped": "the output holds no tensor values to compare"}
-    if b.dim() < 1 or b.shape[0] != k:
+    out_dim = _output_batch_dim(b, dim, k)
+    if out_dim is None:
         return {"skipped": f"the output's first dimension ({b.shape[0] if b.dim() else 'scalar'}) is not "
                            f"the batch ({k})", "output_shape": list(b.shape)}
     with torch.no_grad():
         if b.is_floating_point() or b.is_complex():
-            change = _change(b, s0, 1)
+            change = _change(b, s0, 1, out_dim)
         else:
-            change = (b[1] != s0[1]).any().double()
+            change = (b.select(out_dim, 1) != s0.select(out_dim, 1)).any().double()
         if differs is None:
             differs = torch.ones((), dtype=torch.float64, device=change.device)
         vector = torch.stack([change.double(), differs.to(change.device)])
@@ -98,28 +111,45 @@ def queue(model: torch.nn.Module, args: tuple, kwargs: dict, batch: int, stats) 
             return
         result.update({"mixed": bool(change > RELATIVE), "relative_change": change, "sub_batch": k,
                        "method": "swap", "output_shape": shape})
+        if dim:
+            result["batch_dim"] = dim
 
     stats.add_vector(vector, fill)
     return result
 
 
-def settle(result: dict, model: torch.nn.Module, args: tuple, kwargs: dict, batch: int) -> dict:
+def settle(result: dict, model: torch.nn.Module, args: tuple, kwargs: dict, batch: int, dim: int = 0) -> dict:
     """After the transfer: where mixing was found, localise it (rare, so free on healthy models)."""
     if result.pop("pending", False):  # the numbers never arrived (a meta vector)
         result["skipped"] = "the comparison produced no values"
     if result.get("mixed"):
         try:
-            result["origin"] = mixing_origin.locate(model, args, kwargs, batch)
+            result["origin"] = mixing_origin.locate(model, args, kwargs, batch, dim)
         except Exception as e:
             result["origin"] = {"call": None, "skipped": f"{type(e).__name__}: {e}"[:200]}
     return result
 
 
-def run(model: torch.nn.Module, args: tuple, kwargs: dict, batch: int) -> dict:
+def run(model: torch.nn.Module, args: tuple, kwargs: dict, batch: int, dim: int = 0) -> dict:
     """The whole check on its own (its own transfer): queue, finish, settle."""
     from ..stats import StatsBatch
 
     stats = StatsBatch()
-    result = queue(model, args, kwargs, batch, stats)
+    result = queue(model, args, kwargs, batch, stats, dim)
     stats.finish()
-    return settle(result, model, args, kwargs, batch)
+    return settle(result, model, args, kwargs, batch, dim)
+
+
+def batch_layout(args, kwargs, target) -> tuple:
+    """(batch size, batch dim) of the inputs: dim 0, unless the data is sequence-first, which only the
+    target can tell: a (T, N, ...) input with a target of N rows (T != N). A seq-first RNN alone does
+    not say it: feeding it batch-first data is the very bug this check exists for."""
+    found = [t for _, t in tensors((args, kwargs)) if t.dim() >= 1]
+    if not found:
+        return None, 0
+    x = found[0]
+    rows = next((int(t.shape[0]) for _, t in tensors(target) if t.dim() >= 1), None) if target is not None \
+        else None
+    if rows is not None and x.dim() >= 3 and x.shape[1] == rows and x.shape[0] != rows:
+        return rows, 1
+    return int(x.shape[0]), 0

@@ -118,6 +118,12 @@ def check(trace):
            "`x.view(x.size(0), -1)` (never `x.view(-1, n)` with n the batch or a mismatched size), use "
            "`permute`/`transpose` rather than `view` to reorder dimensions, and reduce (`mean`, `sum`, "
            "`softmax`) over feature dimensions, not dim 0.")
+    if mix.get("batch_dim") == 1:
+        message += (" The data is sequence-first (time, batch, ...), as the target's length shows, so a `view` "
+                    "or `reshape` to (batch, -1) glues together different samples' time steps.")
+        fix = ("Move the batch to the front before flattening: `out.transpose(0, 1).flatten(1)` (or "
+               "`out.permute(1, 0, 2).reshape(out.size(1), -1)`), or build the recurrent/attention layers "
+               "with `batch_first=True` and feed (batch, time, features). " + fix)
     yield RULE.finding(where, message, fix, call=c.index if c is not None else None, evidence=evidence)
 
 
@@ -170,6 +176,33 @@ def _good_seq_first_fed_correctly():
     return dict(model=Net(), inputs=torch.randn(7, 3, 4))
 
 
+class _SeqFirstClassifier(nn.Module):
+    """A seq-first LSTM fed (seq, batch, features), its per-step outputs flattened into one row per sample."""
+    def __init__(self, steps, permute_first):
+        super().__init__()
+        self.lstm = nn.LSTM(5, 6)
+        self.fc = nn.Linear(steps * 6, 2)
+        self.permute_first = permute_first
+
+    def forward(self, x):
+        out, _ = self.lstm(x)                             # (seq, batch, 6)
+        if self.permute_first:
+            return self.fc(out.transpose(0, 1).flatten(1))
+        return self.fc(out.view(x.size(1), -1))           # glues samples' time steps together
+
+
+def _bad_seq_first_output_viewed_as_batch():
+    torch.manual_seed(0)
+    return dict(model=_SeqFirstClassifier(9, permute_first=False), inputs=torch.randn(9, 4, 5),
+                target=torch.arange(4) % 2)
+
+
+def _good_seq_first_output_transposed_then_flattened():
+    torch.manual_seed(0)
+    return dict(model=_SeqFirstClassifier(9, permute_first=True), inputs=torch.randn(9, 4, 5),
+                target=torch.arange(4) % 2)
+
+
 def _good_batchnorm_training():
     torch.manual_seed(0)
     m = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.3), nn.Linear(8, 2)).train()
@@ -193,8 +226,9 @@ RULE = Rule(
         "batch, `permute`/`transpose` to reorder dimensions, and `batch_first=True` on sequence layers fed "
         "(batch, seq, features).",
     check=check,
-    bad=[_bad_view_swaps_batch, _bad_lstm_batch_first_confusion],
-    good=[_good_seq_first_fed_correctly, _good_batchnorm_training],
+    bad=[_bad_view_swaps_batch, _bad_lstm_batch_first_confusion, _bad_seq_first_output_viewed_as_batch],
+    good=[_good_seq_first_fed_correctly, _good_batchnorm_training,
+          _good_seq_first_output_transposed_then_flattened],
     needs="backward",
     thresholds=(
         "The independence test behind Karpathy's backprop check ('A Recipe for Training Neural Networks': "
