@@ -17,6 +17,27 @@ import torch
 from .entry_points import Wrapped
 
 MAX_RECORDS = 256
+# ops a score tensor passes through between its matmul and the softmax (scale, mask, bias, reshape)
+_ON_THE_WAY = {"DivBackward0", "MulBackward0", "AddBackward0", "SubBackward0", "MaskedFillBackward0",
+               "ViewBackward0", "UnsafeViewBackward0", "ReshapeAliasBackward0", "PermuteBackward0",
+               "TransposeBackward0", "CloneBackward0", "WhereBackward0", "ToCopyBackward0"}
+_PRODUCTS = {"BmmBackward0", "MmBackward0", "BaddbmmBackward0", "AddmmBackward0"}
+
+
+def from_product(x: torch.Tensor) -> bool:
+    """Whether x came out of a matrix product (q @ k^T, einsum) through at most a scale, a mask, a bias
+    and reshapes: what marks attention scores apart from, say, (N, C, H, W) logits of a conv."""
+    fn = x.grad_fn
+    for _ in range(8):
+        if fn is None:
+            return False
+        name = type(fn).__name__
+        if name in _PRODUCTS:
+            return True
+        if name not in _ON_THE_WAY:
+            return False
+        fn = next((n for n, _ in fn.next_functions if n is not None), None)
+    return False
 
 _TARGETS = ((torch.Tensor, "softmax", False), (torch.Tensor, "log_softmax", True),
             (torch, "softmax", False), (torch, "log_softmax", True))
@@ -41,7 +62,7 @@ class SoftmaxWatch:
                 return
             call = rec.current_call()
             self.records.append({"call": call.index if call is not None else None, "shape": list(x.shape),
-                                 "dim": dim % ndim, "log": log})
+                                 "dim": dim % ndim, "log": log, "from_product": from_product(x)})
         except Exception:  # a note for a rule: never worth breaking the user's forward
             return
 
