@@ -27,11 +27,45 @@ def stochastic_calls(trace) -> list:
     return out
 
 
+def _outermost_in_training(trace, active):
+    """The outermost module call in training mode that holds the first active layer: the module that
+    was added or replaced after `model.eval()`, or had `.train()` called on it."""
+    first = active[0]
+    found = first
+    parent = first.parent
+    while parent is not None and 0 <= parent < len(trace.calls) and trace.calls[parent].training:
+        found = trace.calls[parent]
+        parent = found.parent
+    return found
+
+
+def _mixed_modes(trace, active):
+    """The model is in eval mode but some of its layers are not."""
+    norm = [c for c in active if c.type in NORM_TYPES]
+    top = _outermost_in_training(trace, active)
+    names = ", ".join(f"`{c.name}`" for c in active[:4]) + (" …" if len(active) > 4 else "")
+    message = (f"The model is in eval mode, but {len(active)} layer(s) inside it still run in training mode "
+               f"({names}), under `{top.name}`: modules created or replaced after `model.eval()` (a new "
+               f"head), or a `.train()` called on a part, start in training mode.")
+    if norm:
+        message += " Batch norm then normalises with this batch's statistics and overwrites its running averages."
+    else:
+        message += (" Only dropout is active: fine if this is deliberate Monte-Carlo dropout, otherwise the "
+                    "prediction changes from run to run.")
+    fix = ("Call `model.eval()` after the last change to the model (after replacing the head), right before "
+           "inference.")
+    yield RULE.finding(top.name, message, fix, call=top.index, severity=None if norm else "info",
+                       evidence={"training_layers": [c.name for c in active], "outermost": top.name})
+
+
 def check(trace):
-    if trace.error is not None or not trace.training or not inference_run(trace):
+    if trace.error is not None or not inference_run(trace):
         return
     active = stochastic_calls(trace)
     if not active:
+        return
+    if not trace.training:
+        yield from _mixed_modes(trace, active)
         return
     drop = [c for c in active if c.type in DROPOUT_TYPES]
     norm = [c for c in active if c.type in NORM_TYPES]
@@ -69,6 +103,20 @@ def _bad_transformer_left_in_train_mode():
                 inputs=torch.randn(2, 5, 16))
 
 
+def _bad_head_replaced_after_eval():
+    torch.manual_seed(0)
+    m = _net().eval()
+    m[4] = nn.Sequential(nn.Linear(16, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))   # new: train mode
+    return dict(model=m, inputs=torch.randn(4, 8))
+
+
+def _good_monte_carlo_dropout():
+    # eval mode with only the dropout layers switched back on, on purpose: reported as info at most
+    m = _net().eval()
+    m[3].train()
+    return dict(model=m, inputs=torch.randn(4, 8))
+
+
 def _good_predict_in_eval():
     return dict(model=_net().eval(), inputs=torch.randn(4, 8))
 
@@ -98,11 +146,14 @@ RULE = Rule(
     ),
     fix="Call `model.eval()` before inference or evaluation, and `model.train()` before training.",
     check=check,
-    bad=[_bad_predict_without_eval, _bad_transformer_left_in_train_mode],
-    good=[_good_predict_in_eval, _good_training_step_with_target, _good_no_dropout_or_norm],
+    bad=[_bad_predict_without_eval, _bad_transformer_left_in_train_mode, _bad_head_replaced_after_eval],
+    good=[_good_predict_in_eval, _good_training_step_with_target, _good_no_dropout_or_norm,
+          _good_monte_carlo_dropout],
     needs="forward",
     thresholds="Structural: the model is in training mode, at least one Dropout (p > 0) or BatchNorm "
                "(tracking running stats) ran in training mode, and the call gives no target, no loss, no "
                "optimizer and no steps (an inference run). With a target or a loss it is a training step, "
-               "which is healthy.",
+               "which is healthy. A model in eval mode whose layers partly run in training mode (a head "
+               "replaced after `model.eval()`): a warning when a batch norm is among them, info when only "
+               "dropout is (Monte-Carlo dropout is done that way on purpose).",
 )
