@@ -661,3 +661,15 @@ def test_a_first_layer_left_on_meta_is_named_not_the_input(traced):
     whole = seeded(lambda: nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))).to("meta")
     g = only(traced(whole, torch.randn(5, 4)), "NBD120")
     assert g.where == "input", g
+
+
+def test_a_block_that_scales_its_own_branch_is_named_with_its_parameter():
+    # the growth is in the block's own arithmetic (gamma * branch), its layers at normal scale; the
+    # LayerNorms before it, which only bring a small input to unit scale, are not "growing" layers
+    import nbdebug
+    from nbdebug.rules import exploding_activations as rule
+    setup = rule._bad_layer_scale_1e6()
+    t = nbdebug.trace(setup["model"], setup["inputs"], target=setup["target"])
+    found = [f for f in t.findings if f.rule == "NBD210"]
+    assert [f.where for f in found] == ["2"]
+    assert "`2.gamma`" in found[0].message

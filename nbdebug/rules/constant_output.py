@@ -5,8 +5,8 @@ import torch
 import torch.nn as nn
 
 from .base import Rule
-from .helpers import (RELU_TYPES, SQUASH_TYPES, WEIGHTED_TYPES, backward_ran, fmt, leaf_calls, model_output,
-                      module_expr, producer, rms, shape, zero_weight)
+from .helpers import (RELU_TYPES, SQUASH_TYPES, fmt, leaf_calls, model_output, module_expr, producer, rms, shape,
+                      zero_initialised)
 
 EXACT = 1e-6       # spread across the batch / output scale: float32 round-off, nothing more
 BACKED = 1e-3      # nearly constant, and a dead or saturated layer explains why
@@ -41,18 +41,6 @@ def _where_variation_dies(trace):
     return None
 
 
-def _zero_initialised(trace, call):
-    """The weight of `call` when it is exactly zero and still learns (its gradient is not zero, or no
-    backward ran to say): a layer zero-initialised on purpose, like the output layer of a diffusion
-    model or a ControlNet's zero convolution, whose output is constant until the first step."""
-    if call is None or call.type not in WEIGHTED_TYPES:
-        return None
-    p = zero_weight(trace, call)
-    if p is not None and p.stats.finite and (not backward_ran(trace) or (p.grad_norm or 0) > 0):
-        return p
-    return None
-
-
 def check(trace):
     out = model_output(trace)
     if out is None or not out.is_float or not out.has_values or not out.finite or len(out.shape) < 1:
@@ -75,8 +63,12 @@ def check(trace):
                f"{fmt(spread)} against a scale of {fmt(scale)}) although the inputs differ{at}.")
     # the layer that makes the output: with a zero weight and a bias, its output varies across units
     # but not across the batch, which _where_variation_dies (one repeated value) does not see
-    zero_layer = dies if dies is not None else producer(trace, out.ref)
-    zeroed = _zero_initialised(trace, zero_layer)
+    # a zero-initialised output layer explains it whatever happened before it (zero convs at the end of
+    # residual branches, as in a diffusion UNet, make inner outputs constant too)
+    zero_layer = producer(trace, out.ref)
+    zeroed = zero_initialised(trace, zero_layer)
+    if zeroed is None and dies is not None:
+        zero_layer, zeroed = dies, zero_initialised(trace, dies)
     if zeroed is not None:
         dies = zero_layer
         learns = (f"; its gradient (norm {fmt(zeroed.grad_norm)}) is not zero, so the first step moves it"

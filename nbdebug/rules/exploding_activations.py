@@ -12,6 +12,7 @@ GROWTH = 1e2        # two orders of magnitude above the input's scale (or above 
 LAYER_GAIN = 10.0   # one layer multiplying its input's scale by 10 or more is where it starts
 COMPOUND_GAIN = 1.5  # else: layers that each multiply the scale by 1.5+ (healthy ones keep it near 1)
 CONTAINER_TYPES = ("Sequential", "ModuleList", "ModuleDict")
+OWN_PARAM_SCALE = 10.0   # a block's own scale/gain parameter this large explains its arithmetic
 
 
 def _reference_scale(trace, leaves) -> float:
@@ -38,23 +39,30 @@ def _grown(c, base) -> bool:
     return math.isfinite(scale) and scale / base >= GROWTH
 
 
+def _normalises(call) -> bool:
+    """A normalisation layer brings its input to unit scale by construction: a 'gain' from a small
+    input up to 1 is not growth (LayerNorm, BatchNorm2d, GroupNorm, RMSNorm, a custom LayerNorm2d)."""
+    return "Norm" in call.type
+
+
 def _peak(trace, leaves, base):
-    """The first layer whose output has grown past GROWTH; when only a custom module's own arithmetic
-    gets there (`x * scale` inside a block's forward), the innermost such module."""
-    for c in leaves:
-        if _grown(c, base):
-            return c
+    """The first layer whose output has grown past GROWTH, or, when a custom module's own arithmetic
+    got there first (`x * scale` inside a block's forward, its layers all at normal scale), that
+    module: whichever comes first."""
+    first_leaf = next((c for c in leaves if _grown(c, base)), None)
     leaf_ids = {c.index for c in leaf_calls(trace)}
-    grown = [c for c in trace.calls if c.index not in leaf_ids and _grown(c, base)]
+    grown = [c for c in trace.calls if _grown(c, base)]
     parents = {c.parent for c in grown}
-    inner = [c for c in grown if c.index not in parents]
-    return inner[0] if inner else None
+    inner = [c for c in grown if c.index not in leaf_ids and c.index not in parents
+             and c.type not in CONTAINER_TYPES]
+    found = [c for c in (first_leaf, inner[0] if inner else None) if c is not None]
+    return min(found, key=lambda c: c.index) if found else None
 
 
 def _compounding(trace, peak, upto) -> list:
     """No single steep layer: the layers whose moderate gains (>= COMPOUND_GAIN) multiply up to the
     peak. Weighted leaves first; else custom modules whose own forward scales (x * c in a block)."""
-    growing = [c for c in upto if c.params and _gain(c) >= COMPOUND_GAIN]
+    growing = [c for c in upto if c.params and not _normalises(c) and _gain(c) >= COMPOUND_GAIN]
     if len(growing) >= 2:
         return growing
     blocks = [c for c in trace.calls if c.parent is not None and c.index <= peak.index
@@ -73,7 +81,9 @@ def check(trace):
     if peak is None:
         return
     upto = [c for c in leaves if c.index <= peak.index]
-    steep = [c for c in upto if _gain(c) >= LAYER_GAIN]
+    steep = [c for c in upto if not _normalises(c) and _gain(c) >= LAYER_GAIN]
+    if not steep and peak.index not in {c.index for c in leaves} and _gain(peak) >= LAYER_GAIN:
+        steep = [peak]   # a block whose own arithmetic multiplies the scale its layers keep
     growing = [] if steep else _compounding(trace, peak, upto)
     root = steep[0] if steep else growing[0] if growing else peak
     growth = rms(peak.outputs[0]) / base
@@ -92,10 +102,21 @@ def check(trace):
         fix = (f"Keep the recurrence contractive: `nn.init.orthogonal_({expr}.weight_hh_l0)` (or the "
                f"default init), use an LSTM/GRU instead of a ReLU RNN, and clip gradients "
                f"(`torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)`).")
-    elif not steep and root.index not in {c.index for c in leaves}:
-        fix = (f"The arithmetic in `{root.name}`'s forward ({root.type}) multiplies the scale that its layers "
-               f"keep: check constant factors applied there at every layer (a `* math.sqrt(d_model)` belongs "
-               f"once after the embedding), and consider a LayerNorm at the end of each block.")
+    elif root.index not in {c.index for c in leaves}:
+        own = [p for p in trace.params if p.module == root.name and p.stats is not None
+               and rms(p.stats) >= OWN_PARAM_SCALE]
+        if own:
+            p = own[0]
+            message += (f" Its own parameter `{p.name}` {list(p.shape)} has scale {fmt(rms(p.stats))}, and "
+                        f"its forward multiplies by it.")
+            fix = (f"Initialise `{p.name}` at its intended scale (a layer scale / gain starts near 1e-6 to "
+                   f"1, e.g. `nn.Parameter(1e-6 * torch.ones(dim))`): {fmt(rms(p.stats))} multiplies every "
+                   f"residual branch it scales.")
+        else:
+            fix = (f"The arithmetic in `{root.name}`'s forward ({root.type}) multiplies the scale that its "
+                   f"layers keep: check constant factors applied there at every layer (a "
+                   f"`* math.sqrt(d_model)` belongs once after the embedding), and consider a LayerNorm at "
+                   f"the end of each block.")
     else:
         fix = (f"Bring `{root.name}` back to a fan-in based scale (`{expr}.reset_parameters()` or "
                f"kaiming/xavier init), check the input normalisation, and consider a normalisation layer "
@@ -103,6 +124,32 @@ def check(trace):
     yield RULE.finding(root.name, message, fix, call=root.index,
                        evidence={"input_scale": ref, "peak": peak.name, "peak_scale": rms(peak.outputs[0]),
                                  "growth": growth, "layer_gain": _gain(root)})
+
+
+class _LayerScaleBlock(nn.Module):
+    """A residual block with a per-channel layer scale, x + gamma * mlp(norm(x)) (ConvNeXt, CaiT)."""
+    def __init__(self, d, gamma):
+        super().__init__()
+        self.norm, self.fc1, self.fc2 = nn.LayerNorm(d), nn.Linear(d, 4 * d), nn.Linear(4 * d, d)
+        self.gamma = nn.Parameter(gamma * torch.ones(d))
+
+    def forward(self, x):
+        return x + self.gamma * self.fc2(torch.relu(self.fc1(self.norm(x))))
+
+
+def _layer_scaled(gamma):
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Linear(6, 16), nn.LayerNorm(16), _LayerScaleBlock(16, gamma), _LayerScaleBlock(16, gamma),
+                      nn.LayerNorm(16), nn.Linear(16, 3))
+    return dict(model=m, inputs=torch.randn(8, 6), target=torch.arange(8) % 3)
+
+
+def _bad_layer_scale_1e6():
+    return _layer_scaled(1e6)    # meant 1e-6
+
+
+def _good_layer_scale_1e_minus_6():
+    return _layer_scaled(1e-6)
 
 
 def _bad_deep_std1():
@@ -193,8 +240,9 @@ RULE = Rule(
     fix="Re-initialise the layer that multiplies the scale with a fan-in based scheme, add "
         "normalisation, and for recurrences use orthogonal init, LSTM/GRU and gradient clipping.",
     check=check,
-    bad=[_bad_deep_std1, _bad_relu_rnn, _bad_sqrt_d_in_every_block],
-    good=[_good_raw_scale_input, _good_tiny_input_then_layernorm, _good_embedding_scaled_once],
+    bad=[_bad_deep_std1, _bad_relu_rnn, _bad_sqrt_d_in_every_block, _bad_layer_scale_1e6],
+    good=[_good_raw_scale_input, _good_tiny_input_then_layernorm, _good_embedding_scaled_once,
+          _good_layer_scale_1e_minus_6],
     needs="forward",
     thresholds=(
         f"An activation whose rms exceeds {GROWTH:g}× the input's rms (or {GROWTH:g} for inputs of scale "

@@ -4,7 +4,7 @@ import torch
 import torch.nn as nn
 
 from .base import Rule
-from .helpers import module_expr, training_intent, values_in
+from .helpers import NORM_TYPES, first_calls, module_expr, training_intent, values_in
 from .params_not_in_optimizer import module_order
 
 
@@ -14,6 +14,14 @@ def _by_module(trace) -> dict:
         out.setdefault(p.module, []).append(p)
     return out
 
+
+
+FROZEN_NORM_TYPES = NORM_TYPES + ("LayerNorm", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d")
+
+
+def _type_of(trace, module: str) -> str:
+    call = first_calls(trace).get(module)
+    return call.type if call is not None else ""
 
 
 def check(trace):
@@ -29,7 +37,10 @@ def check(trace):
     whole = sorted((m for m, ps in modules.items() if all(not p.requires_grad for p in ps)), key=key)
     trainable = sorted((m for m, ps in modules.items() if any(p.requires_grad for p in ps)), key=key)
     first_trainable = key(trainable[0]) if trainable else None
-    after = [m for m in whole if first_trainable is not None and key(m) > first_trainable]
+    # frozen normalisation layers among trainable ones are "frozen batch norm" (detection and
+    # segmentation fine-tuning with small batches keep the pretrained statistics and affine): deliberate
+    norm_only = {m for m in whole if _type_of(trace, m) in FROZEN_NORM_TYPES}
+    after = [m for m in whole if first_trainable is not None and key(m) > first_trainable and m not in norm_only]
     first_frozen = sorted({p.module for p in frozen}, key=key)[0]
     intent = training_intent(trace)
     n_train = sum(p.requires_grad for p in trace.params)
@@ -58,6 +69,11 @@ def check(trace):
         severity = "info" if adapters else "warning"
         if adapters:
             message += " Most values are frozen, as with adapters (LoRA): fine if intended."
+    elif norm_only and first_trainable is not None and any(key(m) > first_trainable for m in norm_only):
+        names = ", ".join(f"`{m}`" for m in sorted(norm_only, key=key)[:4]) + (" …" if len(norm_only) > 4 else "")
+        message = (f"{summary}: normalisation layers ({names}) are frozen among trainable layers, the "
+                   f"'frozen batch norm' of detection and segmentation fine-tuning: fine if intended.")
+        severity = "info"
     else:
         names = ", ".join(f"`{m}`" for m in whole[:4]) + (" …" if len(whole) > 4 else "")
         message = (f"{summary}: the first modules ({names}) are frozen and the later ones train, the usual "
@@ -104,6 +120,16 @@ def _good_frozen_backbone_finetune():
     return dict(model=Net(), inputs=torch.randn(4, 3, 10, 10), target=torch.randint(0, 4, (4,)))
 
 
+def _good_frozen_batchnorm_between_trainable_convs():
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Conv2d(3, 8, 3, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
+                      nn.Conv2d(8, 8, 3, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
+                      nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 3))
+    for bn in (m[1], m[4]):
+        bn.eval().requires_grad_(False)
+    return dict(model=m, inputs=torch.randn(2, 3, 10, 10), target=torch.tensor([0, 2]))
+
+
 def _good_frozen_inference_model():
     torch.manual_seed(0)
     m = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2)).eval().requires_grad_(False)
@@ -125,12 +151,14 @@ RULE = Rule(
     fix="Unfreeze the parameters that should learn (`requires_grad_(True)`), then build the optimizer.",
     check=check,
     bad=[_bad_all_frozen_with_loss, _bad_weights_frozen_bias_trains],
-    good=[_good_frozen_backbone_finetune, _good_frozen_inference_model],
+    good=[_good_frozen_backbone_finetune, _good_frozen_inference_model,
+          _good_frozen_batchnorm_between_trainable_convs],
     needs="forward",
     thresholds=(
         "No number; patterns. Error: every parameter frozen while a loss with a target (or an optimizer) "
         "is given, or a module with some parameters frozen and others trainable. Warning: whole modules "
         "frozen after a trainable one, unless frozen values outnumber trainable ones (adapters such as "
-        "LoRA: info). Info: a frozen prefix of whole modules (fine-tuning)."
+        "LoRA: info). Info: a frozen prefix of whole modules (fine-tuning), and frozen normalisation "
+        "layers among trainable ones (frozen batch norm)."
     ),
 )

@@ -103,6 +103,25 @@ def zero_weight(trace: Trace, call: Call):
     return None
 
 
+def zero_initialised(trace: Trace, call: Optional[Call]):
+    """The weight of `call` when it is exactly zero and still learns (its gradient is not zero, or no
+    backward ran to say): a layer zero-initialised on purpose, like the output layer of a diffusion
+    model or a ControlNet's zero convolution, whose output is constant until the first step."""
+    if call is None or call.type not in WEIGHTED_TYPES:
+        return None
+    p = zero_weight(trace, call)
+    if p is not None and p.stats.finite and (not backward_ran(trace) or (p.grad_norm or 0) > 0):
+        return p
+    return None
+
+
+def zero_output_layer(trace: Trace):
+    """The weight of the layer that makes the model's output, when it is zero-initialised and learns
+    (zero_initialised); None otherwise."""
+    out = model_output(trace)
+    return zero_initialised(trace, producer(trace, out.ref)) if out is not None else None
+
+
 def calls_of_type(trace: Trace, *types: str) -> list:
     return [c for c in trace.calls if c.type in types]
 

@@ -4,6 +4,7 @@ import math
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from .base import Rule
 from .helpers import RECURRENT_TYPES, WEIGHTED_TYPES, first_calls, fmt, module_expr, rms
@@ -34,6 +35,21 @@ def _call_gain(call) -> float:
     return o / i if i > 0 else math.nan
 
 
+FAN_OUT_MATCH = 0.25         # within 25 % of a kaiming fan-out std counts as that scheme
+
+
+def _fan_out_scheme(p, call, scale: float) -> bool:
+    """A conv initialised with `kaiming_normal_(w, mode='fan_out')` (torchvision's ResNet, MobileNet and
+    EfficientNet init): std sqrt(2 / (out_channels * kernel)) or sqrt(1 / ...). On a channel-reducing
+    conv (the squeeze of a squeeze-excite block) that is several times the fan-in scale, by design."""
+    if call.type not in ("Conv1d", "Conv2d", "Conv3d") or len(p.shape) < 3:
+        return False
+    fan_out = p.shape[0] * math.prod(p.shape[2:])
+    if fan_out >= p.fan_in:
+        return False
+    return any(abs(scale / math.sqrt(g / fan_out) - 1) <= FAN_OUT_MATCH for g in (1.0, 2.0))
+
+
 def _suspects(trace) -> list:
     calls = first_calls(trace)
     found = []
@@ -50,7 +66,7 @@ def _suspects(trace) -> list:
                                                                                      FEEDFORWARD_ALONE)
         layer_gain = _call_gain(call)
         backed = layer_gain >= (10.0 if recurrent else CALL_GAIN)
-        if gain >= alone_at or (gain >= backed_at and backed):
+        if (gain >= alone_at or (gain >= backed_at and backed)) and not _fan_out_scheme(p, call, scale):
             found.append(dict(param=p, call=call, gain=gain, scale=scale, recurrent=recurrent,
                               layer_gain=layer_gain))
     return found
@@ -128,6 +144,27 @@ def _good_default_init():
     return dict(model=m, inputs=torch.randn(4, 3, 16, 16))
 
 
+def _good_fan_out_squeeze_excite():
+    # torchvision's EfficientNet init: every conv kaiming_normal_(mode='fan_out'), the SE squeeze too
+    torch.manual_seed(0)
+
+    class SE(nn.Module):
+        def __init__(self, c, r):
+            super().__init__()
+            self.fc1, self.fc2 = nn.Conv2d(c, r, 1), nn.Conv2d(r, c, 1)
+
+        def forward(self, x):
+            s = torch.sigmoid(self.fc2(F.silu(self.fc1(x.mean((2, 3), keepdim=True)))))
+            return x * s
+
+    m = nn.Sequential(nn.Conv2d(3, 64, 3, padding=1), nn.SiLU(), SE(64, 4), nn.AdaptiveAvgPool2d(1),
+                      nn.Flatten(), nn.Linear(64, 5))
+    for mod in m.modules():
+        if isinstance(mod, nn.Conv2d):
+            nn.init.kaiming_normal_(mod.weight, mode="fan_out")
+    return dict(model=m, inputs=torch.randn(4, 3, 8, 8), target=torch.arange(4) % 5)
+
+
 def _good_kaiming_and_orthogonal():
     torch.manual_seed(0)
 
@@ -165,7 +202,7 @@ RULE = Rule(
         "xavier_* for tanh, orthogonal for recurrent matrices).",
     check=check,
     bad=[_bad_uniform_100, _bad_std1_conv, _bad_gru_recurrence],
-    good=[_good_default_init, _good_kaiming_and_orthogonal],
+    good=[_good_default_init, _good_kaiming_and_orthogonal, _good_fan_out_squeeze_excite],
     needs="forward",
     thresholds=(
         "std·√fan_in (computed as rms of the weight) ≥ 10 on its own, or ≥ 4 when the layer's recorded "
@@ -174,6 +211,7 @@ RULE = Rule(
         "√2 = 1.41 (He et al. 2015; CS231n 'Weight initialization'); spectral radius ≈ std·√n for random "
         "matrices (circular law), which must stay near 1 for a stable recurrence (Pascanu et al. 2013). "
         "Only Linear/Conv/RNN/attention weights are judged: Embedding tables are N(0, 1) by design and "
-        "norm-layer weights are 1-D."
+        "norm-layer weights are 1-D. A channel-reducing conv whose std is within 25 % of kaiming's fan-out "
+        "std (√(1 or 2 / (out_channels · kernel)), torchvision's init) is that scheme, not a bug."
     ),
 )

@@ -4,7 +4,7 @@ import torch
 import torch.nn as nn
 
 from .base import Rule
-from .helpers import first_calls, fmt, model_output, module_expr
+from .helpers import first_calls, fmt, model_output, module_expr, zero_output_layer
 from .init_scale import CHECKED_TYPES, _is_weight
 
 
@@ -21,6 +21,13 @@ def check(trace):
     if not suspects:
         return
     several = len({p.module for p in suspects}) >= 2
+    # zero layers that get no gradient *because* the output layer is zero-initialised (a diffusion
+    # UNet's zero convs): the first step moves the output layer, and the gradient reaches them next;
+    # unless every weighted layer is zero, then nothing random is left to tell units apart
+    output_zero = zero_output_layer(trace)
+    weighted = [p for p in trace.params if p.module in calls and calls[p.module].type in CHECKED_TYPES
+                and _is_weight(p)]
+    all_zero = all(p.stats is not None and p.stats.absmax == 0 for p in weighted)
     for p in suspects:
         call = calls[p.module]
         zero = p.stats.absmax == 0
@@ -28,14 +35,20 @@ def check(trace):
         stuck = p.grad_norm == 0.0
         if zero and final and not stuck:
             continue  # a zero-initialised output layer is a known, harmless choice
+        waits = zero and stuck and output_zero is not None and output_zero.name != p.name and not all_zero
         # zero weights that still get a gradient break their symmetry at the first step (LoRA's B,
         # zero-init gates); zero weights with a zero gradient, or constant ones, do not
-        severity = None if (not zero or stuck) else "info"
+        severity = None if (not zero or stuck) and not waits else "info"
         value = "0" if zero else (fmt(p.stats.mean) if p.stats.std == 0 else None)
         what = f"every value is {value}" if value is not None else "every row is the same vector"
         message = (f"All {p.shape[0]} rows of `{p.name}` ({call.type}) are identical ({what}), so its "
                    f"{p.shape[0]} output units compute the same function of the input")
-        if stuck:
+        if waits:
+            message += (f" and the weight got an all-zero gradient, because the output layer "
+                        f"`{output_zero.name}` is zero-initialised too: once that layer moves (it gets a "
+                        f"gradient), the gradient reaches this one. Zero-initialised residual branches (as in "
+                        f"diffusion UNets, Fixup, ControlNet) work this way")
+        elif stuck:
             message += " and the weight got an all-zero gradient: it cannot move"
         elif several and not zero:
             message += "; other layers are initialised the same way, so nothing breaks the symmetry"
@@ -71,6 +84,25 @@ def _good_zero_init_head():
     return dict(model=m, inputs=torch.randn(8, 5), target=torch.randint(0, 3, (8,)))
 
 
+def _good_zero_residual_branches_and_output():
+    # residual blocks whose last layer is zero, and a zero output layer: the model starts as the
+    # identity plus zero, and every zero layer gets its gradient once the output layer has moved
+    torch.manual_seed(0)
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Linear(8, 8), nn.SiLU(), nn.Linear(8, 8))
+            nn.init.zeros_(self.body[2].weight)
+
+        def forward(self, x):
+            return x + self.body(x)
+
+    m = nn.Sequential(nn.Linear(4, 8), Block(), Block(), nn.Linear(8, 2))
+    nn.init.zeros_(m[3].weight)
+    return dict(model=m, inputs=torch.randn(6, 4), target=torch.randn(6, 2), loss=nn.MSELoss())
+
+
 def _good_default():
     torch.manual_seed(0)
     m = nn.Sequential(nn.Conv2d(2, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 4 * 4, 2))
@@ -93,7 +125,7 @@ RULE = Rule(
     fix="Initialise weights randomly with a fan-in based scheme; keep constant/zero init for biases.",
     check=check,
     bad=[_bad_constant_hidden, _bad_all_zero_mlp],
-    good=[_good_zero_init_head, _good_default],
+    good=[_good_zero_init_head, _good_default, _good_zero_residual_branches_and_output],
     needs="forward",
     thresholds=(
         "No number: every row of a trainable Linear/Conv/RNN weight equal to the first (max |row − row0| = "
