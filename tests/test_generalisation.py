@@ -1,4 +1,4 @@
-"""The generalisation zoo (tests/generalisation/cases.py), scored with the acceptance zoo's semantics.
+"""The generalisation zoo (tests/generalisation/*.py), scored with the acceptance zoo's semantics.
 
 Self-contained on purpose (CI may not have ../shared): per case,
   buggy    a finding of severity warning/error names an expected cause, and sits at the expected
@@ -20,14 +20,21 @@ import nbdebug
 from nbdebug.rules.base import SHARED_CAUSES
 
 SERIOUS = {"warning", "error"}
-CASES_FILE = pathlib.Path(__file__).resolve().parent / "generalisation" / "cases.py"
+CASES_DIR = pathlib.Path(__file__).resolve().parent / "generalisation"
 
 
 def _load_cases() -> dict:
-    spec = importlib.util.spec_from_file_location("generalisation_cases", CASES_FILE)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.CASES
+    """Every case of every file in tests/generalisation (cases.py, and batches that bring their own
+    building blocks, such as modern_architectures.py); a name may appear once."""
+    cases: dict = {}
+    for path in sorted(CASES_DIR.glob("*.py")):
+        spec = importlib.util.spec_from_file_location(f"generalisation_{path.stem}", path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        clash = set(cases) & set(mod.CASES)
+        assert not clash, f"{path.name} repeats case names: {sorted(clash)}"
+        cases.update(mod.CASES)
+    return cases
 
 
 CASES = _load_cases()

@@ -39,6 +39,13 @@ def _balanced(n, k):
     return (torch.arange(n) % k)[torch.randperm(n)]
 
 
+def _images(n, c, h, w):
+    # smooth "natural-ish" images: low-resolution structure plus fine noise, standardised
+    x = F.interpolate(torch.randn(n, c, 4, 4), size=(h, w), mode="bilinear", align_corners=False)
+    x = x + 0.3 * torch.randn(n, c, h, w)
+    return (x - x.mean()) / x.std()
+
+
 # ====================================================================== shape-mismatch
 @case
 def waveform_without_channel_dim_conv1d():
@@ -8916,3 +8923,1227 @@ def ok_attention_pooling_binary_bce_adam_3e_4():
     x = torch.randn(40, 9, 10) + y.view(40, 1, 1) * 0.8
     return dict(model=m, inputs=x, target=y, loss=nn.BCEWithLogitsLoss(),
                 optimizer=torch.optim.Adam(m.parameters(), lr=3e-4), steps=25, expect=[])
+
+
+# ====================================================================== blind batch 38 (seventh session): forum bugs in subtle forms; it found seq-first data swapped along the wrong axis, softmax over the heads, and a head replaced after model.eval()
+@case
+def token_encoder_batchnorm1d_over_sequence_axis():
+    # BatchNorm1d(64) applied to (N, T, D) embeddings: it reads T=24 as the channel axis -> shape error.
+    _seed(3838)
+
+    class Enc(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(1000, 64)
+            self.norm = nn.BatchNorm1d(64)
+            self.fc = nn.Linear(64, 5)
+
+        def forward(self, ids):
+            h = self.emb(ids)      # (N, T, 64)
+            h = self.norm(h)       # BUG: BatchNorm1d wants (N, C, T); needs h.transpose(1, 2)
+            return self.fc(h.mean(1))
+
+    ids = torch.randint(1, 1000, (16, 24))
+    return dict(model=Enc(), inputs=ids, target=_balanced(16, 5), loss=nn.CrossEntropyLoss(),
+                expect=["shape-mismatch"], where=["norm", "emb"])
+
+
+@case
+def voxel_occupancy_bool_grid_into_conv3d():
+    # Occupancy grid built with a comparison (bool) and fed straight into Conv3d.
+    _seed(3838)
+    m = nn.Sequential(nn.Conv3d(1, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool3d(1), nn.Flatten(),
+                      nn.Linear(8, 4))
+    x = torch.rand(6, 1, 12, 12, 12) > 0.7  # BUG: bool tensor, never .float()
+    return dict(model=m, inputs=x, target=_balanced(6, 4), loss=nn.CrossEntropyLoss(),
+                expect=["dtype-mismatch"], where=["input", "0"])
+
+
+@case
+def new_head_created_inside_meta_device_context():
+    # Fine-tuning: head swapped for 3 classes, but built inside the `with torch.device("meta")`
+    # block copied from a big-model loading snippet, so its weights never exist.
+    _seed(3838)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+                                          nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
+                                          nn.AdaptiveAvgPool2d(1), nn.Flatten())
+            self.fc = nn.Linear(32, 10)
+
+        def forward(self, x):
+            return self.fc(self.features(x))
+
+    m = Net()
+    with torch.device("meta"):
+        m.fc = nn.Linear(32, 3)  # BUG: parameters on 'meta', input and backbone on cpu
+    return dict(model=m, inputs=torch.randn(8, 3, 32, 32), target=_balanced(8, 3),
+                loss=nn.CrossEntropyLoss(), expect=["device-mismatch"], where="fc")
+
+
+@case
+def lambda_flatten_wrapper_forgets_return():
+    # Keras-style Lambda layer written by hand; forward computes fn(x) but never returns it.
+    _seed(3838)
+
+    class Lambda(nn.Module):
+        def __init__(self, fn):
+            super().__init__()
+            self.fn = fn
+
+        def forward(self, x):
+            self.fn(x)  # BUG: missing `return`
+
+    m = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                      Lambda(lambda t: t.view(t.size(0), -1)), nn.Linear(16 * 8 * 8, 10))
+    return dict(model=m, inputs=torch.randn(8, 3, 16, 16), target=_balanced(8, 10),
+                loss=nn.CrossEntropyLoss(), expect=["none-output"], where="3")
+
+
+@case
+def stock_pct_change_features_with_zero_volume():
+    # pct_change on traded volume: days with zero volume divide by 0 -> inf/nan in the features.
+    _seed(3838)
+    prices = torch.rand(32, 11) * 50 + 10
+    volume = torch.randint(0, 5, (32, 11)).float() * 1000  # ~20% of days have zero volume
+    ret = (prices[:, 1:] - prices[:, :-1]) / prices[:, :-1]
+    vol_change = (volume[:, 1:] - volume[:, :-1]) / volume[:, :-1]  # BUG: x/0 -> inf, 0/0 -> nan
+    x = torch.cat([ret, vol_change], 1)
+    m = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 1))
+    return dict(model=m, inputs=x, target=torch.randn(32, 1), loss=nn.MSELoss(),
+                expect=["nonfinite-input"], where="input")
+
+
+@case
+def heteroscedastic_head_log_of_raw_variance():
+    # Gaussian NLL with a predicted variance that is a raw Linear output (no softplus/exp):
+    # log(var) of the negative half is NaN.
+    _seed(3838)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Linear(8, 64), nn.GELU(), nn.Linear(64, 64), nn.GELU())
+            self.head = nn.Linear(64, 2)  # (mean, variance)
+
+        def forward(self, x):
+            return self.head(self.body(x))
+
+    def gaussian_nll(out, y):
+        mu, var = out[:, 0], out[:, 1]  # BUG: var can be negative
+        return (0.5 * torch.log(var) + 0.5 * (y - mu) ** 2 / var).mean()
+
+    return dict(model=Net(), inputs=torch.randn(64, 8), target=torch.randn(64), loss=gaussian_nll,
+                expect=["nonfinite-created"], where=["loss", "head"])
+
+
+@case
+def utm_coordinates_in_metres_into_mlp():
+    # House-price style regression on projected coordinates (metres) and elevation, never standardised.
+    _seed(3838)
+    easting = torch.rand(64, 1) * 2e5 + 4e5
+    northing = torch.rand(64, 1) * 2e5 + 4.0e6
+    elevation = torch.rand(64, 1) * 2000
+    x = torch.cat([easting, northing, elevation], 1)  # BUG: values ~1e5..4e6
+    m = nn.Sequential(nn.Linear(3, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1))
+    return dict(model=m, inputs=x, target=torch.randn(64, 1), loss=nn.MSELoss(),
+                expect=["unnormalized-input"], where=["input", "0"])
+
+
+@case
+def learnable_layer_gain_initialised_to_sqrt_width():
+    # Per-layer learnable gain initialised to sqrt(hidden)=8 (confused with attention scaling):
+    # every layer multiplies the activation scale by ~3, so it grows ~10^4 over 8 layers.
+    _seed(3838)
+
+    class GainMLP(nn.Module):
+        def __init__(self, d=64, depth=8):
+            super().__init__()
+            self.inp = nn.Linear(16, d)
+            self.layers = nn.ModuleList(nn.Linear(d, d) for _ in range(depth))
+            self.gains = nn.Parameter(torch.full((depth,), math.sqrt(d)))  # BUG: should start at 1
+            self.out = nn.Linear(d, 1)
+
+        def forward(self, x):
+            x = F.relu(self.inp(x))
+            for i, layer in enumerate(self.layers):
+                x = self.gains[i] * F.relu(layer(x))
+            return self.out(x)
+
+    return dict(model=GainMLP(), inputs=torch.randn(32, 16), target=torch.randn(32, 1), loss=nn.MSELoss(),
+                expect=["exploding-activations", "exploding-gradients", "bad-init"])
+
+
+@case
+def step_counts_raw_into_tanh_rnn():
+    # Wearable data (daily steps 0..15000, heart rate 50..180, sleep minutes 200..600) into a tanh RNN:
+    # the hidden state is pinned at +-1.
+    _seed(3838)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.RNN(3, 32, batch_first=True)
+            self.fc = nn.Linear(32, 1)
+
+        def forward(self, x):
+            out, _ = self.rnn(x)
+            return self.fc(out[:, -1])
+
+    steps = torch.rand(16, 30, 1) * 15000
+    hr = torch.rand(16, 30, 1) * 130 + 50
+    sleep = torch.rand(16, 30, 1) * 400 + 200
+    x = torch.cat([steps, hr, sleep], 2)  # BUG: raw units
+    return dict(model=Net(), inputs=x, target=torch.randn(16, 1), loss=nn.MSELoss(),
+                expect=["saturated-activation", "unnormalized-input"])
+
+
+@case
+def every_batchnorm_gamma_zeroed_plain_cnn():
+    # "zero_init_residual" trick applied to EVERY BatchNorm of a plain (non-residual) CNN:
+    # each BN outputs beta=0, the ReLU after it is 0 everywhere, the output is just the fc bias.
+    _seed(3838)
+    m = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+                      nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
+                      nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 4))
+    for mod in m.modules():
+        if isinstance(mod, nn.BatchNorm2d):
+            nn.init.zeros_(mod.weight)  # BUG: only the last BN of a residual branch should be zeroed
+    return dict(model=m, inputs=torch.randn(16, 3, 16, 16), target=_balanced(16, 4),
+                loss=nn.CrossEntropyLoss(),
+                expect=["dead-relu", "constant-output", "no-gradient", "bad-init"])
+
+
+@case
+def einsum_attention_softmax_over_heads():
+    # Hand-written multi-head attention: scores are (B, H, Tq, Tk) but softmax is taken over dim=1 (heads).
+    _seed(3838)
+
+    class MHSA(nn.Module):
+        def __init__(self, d=64, h=4):
+            super().__init__()
+            self.h, self.dh = h, d // h
+            self.qkv = nn.Linear(d, 3 * d)
+            self.proj = nn.Linear(d, d)
+
+        def forward(self, x):
+            B, T, D = x.shape
+            q, k, v = self.qkv(x).view(B, T, 3, self.h, self.dh).permute(2, 0, 3, 1, 4)
+            scores = torch.einsum("bhqd,bhkd->bhqk", q, k) / math.sqrt(self.dh)
+            attn = scores.softmax(dim=1)  # BUG: normalises across heads, should be dim=-1 (keys)
+            out = torch.einsum("bhqk,bhkd->bhqd", attn, v).transpose(1, 2).reshape(B, T, D)
+            return self.proj(out)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inp = nn.Linear(12, 64)
+            self.attn = MHSA()
+            self.norm = nn.LayerNorm(64)
+            self.head = nn.Linear(64, 3)
+
+        def forward(self, x):
+            h = self.inp(x)
+            h = self.norm(h + self.attn(h))
+            return self.head(h.mean(1))
+
+    return dict(model=Net(), inputs=torch.randn(8, 10, 12), target=_balanced(8, 3),
+                loss=nn.CrossEntropyLoss(), expect=["softmax-wrong-dim"], where="attn")
+
+
+@case
+def head_swapped_after_eval_left_in_train_mode():
+    # model.eval() was called, THEN the classifier was replaced: the new Dropout/BatchNorm start in
+    # training mode, so "inference" predictions are random and use batch statistics.
+    _seed(3838)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Sequential(nn.Conv2d(3, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
+                                          nn.MaxPool2d(2), nn.Conv2d(32, 64, 3, padding=1),
+                                          nn.BatchNorm2d(64), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                                          nn.Flatten())
+            self.classifier = nn.Linear(64, 10)
+
+        def forward(self, x):
+            return self.classifier(self.features(x))
+
+    m = Net()
+    for mod in m.modules():  # pretend it was trained: calibrate BN running stats (cumulative average)
+        if isinstance(mod, nn.modules.batchnorm._BatchNorm):
+            mod.momentum = None
+    with torch.no_grad():
+        for _ in range(10):
+            m(_images(32, 3, 32, 32))
+    m.eval()
+    m.classifier = nn.Sequential(nn.Dropout(0.5), nn.Linear(64, 32), nn.BatchNorm1d(32), nn.ReLU(),
+                                 nn.Linear(32, 3))  # BUG: new modules are in training mode
+    return dict(model=m, inputs=_images(8, 3, 32, 32), expect=["train-eval-mode"], where="classifier")
+
+
+@case
+def seq_first_lstm_output_flattened_with_view():
+    # Seq-first LSTM output is (T, N, H); `.view(N, -1)` glues together rows of different samples.
+    _seed(3838)
+
+    class Net(nn.Module):
+        def __init__(self, T=10):
+            super().__init__()
+            self.lstm = nn.LSTM(8, 16)  # seq-first, fed seq-first: that part is right
+            self.fc = nn.Linear(T * 16, 2)
+
+        def forward(self, x):  # x: (T, N, 8)
+            out, _ = self.lstm(x)
+            flat = out.view(x.size(1), -1)  # BUG: needs out.permute(1, 0, 2).reshape(N, -1)
+            return self.fc(flat)
+
+    return dict(model=Net(), inputs=torch.randn(10, 6, 8), target=_balanced(6, 2),
+                loss=nn.CrossEntropyLoss(), expect=["batch-mixing"])
+
+
+@case
+def deep_tanh_conv1d_default_init_16_layers():
+    # 16 Conv1d+tanh layers with PyTorch's default init (gain ~1/sqrt(3)) and no normalisation:
+    # the backward signal shrinks ~0.58x per layer, the first convs learn nothing.
+    _seed(3838)
+    layers = [nn.Conv1d(8, 32, 3, padding=1)]
+    for _ in range(15):
+        layers += [nn.Tanh(), nn.Conv1d(32, 32, 3, padding=1)]
+    m = nn.Sequential(*layers, nn.Tanh(), nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(32, 1))
+    return dict(model=m, inputs=torch.randn(16, 8, 64), target=torch.randn(16, 1), loss=nn.MSELoss(),
+                expect=["vanishing-gradients", "constant-output"])
+
+
+@case
+def return_inside_layer_loop_wrong_indent():
+    # `return` indented into the for-loop over residual layers: only layers.0 ever runs,
+    # layers.1..3 never receive a gradient.
+    _seed(3838)
+
+    class ResMLP(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inp = nn.Linear(20, 64)
+            self.layers = nn.ModuleList(nn.Linear(64, 64) for _ in range(4))
+            self.head = nn.Linear(64, 3)
+
+        def forward(self, x):
+            h = F.gelu(self.inp(x))
+            for layer in self.layers:
+                h = h + F.gelu(layer(h))
+                return self.head(h)  # BUG: one indentation level too deep
+
+    return dict(model=ResMLP(), inputs=torch.randn(32, 20), target=_balanced(32, 3),
+                loss=nn.CrossEntropyLoss(), expect=["no-gradient"], where="layers")
+
+
+@case
+def per_block_scales_in_python_list():
+    # Learnable per-block scales kept in a plain list of nn.Parameter (not nn.ParameterList):
+    # used in forward, invisible to model.parameters(), so Adam never updates them.
+    _seed(3838)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inp = nn.Linear(10, 32)
+            self.blocks = nn.ModuleList(nn.Linear(32, 32) for _ in range(3))
+            self.scales = [nn.Parameter(torch.ones(32)) for _ in range(3)]  # BUG: not registered
+            self.out = nn.Linear(32, 1)
+
+        def forward(self, x):
+            x = self.inp(x)
+            for b, s in zip(self.blocks, self.scales):
+                x = x + s * F.silu(b(x))
+            return self.out(x)
+
+    m = Net()
+    x = torch.randn(32, 10)
+    return dict(model=m, inputs=x, target=x[:, :1] * 0.5, loss=nn.MSELoss(),
+                optimizer=torch.optim.Adam(m.parameters(), lr=1e-3), steps=10,
+                expect=["untrained-parameter"])
+
+
+@case
+def block_builder_default_activation_identity():
+    # Helper `block(i, o, act=None)` falls back to nn.Identity; the caller never passes `act`,
+    # so the "MLP" is four Linear layers composed with nothing in between.
+    _seed(3838)
+
+    def block(i, o, act=None):
+        return nn.Sequential(nn.Linear(i, o), act if act is not None else nn.Identity())
+
+    m = nn.Sequential(block(16, 64), block(64, 64), block(64, 64), nn.Linear(64, 4))  # BUG: no act
+    x = torch.randn(32, 16)
+    return dict(model=m, inputs=x, target=_balanced(32, 4), loss=nn.CrossEntropyLoss(),
+                expect=["missing-nonlinearity"])
+
+
+@case
+def keyword_model_returns_probs_and_embedding_tuple():
+    # Model returns (softmax probabilities, embedding) for a downstream retrieval use; the training
+    # loss calls F.cross_entropy on the probabilities.
+    _seed(3838)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Sequential(nn.Conv1d(40, 64, 5, padding=2), nn.BatchNorm1d(64), nn.ReLU(),
+                                      nn.Conv1d(64, 64, 5, padding=2), nn.BatchNorm1d(64), nn.ReLU())
+            self.head = nn.Linear(64, 6)
+
+        def forward(self, x):
+            z = self.conv(x).mean(-1)
+            return F.softmax(self.head(z), dim=1), z  # probabilities, embedding
+
+    def loss(out, y):
+        return F.cross_entropy(out[0], y)  # BUG: cross_entropy applies log_softmax again
+
+    return dict(model=Net(), inputs=torch.randn(24, 40, 50), target=_balanced(24, 6), loss=loss,
+                expect=["double-softmax"])
+
+
+@case
+def gru_tagger_ce_on_batch_time_class_logits():
+    # Sequence tagger returns (N, T, C) logits; CrossEntropyLoss wants (N, C, T), so it reads T as
+    # the class axis and complains about the (N, T) target.
+    _seed(3838)
+
+    class Tagger(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(500, 32)
+            self.gru = nn.GRU(32, 48, batch_first=True)
+            self.out = nn.Linear(48, 6)
+
+        def forward(self, ids):
+            h, _ = self.gru(self.emb(ids))
+            return self.out(h)  # (N, T, C)
+
+    ids = torch.randint(0, 500, (8, 12))
+    tags = torch.randint(0, 6, (8, 12))
+    return dict(model=Tagger(), inputs=ids, target=tags, loss=nn.CrossEntropyLoss(),
+                expect=["loss-mismatch", "wrong-target", "shape-mismatch"])
+
+
+@case
+def defect_inspection_batch_60_ok_4_defect():
+    # Surface-defect classifier: the batch is 60 "ok" images and 4 "defect" images, no weighting.
+    _seed(3838)
+    m = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+                      nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
+                      nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 2))
+    y = torch.zeros(64, dtype=torch.long)
+    y[torch.randperm(64)[:4]] = 1  # BUG: 94% class 0
+    return dict(model=m, inputs=torch.randn(64, 1, 24, 24), target=y, loss=nn.CrossEntropyLoss(),
+                expect=["class-imbalance"])
+
+
+@case
+def sgd_with_sum_reduction_over_batch_of_64():
+    # MSELoss(reduction='sum') over 64 x 8 outputs with an lr tuned for 'mean': the effective step
+    # is ~500x larger and plain SGD diverges.
+    _seed(3838)
+    m = nn.Sequential(nn.Linear(16, 64), nn.ReLU(), nn.Linear(64, 8))
+    x = torch.randn(64, 16)
+    y = x[:, :8] * 0.5 + 0.1 * torch.randn(64, 8)
+    return dict(model=m, inputs=x, target=y, loss=nn.MSELoss(reduction="sum"),
+                optimizer=torch.optim.SGD(m.parameters(), lr=0.1), steps=15,
+                expect=["lr-too-high", "exploding-gradients"])
+
+
+@case
+def loss_divided_by_batch_size_after_mean():
+    # The loss is already a mean, then divided by the batch size again: SGD's small lr becomes
+    # ~1.6e-5 effective, the weights barely move.
+    _seed(3838)
+    m = nn.Sequential(nn.Linear(12, 64), nn.Tanh(), nn.Linear(64, 1))
+    crit = nn.MSELoss()
+
+    def loss(out, y):
+        return crit(out, y) / out.size(0)  # BUG: double averaging
+
+    x = torch.randn(64, 12)
+    y = x[:, :3].sum(1, keepdim=True)
+    return dict(model=m, inputs=x, target=y, loss=loss,
+                optimizer=torch.optim.SGD(m.parameters(), lr=1e-3), steps=20, expect=["lr-too-low"])
+
+
+@case
+def ok_seq_first_lstm_permuted_before_flatten():
+    # Fixed version: (T, N, H) -> (N, T, H) -> (N, T*H) keeps each sample's row together.
+    _seed(3838)
+
+    class Net(nn.Module):
+        def __init__(self, T=10):
+            super().__init__()
+            self.lstm = nn.LSTM(8, 16)
+            self.fc = nn.Linear(T * 16, 2)
+
+        def forward(self, x):
+            out, _ = self.lstm(x)
+            flat = out.permute(1, 0, 2).contiguous().view(x.size(1), -1)
+            return self.fc(flat)
+
+    x = torch.randn(10, 32, 8)
+    return dict(model=Net(), inputs=x, target=(x[-1, :, 0] > 0).long(), loss=nn.CrossEntropyLoss(),
+                expect=[])
+
+
+@case
+def ok_adam_sum_reduction_regression_steps():
+    # reduction='sum' is harmless with Adam (scale-invariant update) at the default lr.
+    _seed(3838)
+    m = nn.Sequential(nn.Linear(16, 64), nn.SiLU(), nn.Linear(64, 8))
+    x = torch.randn(64, 16)
+    y = x[:, :8] * 0.5 + 0.1 * torch.randn(64, 8)
+    return dict(model=m, inputs=x, target=y, loss=nn.MSELoss(reduction="sum"),
+                optimizer=torch.optim.Adam(m.parameters(), lr=1e-3), steps=20, expect=[])
+
+
+@case
+def ok_einsum_mhsa_softmax_over_keys_train():
+    # Fixed version of the hand-written attention: softmax over the key axis.
+    _seed(3838)
+
+    class MHSA(nn.Module):
+        def __init__(self, d=64, h=4):
+            super().__init__()
+            self.h, self.dh = h, d // h
+            self.qkv = nn.Linear(d, 3 * d)
+            self.proj = nn.Linear(d, d)
+
+        def forward(self, x):
+            B, T, D = x.shape
+            q, k, v = self.qkv(x).view(B, T, 3, self.h, self.dh).permute(2, 0, 3, 1, 4)
+            attn = (torch.einsum("bhqd,bhkd->bhqk", q, k) / math.sqrt(self.dh)).softmax(dim=-1)
+            out = torch.einsum("bhqk,bhkd->bhqd", attn, v).transpose(1, 2).reshape(B, T, D)
+            return self.proj(out)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inp = nn.Linear(12, 64)
+            self.norm1 = nn.LayerNorm(64)
+            self.attn = MHSA()
+            self.norm2 = nn.LayerNorm(64)
+            self.ff = nn.Sequential(nn.Linear(64, 128), nn.GELU(), nn.Linear(128, 64))
+            self.head = nn.Linear(64, 3)
+
+        def forward(self, x):
+            h = self.inp(x)
+            h = h + self.attn(self.norm1(h))
+            h = h + self.ff(self.norm2(h))
+            return self.head(h.mean(1))
+
+    return dict(model=Net(), inputs=torch.randn(24, 10, 12), target=_balanced(24, 3),
+                loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def ok_voxel_occupancy_float_conv3d_train():
+    # Fixed version: occupancy grid converted to float {0, 1}; BN after each conv.
+    _seed(3838)
+    m = nn.Sequential(nn.Conv3d(1, 8, 3, padding=1), nn.BatchNorm3d(8), nn.ReLU(), nn.MaxPool3d(2),
+                      nn.Conv3d(8, 16, 3, padding=1), nn.BatchNorm3d(16), nn.ReLU(),
+                      nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Linear(16, 4))
+    field = F.interpolate(torch.randn(16, 1, 3, 3, 3), size=(12, 12, 12), mode="trilinear", align_corners=False)
+    x = (field + 0.5 * torch.randn(16, 1, 1, 1, 1) > 0).float()  # blob-shaped occupancy, varying density
+    return dict(model=m, inputs=x, target=_balanced(16, 4), loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def ok_gru_tagger_logits_transposed_for_ce():
+    # Fixed version: (N, T, C) logits transposed to (N, C, T); padding positions ignored.
+    _seed(3838)
+
+    class Tagger(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(500, 32, padding_idx=0)
+            self.gru = nn.GRU(32, 48, batch_first=True, bidirectional=True)
+            self.out = nn.Linear(96, 6)
+
+        def forward(self, ids):
+            h, _ = self.gru(self.emb(ids))
+            return self.out(h).transpose(1, 2)  # (N, C, T)
+
+    ids = torch.randint(1, 500, (16, 12))
+    ids[:4, 9:] = 0  # a few padded tails
+    tags = torch.randperm(16 * 12).view(16, 12) % 6
+    tags[ids == 0] = -100
+    return dict(model=Tagger(), inputs=ids, target=tags, loss=nn.CrossEntropyLoss(ignore_index=-100),
+                expect=[])
+
+
+@case
+def ok_head_swapped_before_eval_inference():
+    # Fixed version: the classifier is replaced first, then model.eval() puts everything in eval mode.
+    _seed(3838)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Sequential(nn.Conv2d(3, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
+                                          nn.MaxPool2d(2), nn.Conv2d(32, 64, 3, padding=1),
+                                          nn.BatchNorm2d(64), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                                          nn.Flatten())
+            self.classifier = nn.Linear(64, 10)
+
+        def forward(self, x):
+            return self.classifier(self.features(x))
+
+    m = Net()
+    m.classifier = nn.Sequential(nn.Dropout(0.5), nn.Linear(64, 32), nn.BatchNorm1d(32), nn.ReLU(),
+                                 nn.Linear(32, 3))
+    for mod in m.modules():  # pretend it was trained: calibrate BN running stats (cumulative average)
+        if isinstance(mod, nn.modules.batchnorm._BatchNorm):
+            mod.momentum = None
+    with torch.no_grad():
+        for _ in range(10):
+            m(_images(32, 3, 32, 32))
+    m.eval()
+    return dict(model=m, inputs=_images(8, 3, 32, 32), expect=[])
+
+
+@case
+def ok_batchnorm1d_on_transposed_token_embeddings():
+    # Fixed version: BatchNorm1d applied on (N, D, T), then back to (N, T, D).
+    _seed(3838)
+
+    class Enc(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(1000, 64)
+            self.conv = nn.Conv1d(64, 64, 3, padding=1)
+            self.norm = nn.BatchNorm1d(64)
+            self.fc = nn.Linear(64, 5)
+
+        def forward(self, ids):
+            h = self.emb(ids).transpose(1, 2)  # (N, D, T)
+            h = F.gelu(self.norm(self.conv(h)))
+            return self.fc(h.mean(-1))
+
+    ids = torch.randint(1, 1000, (20, 24))
+    return dict(model=Enc(), inputs=ids, target=_balanced(20, 5), loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def ok_layerscale_residual_mlp_parameterlist_adamw_steps():
+    # Fixed version of the per-block scales: nn.ParameterList, LayerScale-style init 0.1, pre-norm.
+    _seed(3838)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inp = nn.Linear(10, 32)
+            self.norms = nn.ModuleList(nn.LayerNorm(32) for _ in range(3))
+            self.blocks = nn.ModuleList(nn.Linear(32, 32) for _ in range(3))
+            self.scales = nn.ParameterList(nn.Parameter(torch.full((32,), 0.1)) for _ in range(3))
+            self.out = nn.Linear(32, 1)
+
+        def forward(self, x):
+            x = self.inp(x)
+            for n, b, s in zip(self.norms, self.blocks, self.scales):
+                x = x + s * F.silu(b(n(x)))
+            return self.out(x)
+
+    m = Net()
+    x = torch.randn(32, 10)
+    return dict(model=m, inputs=x, target=x[:, :1] * 0.5 + x[:, 1:2] * 0.3, loss=nn.MSELoss(),
+                optimizer=torch.optim.AdamW(m.parameters(), lr=1e-3), steps=15, expect=[])
+
+
+# ====================================================================== blind batch 40 (seventh session): training dynamics and optimizers, all with steps
+@case
+def sgd_momentum_0999_lr_1_mlp_regressor():
+    # Bug: momentum=0.999 together with lr=1.0 -- the velocity accumulates and the loss blows up.
+    _seed(4040)
+    m = nn.Sequential(nn.Linear(12, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1))
+    x = torch.randn(64, 12)
+    y = x[:, :3].sum(1, keepdim=True) / math.sqrt(3)
+    return dict(model=m, inputs=x, target=y, loss=nn.MSELoss(),
+                optimizer=torch.optim.SGD(m.parameters(), lr=1.0, momentum=0.999), steps=20,
+                expect=["lr-too-high", "exploding-gradients"])
+
+
+@case
+def adagrad_lr_10_tabular_classifier():
+    # Bug: Adagrad with lr=10 -- its first step moves every weight by ~10.
+    _seed(4040)
+    m = nn.Sequential(nn.Linear(16, 48), nn.ReLU(), nn.Linear(48, 48), nn.ReLU(), nn.Linear(48, 4))
+    x = torch.randn(48, 16)
+    y = x[:, :4].argmax(1)
+    return dict(model=m, inputs=x, target=y, loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.Adagrad(m.parameters(), lr=10.0), steps=20,
+                expect=["lr-too-high"])
+
+
+@case
+def adam_lr_half_transformer_token_tagger():
+    # Bug: Adam with lr=0.5 on a Transformer (meant 5e-4).
+    _seed(4040)
+
+    class Tagger(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(50, 32)
+            self.enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0,
+                                                                        batch_first=True), 2)
+            self.out = nn.Linear(32, 5)
+
+        def forward(self, tokens):
+            return self.out(self.enc(self.emb(tokens))).flatten(0, 1)
+
+    m = Tagger()
+    tok = torch.randint(0, 50, (8, 12))
+    y = tok.flatten() % 5
+    return dict(model=m, inputs=tok, target=y, loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.Adam(m.parameters(), lr=0.5), steps=15,
+                expect=["lr-too-high"])
+
+
+@case
+def unscaled_house_price_target_sgd_01():
+    # Bug: regression target left in dollars (~3e5) with MSE and SGD lr=0.1: the first step explodes.
+    _seed(4040)
+    m = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 1))
+    x = torch.randn(64, 8)
+    price = 3e5 + 5e4 * (x[:, :1] + 0.5 * x[:, 1:2])
+    return dict(model=m, inputs=x, target=price, loss=nn.MSELoss(),
+                optimizer=torch.optim.SGD(m.parameters(), lr=0.1), steps=15,
+                expect=["lr-too-high", "exploding-gradients"])
+
+
+@case
+def sum_reduction_mse_conv_autoencoder_sgd():
+    # Bug: MSELoss(reduction="sum") over 32x1x28x28 pixels makes gradients ~25000x larger; SGD lr=0.01 diverges.
+    _seed(4040)
+    m = nn.Sequential(nn.Conv2d(1, 16, 3, stride=2, padding=1), nn.ReLU(),
+                      nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ReLU(),
+                      nn.ConvTranspose2d(32, 16, 4, stride=2, padding=1), nn.ReLU(),
+                      nn.ConvTranspose2d(16, 1, 4, stride=2, padding=1))
+    x = torch.randn(32, 1, 28, 28)
+    return dict(model=m, inputs=x, target=x.clone(), loss=nn.MSELoss(reduction="sum"),
+                optimizer=torch.optim.SGD(m.parameters(), lr=0.01), steps=15,
+                expect=["lr-too-high", "exploding-gradients"])
+
+
+@case
+def adam_lr_3_instead_of_3e_3_lstm_classifier():
+    # Bug: Adam lr=3 (meant 3e-3) on an LSTM classifier: the loss jumps 10x+ and never comes back.
+    _seed(4040)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(6, 48, batch_first=True)
+            self.head = nn.Linear(48, 3)
+
+        def forward(self, x):
+            out, (h, c) = self.lstm(x)
+            return self.head(h[-1])
+
+    m = Net()
+    x = torch.randn(30, 15, 6)
+    y = _balanced(30, 3)
+    return dict(model=m, inputs=x, target=y, loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.Adam(m.parameters(), lr=3.0), steps=20,
+                expect=["lr-too-high"])
+
+
+@case
+def adam_eps_one_conv_classifier():
+    # Bug: Adam(eps=1.0) -- eps dominates sqrt(v), so the steps are ~lr*grad, i.e. practically nothing.
+    _seed(4040)
+    m = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                      nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                      nn.Flatten(), nn.Linear(32, 10))
+    x = torch.randn(20, 3, 16, 16)
+    y = _balanced(20, 10)
+    return dict(model=m, inputs=x, target=y, loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.Adam(m.parameters(), lr=1e-4, eps=1.0), steps=20,
+                expect=["lr-too-low"])
+
+
+@case
+def plain_sgd_lr_1e6_four_layer_convnet():
+    # Bug: SGD with lr=1e-6 on a small ConvNet -- nothing moves.
+    _seed(4040)
+    m = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(),
+                      nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                      nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                      nn.Flatten(), nn.Linear(16, 4))
+    x = torch.randn(16, 1, 20, 20)
+    y = _balanced(16, 4)
+    return dict(model=m, inputs=x, target=y, loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.SGD(m.parameters(), lr=1e-6), steps=20,
+                expect=["lr-too-low"])
+
+
+@case
+def leftover_1e_minus_6_loss_scale_with_sgd():
+    # Bug: a debugging factor 1e-6 left in the custom loss; with SGD the updates are a million times too small.
+    _seed(4040)
+    m = nn.Sequential(nn.Linear(10, 64), nn.GELU(), nn.Linear(64, 64), nn.GELU(), nn.Linear(64, 2))
+    x = torch.randn(40, 10)
+    y = torch.stack([x[:, 0] - x[:, 1], x[:, 2] * 0.5], 1)
+
+    def scaled_mse(out, tgt):
+        return 1e-6 * F.mse_loss(out, tgt)
+
+    return dict(model=m, inputs=x, target=y, loss=scaled_mse,
+                optimizer=torch.optim.SGD(m.parameters(), lr=0.05, momentum=0.9), steps=20,
+                expect=["lr-too-low"])
+
+
+@case
+def radam_lr_1e_minus_8_bilinear_scorer():
+    # Bug: lr=1e-8 (typo for 1e-3) on an einsum bilinear pair scorer.
+    _seed(4040)
+
+    class Bilinear(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pu = nn.Linear(12, 24)
+            self.pv = nn.Linear(12, 24)
+            self.W = nn.Parameter(torch.randn(24, 24) / math.sqrt(24))
+
+        def forward(self, u, v):
+            a = torch.tanh(self.pu(u))
+            b = torch.tanh(self.pv(v))
+            return torch.einsum("bi,ij,bj->b", a, self.W, b)
+
+    m = Bilinear()
+    u, v = torch.randn(32, 12), torch.randn(32, 12)
+    y = (u[:, :4] * v[:, :4]).sum(1) / 2
+    return dict(model=m, inputs=(u, v), target=y, loss=nn.MSELoss(),
+                optimizer=torch.optim.RAdam(m.parameters(), lr=1e-8), steps=20,
+                expect=["lr-too-low"])
+
+
+@case
+def param_groups_omit_token_embedding():
+    # Bug: hand-written param groups list the encoder and head but forget the embedding table.
+    _seed(4040)
+
+    class TextCls(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(100, 32)
+            self.enc = nn.GRU(32, 32, batch_first=True)
+            self.head = nn.Linear(32, 3)
+
+        def forward(self, tokens):
+            _, h = self.enc(self.emb(tokens))
+            return self.head(h[-1])
+
+    m = TextCls()
+    tok = torch.randint(0, 100, (24, 10))
+    y = _balanced(24, 3)
+    opt = torch.optim.Adam([{"params": m.enc.parameters()},
+                            {"params": m.head.parameters(), "lr": 3e-3}], lr=1e-3)
+    return dict(model=m, inputs=tok, target=y, loss=nn.CrossEntropyLoss(),
+                optimizer=opt, steps=20, expect=["untrained-parameter"], where=["emb", "optimizer"])
+
+
+@case
+def adam_built_on_ema_deepcopy():
+    # Bug: the optimizer was built on the EMA copy (copy.deepcopy) instead of the model being trained.
+    import copy
+    _seed(4040)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv1d(4, 16, 5, padding=2)
+            self.body = nn.Conv1d(16, 16, 5, padding=2)
+            self.fc = nn.Linear(16, 2)
+
+        def forward(self, x):
+            h = F.relu(self.stem(x))
+            h = F.relu(self.body(h)) + h
+            return self.fc(h.mean(-1))
+
+    m = Net()
+    ema = copy.deepcopy(m)
+    x = torch.randn(24, 4, 40)
+    y = _balanced(24, 2)
+    return dict(model=m, inputs=x, target=y, loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.Adam(ema.parameters(), lr=1e-3), steps=20,
+                expect=["untrained-parameter"])
+
+
+@case
+def gru_classifier_group_lr_set_to_zero():
+    # Bug: the head's param group has lr=0 (a warm-up schedule that never got applied), so it never updates.
+    _seed(4040)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.GRU(5, 32, batch_first=True)
+            self.head = nn.Linear(32, 4)
+
+        def forward(self, x):
+            out, _ = self.rnn(x)
+            return self.head(out.mean(1))
+
+    m = Net()
+    x = torch.randn(32, 12, 5)
+    y = _balanced(32, 4)
+    opt = torch.optim.SGD([{"params": m.rnn.parameters()},
+                           {"params": m.head.parameters(), "lr": 0.0}], lr=0.1, momentum=0.9)
+    return dict(model=m, inputs=x, target=y, loss=nn.CrossEntropyLoss(),
+                optimizer=opt, steps=20, expect=["untrained-parameter", "lr-too-low"],
+                where=["head", "optimizer"])
+
+
+@case
+def new_output_layer_assigned_after_sgd_built():
+    # Bug: the classifier layer is replaced for 6 classes *after* the optimizer was created,
+    # so the optimizer holds the old layer's tensors and never updates the new ones.
+    _seed(4040)
+
+    class SmallResNet(nn.Module):
+        def __init__(self, n_cls):
+            super().__init__()
+            self.conv1 = nn.Conv2d(3, 16, 3, padding=1)
+            self.bn1 = nn.BatchNorm2d(16)
+            self.conv2 = nn.Conv2d(16, 16, 3, padding=1)
+            self.bn2 = nn.BatchNorm2d(16)
+            self.classifier = nn.Linear(16, n_cls)
+
+        def forward(self, x):
+            h = F.relu(self.bn1(self.conv1(x)))
+            h = F.relu(h + self.bn2(self.conv2(h)))
+            return self.classifier(F.adaptive_avg_pool2d(h, 1).flatten(1))
+
+    m = SmallResNet(10)
+    opt = torch.optim.SGD(m.parameters(), lr=0.05, momentum=0.9)
+    m.classifier = nn.Linear(16, 6)
+    x = torch.randn(24, 3, 16, 16)
+    y = _balanced(24, 6)
+    return dict(model=m, inputs=x, target=y, loss=nn.CrossEntropyLoss(),
+                optimizer=opt, steps=20, expect=["untrained-parameter"], where=["classifier", "optimizer"])
+
+
+@case
+def rounding_quantizer_without_straight_through():
+    # Bug: torch.round in forward has zero gradient everywhere, so the encoder before it never learns.
+    _seed(4040)
+
+    class QuantAE(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 8))
+            self.decoder = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 20))
+
+        def forward(self, x):
+            z = torch.round(self.encoder(x) * 4) / 4  # no straight-through estimator
+            return self.decoder(z)
+
+    m = QuantAE()
+    x = torch.randn(32, 20)
+    return dict(model=m, inputs=x, target=x.clone(), loss=nn.MSELoss(),
+                optimizer=torch.optim.Adam(m.parameters(), lr=1e-3), steps=20,
+                expect=["no-gradient"], where="encoder")
+
+
+@case
+def backbone_wrapped_in_no_grad_inside_forward():
+    # Bug: forward runs the backbone under torch.no_grad() (copied from inference code), so it never trains.
+    _seed(4040)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.backbone = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(),
+                                          nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ReLU())
+            self.head = nn.Linear(32, 5)
+
+        def forward(self, x):
+            with torch.no_grad():
+                f = self.backbone(x)
+            return self.head(f.mean((2, 3)))
+
+    m = Net()
+    x = torch.randn(20, 3, 16, 16)
+    y = _balanced(20, 5)
+    return dict(model=m, inputs=x, target=y, loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.AdamW(m.parameters(), lr=1e-3), steps=20,
+                expect=["no-gradient"], where="backbone")
+
+
+@case
+def ten_layer_sigmoid_convnet_sgd():
+    # Bug: ten stacked Conv+Sigmoid layers: gradients at the first convs are ~1e-6 of those at the head.
+    _seed(4040)
+    layers = [nn.Conv2d(3, 16, 3, padding=1), nn.Sigmoid()]
+    for _ in range(9):
+        layers += [nn.Conv2d(16, 16, 3, padding=1), nn.Sigmoid()]
+    m = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 3))
+    x = torch.randn(12, 3, 12, 12)
+    y = _balanced(12, 3)
+    return dict(model=m, inputs=x, target=y, loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.SGD(m.parameters(), lr=0.01), steps=15,
+                expect=["vanishing-gradients", "lr-too-low"])
+
+
+@case
+def ok_lbfgs_lr_1_small_polynomial_regression():
+    _seed(4040)
+    m = nn.Sequential(nn.Linear(3, 32), nn.Tanh(), nn.Linear(32, 1))
+    x = torch.randn(64, 3)
+    y = (x[:, :1] ** 2 - 0.5 * x[:, 1:2] + 0.3 * x[:, 2:3]) / 1.5
+    return dict(model=m, inputs=x, target=y, loss=nn.MSELoss(),
+                optimizer=torch.optim.LBFGS(m.parameters(), lr=1.0), steps=15, expect=[])
+
+
+@case
+def ok_nesterov_sgd_residual_bn_cnn():
+    _seed(4040)
+
+    class Block(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.c1 = nn.Conv2d(c, c, 3, padding=1, bias=False)
+            self.b1 = nn.BatchNorm2d(c)
+            self.c2 = nn.Conv2d(c, c, 3, padding=1, bias=False)
+            self.b2 = nn.BatchNorm2d(c)
+
+        def forward(self, x):
+            return F.relu(x + self.b2(self.c2(F.relu(self.b1(self.c1(x))))))
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Sequential(nn.Conv2d(3, 24, 3, padding=1, bias=False), nn.BatchNorm2d(24), nn.ReLU())
+            self.blocks = nn.Sequential(Block(24), Block(24))
+            self.fc = nn.Linear(24, 4)
+
+        def forward(self, x):
+            return self.fc(self.blocks(self.stem(x)).mean((2, 3)))
+
+    m = Net()
+    x = torch.randn(32, 3, 16, 16)
+    y = _balanced(32, 4)
+    return dict(model=m, inputs=x, target=y, loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.SGD(m.parameters(), lr=0.05, momentum=0.9, nesterov=True,
+                                          weight_decay=5e-4),
+                steps=20, expect=[])
+
+
+@case
+def ok_rmsprop_1e_3_elman_rnn_regressor():
+    _seed(4040)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.RNN(3, 32, batch_first=True)
+            self.out = nn.Linear(32, 1)
+
+        def forward(self, x):
+            out, _ = self.rnn(x)
+            return self.out(out[:, -1])
+
+    m = Net()
+    x = torch.randn(32, 8, 3)
+    y = x[:, -3:, 0].sum(1, keepdim=True) / math.sqrt(3)
+    return dict(model=m, inputs=x, target=y, loss=nn.MSELoss(),
+                optimizer=torch.optim.RMSprop(m.parameters(), lr=1e-3), steps=20, expect=[])
+
+
+@case
+def ok_adam_amsgrad_gelu_mlp_classifier():
+    _seed(4040)
+    m = nn.Sequential(nn.Linear(24, 96), nn.GELU(), nn.LayerNorm(96), nn.Linear(96, 48), nn.GELU(),
+                      nn.Linear(48, 3))
+    x = torch.randn(48, 24)
+    y = torch.stack([x[:, 0:4].sum(1), x[:, 4:8].sum(1), x[:, 8:12].sum(1)], 1).argmax(1)
+    return dict(model=m, inputs=x, target=y, loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.Adam(m.parameters(), lr=1e-3, amsgrad=True), steps=20, expect=[])
+
+
+@case
+def ok_plain_sgd_01_batchnorm_convnet():
+    _seed(4040)
+    m = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+                      nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
+                      nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 4))
+    y = _balanced(40, 4)
+    templates = torch.randn(4, 1, 14, 14)
+    x = torch.randn(40, 1, 14, 14) + 2 * templates[y]  # one noisy template per class
+    x = (x - x.mean()) / x.std()
+    return dict(model=m, inputs=x, target=y, loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.SGD(m.parameters(), lr=0.1), steps=20, expect=[])
+
+
+@case
+def ok_random_noise_labels_mlp_adam():
+    # Labels unrelated to inputs (a noise-label sanity check). On one batch the net still fits them
+    # slowly at a perfectly normal lr; nothing is wrong with the training setup itself.
+    _seed(4040)
+    m = nn.Sequential(nn.Linear(32, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 4))
+    x = torch.randn(64, 32)
+    y = _balanced(64, 4)
+    return dict(model=m, inputs=x, target=y, loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.Adam(m.parameters(), lr=1e-3), steps=20, expect=[])
+
+
+@case
+def ok_adam_1e_3_eight_sample_dataset():
+    _seed(4040)
+    m = nn.Sequential(nn.Linear(5, 32), nn.SiLU(), nn.Linear(32, 32), nn.SiLU(), nn.Linear(32, 2))
+    x = torch.randn(8, 5)
+    y = torch.stack([x[:, 0] + x[:, 1], x[:, 2] - x[:, 3]], 1) / math.sqrt(2)
+    return dict(model=m, inputs=x, target=y, loss=nn.SmoothL1Loss(),
+                optimizer=torch.optim.Adam(m.parameters(), lr=1e-3), steps=20, expect=[])
+
+
+@case
+def ok_adamw_prenorm_transformer_seq_classifier():
+    _seed(4040)
+
+    class SeqCls(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.proj = nn.Linear(10, 48)
+            self.pos = nn.Parameter(torch.randn(1, 16, 48) * 0.02)
+            self.enc = nn.TransformerEncoder(
+                nn.TransformerEncoderLayer(48, 4, 96, dropout=0.0, batch_first=True, norm_first=True), 2)
+            self.norm = nn.LayerNorm(48)
+            self.head = nn.Linear(48, 3)
+
+        def forward(self, x):
+            h = self.enc(self.proj(x) + self.pos)
+            return self.head(self.norm(h.mean(1)))
+
+    m = SeqCls()
+    x = torch.randn(24, 16, 10)
+    y = _balanced(24, 3)
+    x[torch.arange(24), :, y] += 1.0  # class signal in feature y
+    return dict(model=m, inputs=x, target=y, loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.AdamW(m.parameters(), lr=1e-3, weight_decay=0.01), steps=20,
+                expect=[])
+
+
+@case
+def ok_adagrad_default_lr_embedding_bag_topic_model():
+    _seed(4040)
+
+    class BagCls(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bag = nn.EmbeddingBag(200, 32, mode="mean")
+            self.fc = nn.Sequential(nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 4))
+
+        def forward(self, tokens):
+            return self.fc(self.bag(tokens))
+
+    m = BagCls()
+    y = _balanced(32, 4)
+    tok = torch.randint(0, 50, (32, 12)) + 50 * y[:, None]  # topic k uses words 50k..50k+49
+    return dict(model=m, inputs=tok, target=y, loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.Adagrad(m.parameters(), lr=0.01), steps=20, expect=[])
+
+
+@case
+def ok_gru_sgd_momentum_sequence_classifier():
+    _seed(4040)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 40, num_layers=2, batch_first=True)
+            self.fc = nn.Linear(40, 2)
+
+        def forward(self, x):
+            out, _ = self.gru(x)
+            return self.fc(out[:, -1])
+
+    m = Net()
+    x = torch.randn(32, 10, 4)
+    y = (x[:, :, 0].mean(1) > 0).long()
+    return dict(model=m, inputs=x, target=y, loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9), steps=20, expect=[])
+
+
+@case
+def ok_nadam_conv1d_signal_regressor():
+    _seed(4040)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.convs = nn.ModuleList([nn.Conv1d(2, 24, 5, padding=2), nn.Conv1d(24, 24, 5, padding=2)])
+            self.norm = nn.GroupNorm(4, 24)
+            self.out = nn.Linear(24, 1)
+
+        def forward(self, x):
+            h = F.relu(self.convs[0](x))
+            h = F.relu(self.norm(self.convs[1](h))) + h
+            return self.out(h.amax(-1))
+
+    m = Net()
+    x = torch.randn(32, 2, 50)
+    y = x[:, 0].amax(-1, keepdim=True) - x[:, 0].amax(-1).mean()
+    return dict(model=m, inputs=x, target=y, loss=nn.MSELoss(),
+                optimizer=torch.optim.NAdam(m.parameters(), lr=2e-3), steps=20, expect=[])
+
+
+@case
+def ok_discriminative_lr_backbone_and_head_groups():
+    _seed(4040)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.backbone = nn.Sequential(nn.Linear(16, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU())
+            self.head = nn.Linear(64, 4)
+
+        def forward(self, feats):
+            return self.head(self.backbone(feats))
+
+    m = Net()
+    y = _balanced(40, 4)
+    x = torch.randn(40, 16)
+    x[torch.arange(40), y] += 1.5  # feature k carries class k
+    x = (x - x.mean(0)) / x.std(0)
+    opt = torch.optim.Adam([{"params": m.backbone.parameters(), "lr": 3e-4},
+                            {"params": m.head.parameters(), "lr": 3e-3}])
+    return dict(model=m, inputs={"feats": x}, target=y, loss=nn.CrossEntropyLoss(),
+                optimizer=opt, steps=20, expect=[])
+
+
+@case
+def ok_conv3d_video_clip_sgd_momentum():
+    _seed(4040)
+
+    class Clip3D(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = nn.ModuleDict({
+                "conv1": nn.Conv3d(3, 12, 3, padding=1),
+                "norm1": nn.BatchNorm3d(12),
+                "conv2": nn.Conv3d(12, 24, 3, stride=2, padding=1),
+                "norm2": nn.BatchNorm3d(24),
+            })
+            self.fc = nn.Linear(24, 3)
+
+        def forward(self, clip):
+            h = F.relu(self.layers["norm1"](self.layers["conv1"](clip)))
+            h = F.relu(self.layers["norm2"](self.layers["conv2"](h)))
+            return self.fc(h.mean((2, 3, 4)))
+
+    m = Clip3D()
+    y = _balanced(18, 3)
+    clip = torch.randn(18, 3, 6, 12, 12)
+    clip[torch.arange(18), y] += 0.7  # the class shows as a brighter colour channel
+    clip = (clip - clip.mean()) / clip.std()
+    return dict(model=m, inputs=clip, target=y, loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.SGD(m.parameters(), lr=0.02, momentum=0.9), steps=20, expect=[])
