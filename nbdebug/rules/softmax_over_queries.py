@@ -64,38 +64,28 @@ def _bad_attention_over_queries():
     return dict(model=_Attention(dim=1), inputs=torch.randn(3, 5, 8))
 
 
+class _Heads(nn.Module):
+    """Two-head self-attention written by hand: (b, heads, t, t) scores, softmax over `dim`."""
+    def __init__(self, dim: int):
+        super().__init__()
+        self.qkv = nn.Linear(8, 24)
+        self.dim = dim
+
+    def forward(self, x):
+        b, t, _ = x.shape
+        q, k, v = self.qkv(x).view(b, t, 3, 2, 4).permute(2, 0, 3, 1, 4)
+        att = torch.einsum("bhqd,bhkd->bhqk", q, k).softmax(self.dim)
+        return (att @ v).transpose(1, 2).reshape(b, t, 8)
+
+
 def _bad_multi_head_scores_over_queries_method():
     torch.manual_seed(0)
-
-    class Heads(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.qkv = nn.Linear(8, 24)
-
-        def forward(self, x):
-            b, t, _ = x.shape
-            q, k, v = self.qkv(x).view(b, t, 3, 2, 4).permute(2, 0, 3, 1, 4)
-            att = (q @ k.transpose(-2, -1)).softmax(2)     # (b, heads, t, t) over the queries
-            return (att @ v).transpose(1, 2).reshape(b, t, 8)
-
-    return dict(model=Heads(), inputs=torch.randn(2, 6, 8))
+    return dict(model=_Heads(dim=2), inputs=torch.randn(2, 6, 8))
 
 
 def _bad_multi_head_scores_over_heads():
     torch.manual_seed(0)
-
-    class Heads(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.qkv = nn.Linear(8, 24)
-
-        def forward(self, x):
-            b, t, _ = x.shape
-            q, k, v = self.qkv(x).view(b, t, 3, 2, 4).permute(2, 0, 3, 1, 4)
-            att = torch.einsum("bhqd,bhkd->bhqk", q, k).softmax(dim=1)   # across the 2 heads
-            return (att @ v).transpose(1, 2).reshape(b, t, 8)
-
-    return dict(model=Heads(), inputs=torch.randn(2, 6, 8))
+    return dict(model=_Heads(dim=1), inputs=torch.randn(2, 6, 8))
 
 
 def _good_segmentation_logits_of_square_images():
