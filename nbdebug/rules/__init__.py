@@ -67,7 +67,7 @@ RULE_MODULES = [
     # -- losses, targets, gradients and training dynamics -------------------------------------
     "double_softmax", "double_sigmoid", "sigmoid_twice", "sigmoid_into_cross_entropy",
     "nll_without_log_softmax",
-    "kl_div_input", "multi_hot_cross_entropy",
+    "kl_div_input", "multi_hot_cross_entropy", "structured_output_into_loss",
     "cross_entropy_one_class",
     "bce_on_multiclass", "bce_on_logits", "regression_loss_on_labels", "float_class_labels",
     "labels_out_of_range", "bce_target_range", "target_shape", "target_outside_output_range",

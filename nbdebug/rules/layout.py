@@ -26,7 +26,8 @@ SHAPE_MESSAGE = re.compile(
     r"running_mean should contain|must be equal to input_size|Expected input to be \dD|"
     r"number of channels in input|size mismatch|shape mismatch|dimension out of range|"
     r"not compatible with input|Expected .*size|expected .* dimensions?|view size is not compatible|"
-    r"input size|output size|need to be at least \dD|should also be \d-D|but got \d-D|Expected hidden", re.I)
+    r"input size|output size|need to be at least \dD|should also be \d-D|but got \d-D|Expected hidden|"
+    r"does not broadcast|has size \d+ for operand|\.shape\[\d+\] to be", re.I)
 DTYPE_MESSAGE = re.compile(
     r"same dtype|expected scalar type|should be the same|dtype .* does not match|mixed dtype|"
     r"scalar types?|not implemented for '(Half|Long|Int|Bool|Byte|Char|Short)'|"

@@ -136,6 +136,42 @@ def _bad_too_many_poolings():
     return dict(model=m, inputs=torch.randn(2, 1, 12, 12))
 
 
+class _Scores(nn.Module):
+    """Dot-product scores written with einsum: keys named (b, m, d), or by mistake (b, d, m)."""
+    def __init__(self, keys):
+        super().__init__()
+        self.q, self.k = nn.Linear(6, 6), nn.Linear(6, 6)
+        self.keys = keys
+
+    def forward(self, x):
+        return torch.einsum(f"bld,{self.keys}->blm", self.q(x), self.k(x)).softmax(-1).mean(1)
+
+
+def _bad_einsum_letters_swapped():
+    torch.manual_seed(0)
+    return dict(model=_Scores("bdm"), inputs=torch.randn(2, 4, 6))
+
+
+def _bad_padding_mask_sequence_first():
+    torch.manual_seed(0)
+
+    class Encoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
+
+        def forward(self, x, mask):
+            return self.attn(x, x, x, key_padding_mask=mask)[0]
+
+    mask = torch.zeros(5, 3, dtype=torch.bool)   # (S, N); batch_first attention wants (N, S)
+    return dict(model=Encoder(), inputs=(torch.randn(3, 5, 8), mask))
+
+
+def _good_einsum_letters_right():
+    torch.manual_seed(0)
+    return dict(model=_Scores("bmd"), inputs=torch.randn(2, 4, 6))
+
+
 def _good_heads_agree():
     torch.manual_seed(0)
     return dict(model=_TwoHeads(4), inputs=torch.randn(6, 5))
@@ -154,9 +190,10 @@ RULE = Rule(
     fix="Reshape with sizes inferred from the tensor (`x.flatten(1)`, `x.reshape(x.shape[0], -1)`), and "
         "make the widths of combined branches agree.",
     check=check,
-    bad=[_bad_hard_coded_view, _bad_broadcast_between_heads, _bad_too_many_poolings,
+    bad=[_bad_hard_coded_view, _bad_broadcast_between_heads, _bad_too_many_poolings, _bad_einsum_letters_swapped,
+         _bad_padding_mask_sequence_first,
          _bad_rnn_state_without_layer_dim],
-    good=[_good_heads_agree],
+    good=[_good_heads_agree, _good_einsum_letters_right],
     needs="forward",
     thresholds="No numbers: the forward raised an exception whose message is a torch shape error, and "
                "no more specific rule (NBD102-NBD107, dtype, device, none-output, NBD160) explains it.",

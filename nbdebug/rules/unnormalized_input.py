@@ -30,6 +30,18 @@ def first_consumer(trace, s):
     return None
 
 
+def batch_normalised_next(trace, call) -> bool:
+    """The first layer's output goes straight into a batch norm in training mode (conv -> BN, the stem
+    of most CNNs): a linear map followed by normalisation with this batch's statistics is blind to the
+    input's scale, in its outputs and in the weight gradients alike."""
+    if not call.outputs or call.type not in WEIGHTED_TYPES:
+        return False
+    ref = call.outputs[0].ref
+    nxt = next((c for c in leaf_calls(trace) if c.index > call.index and c.inputs and c.inputs[0].ref == ref),
+               None)
+    return nxt is not None and nxt.type.startswith(("BatchNorm", "SyncBatchNorm")) and nxt.training
+
+
 def is_pixels(s) -> bool:
     return s.extra.get("integral_frac", 0) >= 0.99 and s.min >= 0 and 50 < s.max <= 255
 
@@ -52,8 +64,8 @@ def check(trace):
         if scale < RMS_LIMIT:
             continue
         call = first_consumer(trace, s)
-        if call is None or call.type in NORMALISING or not call.outputs:
-            continue  # never read by a layer, or normalised by the model's first layer
+        if call is None or call.type in NORMALISING or not call.outputs or batch_normalised_next(trace, call):
+            continue  # never read by a layer, or normalised by the model's first layer(s)
         out = call.outputs[0]
         if call.type in GATED:
             if scale < RMS_LIMIT_GATED:
@@ -91,6 +103,13 @@ def _good_standardised_features():
     torch.manual_seed(0)
     m = nn.Sequential(nn.Linear(3, 16), nn.Tanh(), nn.Linear(16, 1))
     return dict(model=m, inputs=torch.randn(20, 3), target=torch.randn(20, 1), loss=nn.MSELoss())
+
+
+def _good_raw_pixels_into_conv_then_batchnorm():
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Conv2d(1, 8, 3, bias=False), nn.BatchNorm2d(8), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                      nn.Flatten(), nn.Linear(8, 3)).train()
+    return dict(model=m, inputs=torch.randint(0, 256, (6, 1, 12, 12)).float(), target=torch.arange(6) % 3)
 
 
 def _good_batchnorm_first():
@@ -131,12 +150,14 @@ RULE = Rule(
         "training set's mean and std.",
     check=check,
     bad=[_bad_raw_grayscale_pixels, _bad_prices_in_thousands],
-    good=[_good_standardised_features, _good_batchnorm_first, _good_scaled_inside_forward],
+    good=[_good_standardised_features, _good_batchnorm_first, _good_scaled_inside_forward,
+          _good_raw_pixels_into_conv_then_batchnorm],
     needs="forward",
     thresholds=f"Input RMS sqrt(mean² + std²) >= {RMS_LIMIT:g} (unit-scale data has RMS ≈ 1; my reasoning: an "
                f"order of magnitude above what initialisers assume, as in CS231n's preprocessing notes) AND the "
                f"first Linear/Conv reading it outputs std >= {PREACT_LIMIT:g} (DeepDiagnosis' saturation level "
                f"|x| >= 5). RNN/attention first layers have bounded outputs, so they need RMS >= "
-               f"{RMS_LIMIT_GATED:g} alone. Silent when a normalisation layer reads the input first, or the "
+               f"{RMS_LIMIT_GATED:g} alone. Silent when a normalisation layer reads the input first, when the "
+               f"first Linear/Conv feeds a batch norm in training mode directly (scale-blind), or the "
                f"model rescales it before its first layer. Pixels: whole numbers in 0..255 with max > 50.",
 )
