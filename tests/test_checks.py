@@ -408,3 +408,25 @@ def test_the_swap_test_runs_along_the_batch_of_sequence_first_data():
     x = torch.randn(9, 4, 5)
     assert batch_mixing.run(PerStep(), (x,), {}, 4, dim=1)["mixed"] is False
     assert batch_mixing.run(PerStep(), (x,), {}, 9, dim=0)["mixed"] is True   # time steps read as samples
+
+
+def test_the_origin_of_mixing_is_looked_for_in_eval_mode_too():
+    # a batch norm in training mode mixes samples by design; the swap test runs in eval mode, and so
+    # must the search for where the mixing starts, or it stops at the batch norm and the real culprit,
+    # a normalisation over the batch later on, goes unnamed
+    torch.manual_seed(0)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bn, self.fc = nn.BatchNorm1d(6), nn.Linear(6, 6)
+
+        def forward(self, x):
+            h = self.fc(self.bn(x))
+            return h / h.abs().sum(0, keepdim=True)        # normalised over the batch
+
+    model = Net().train()
+    result = batch_mixing.run(model, (torch.randn(5, 6),), {}, 5)
+    assert result["mixed"] is True
+    assert result["origin"]["call"] != 1                     # not the batch norm (call 1)
+    assert model.training and model.bn.training             # modes put back

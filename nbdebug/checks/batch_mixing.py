@@ -119,10 +119,15 @@ def queue(model: torch.nn.Module, args: tuple, kwargs: dict, batch: int, stats, 
 
 
 def settle(result: dict, model: torch.nn.Module, args: tuple, kwargs: dict, batch: int, dim: int = 0) -> dict:
-    """After the transfer: where mixing was found, localise it (rare, so free on healthy models)."""
+    """After the transfer: where mixing was found, localise it (rare, so free on healthy models). Sets
+    every module to eval mode, as queue() does; the caller restores the modes."""
     if result.pop("pending", False):  # the numbers never arrived (a meta vector)
         result["skipped"] = "the comparison produced no values"
     if result.get("mixed"):
+        # the same modes as the swap test: in training mode batch norm would mix the samples itself and
+        # be named as the origin (the caller puts the modes back)
+        for m in model.modules():
+            m.training = False
         try:
             result["origin"] = mixing_origin.locate(model, args, kwargs, batch, dim)
         except Exception as e:
@@ -131,13 +136,19 @@ def settle(result: dict, model: torch.nn.Module, args: tuple, kwargs: dict, batc
 
 
 def run(model: torch.nn.Module, args: tuple, kwargs: dict, batch: int, dim: int = 0) -> dict:
-    """The whole check on its own (its own transfer): queue, finish, settle."""
+    """The whole check on its own (its own transfer): queue, finish, settle; the modules' train/eval
+    modes are put back after."""
     from ..stats import StatsBatch
 
-    stats = StatsBatch()
-    result = queue(model, args, kwargs, batch, stats, dim)
-    stats.finish()
-    return settle(result, model, args, kwargs, batch, dim)
+    modes = [(m, m.training) for m in model.modules()]
+    try:
+        stats = StatsBatch()
+        result = queue(model, args, kwargs, batch, stats, dim)
+        stats.finish()
+        return settle(result, model, args, kwargs, batch, dim)
+    finally:
+        for m, flag in modes:
+            m.training = flag
 
 
 def batch_layout(args, kwargs, target) -> tuple:
