@@ -86,6 +86,17 @@ class ModelIndex:
         return self._attrs[key]
 
 
+def layer_type(module: nn.Module) -> str:
+    """The module's class name; for a parametrised layer (spectral_norm, weight_norm, orthogonal via
+    torch.nn.utils.parametrize) the layer's own class, `Conv2d` rather than `ParametrizedConv2d`, so the
+    rules know it for what it computes."""
+    cls = type(module)
+    if cls.__name__.startswith("Parametrized") and len(cls.__mro__) > 1 and \
+            getattr(module, "parametrizations", None) is not None:
+        return cls.__mro__[1].__name__
+    return cls.__name__
+
+
 def simple_attrs(module: nn.Module) -> dict:
     """Public config attributes with plain values (in_features, dim, p, batch_first, ...)."""
     out = {}
@@ -156,7 +167,7 @@ class Recorder:
     def _new_call(self, module, args) -> Call:
         name, registered = self.index.name_of(module)
         parent = self.current_call()
-        call = Call(index=len(self.calls), name=name, type=type(module).__name__,
+        call = Call(index=len(self.calls), name=name, type=layer_type(module),
                     depth=0 if parent is None else parent.depth + 1,
                     parent=None if parent is None else parent.index,
                     params=self.index.param_count(module), attrs=self.index.attrs(module),

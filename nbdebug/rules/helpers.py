@@ -56,9 +56,16 @@ def is_leaf(trace: Trace, call: Call) -> bool:
     return not any(c.parent == call.index for c in trace.calls)
 
 
+PARAMETRIZATION = ".parametrizations."
+
+
 def leaf_calls(trace: Trace) -> list:
-    parents = {c.parent for c in trace.calls if c.parent is not None}
-    return [c for c in trace.calls if c.index not in parents]
+    """Calls that run no other module: the layers. A parametrised layer (spectral_norm, weight_norm) runs
+    the modules that compute its weight, but is still the layer the data goes through, and those
+    weight computations are not layers of the model."""
+    internal = {c.index for c in trace.calls if PARAMETRIZATION in f".{c.name}."}
+    parents = {c.parent for c in trace.calls if c.parent is not None and c.index not in internal}
+    return [c for c in trace.calls if c.index not in parents and c.index not in internal]
 
 
 def output_head(trace: Trace, out, types) -> Optional[Call]:

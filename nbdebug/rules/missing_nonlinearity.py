@@ -29,6 +29,12 @@ def _bottleneck(a, b) -> bool:
     return None not in (r, d_in, d_out) and r < d_in and r < d_out
 
 
+def _identity(call) -> bool:
+    """An activation that computes nothing: `nn.LeakyReLU(True)` means negative_slope=True, that is 1.0
+    (the `inplace=True` it was meant to be is the second argument)."""
+    return call.type in ("LeakyReLU", "RReLU") and call.attrs.get("negative_slope", call.attrs.get("lower")) == 1
+
+
 def _next_maps(by_input: dict, a) -> list:
     """Linear maps that receive a's output through nothing but pass-through layers and batch norms."""
     found, refs, seen = [], [a.outputs[0].ref], set()
@@ -40,7 +46,7 @@ def _next_maps(by_input: dict, a) -> list:
         for c in by_input.get(ref, ()):
             if c.index <= a.index:
                 continue
-            if c.type in CROSSED and c.outputs:
+            if (c.type in CROSSED or _identity(c)) and c.outputs:
                 refs.append(c.outputs[0].ref)
             elif c.type in MAPS:
                 found.append(c)
@@ -74,6 +80,26 @@ def _around_b(trace, a, b) -> bool:
             return True
         # not here: a block nested in a residual one (x + block2(block1(x))) passes its input on too
     return False
+
+
+ACTIVATING = ("ReLU", "ReLU6", "LeakyReLU", "PReLU", "RReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish",
+              "Hardswish", "Hardsigmoid", "Sigmoid", "Tanh", "Hardtanh", "Softplus", "Softsign", "GLU")
+
+
+def _block_of(trace, c):
+    """The nearest custom (non-container) module call around c."""
+    return next((k for k in _ancestors(trace, c) if k.type not in CONTAINER_TYPES), None)
+
+
+def _between_blocks(trace, a, b) -> bool:
+    """a ends one block and b starts the next block of the same class, and a's block has its own
+    activations: the linear bottleneck of inverted-residual designs (MobileNetV2/V3, EfficientNet),
+    where the projection is kept linear on purpose (Sandler et al. 2018)."""
+    ka, kb = _block_of(trace, a), _block_of(trace, b)
+    if ka is None or kb is None or ka.index == kb.index or ka.type != kb.type or ka.parent is None:
+        return False
+    inside = [c for c in trace.calls if ka.index < c.index < a.index and ka in _ancestors(trace, c)]
+    return any(c.type in ACTIVATING for c in inside)
 
 
 def _pairs(trace) -> list:
@@ -138,18 +164,28 @@ def children_of(trace, index) -> list:
 
 def check(trace):
     for chain in _chains(_pairs(trace)):
-        low_rank = all(_bottleneck(a, b) for a, b in zip(chain, chain[1:]))
+        low_rank = all(_bottleneck(a, b) or _between_blocks(trace, a, b) for a, b in zip(chain, chain[1:]))
         names = " → ".join(f"`{c.name}` ({c.type})" for c in chain)
         message = (f"{names} follow each other with no activation in between, so together they compute "
                    f"no more than {_collapsed(chain)}.")
-        if low_rank:
+        if low_rank and all(_bottleneck(a, b) for a, b in zip(chain, chain[1:])):
             message += " The middle width is smaller than both ends: a low-rank factorisation, if intended."
+        elif low_rank:
+            message += (" They end one block and start the next: the linear bottleneck of inverted-residual "
+                        "designs (MobileNetV2/V3), if intended.")
         after = ", ".join(f"`{c.name}`" for c in chain[:-1])
         fix = (f"Add a non-linearity after {after} (e.g. `nn.ReLU()` between them in the nn.Sequential, "
                f"or `F.relu(...)` in forward), or drop the extra layers if one linear map is enough.")
         rebuilt = _sequential_with_relus(trace, chain)
         if rebuilt:
             fix = f"Put an activation between them: `{rebuilt}`."
+        outs = {c.outputs[0].ref for c in chain[:-1] if c.outputs}
+        fake = [c for c in trace.calls if _identity(c) and c.inputs and c.inputs[0].ref in outs]
+        if fake:
+            message += (f" The `{fake[0].type}` between them (`{fake[0].name}`) has negative_slope=1, the "
+                        f"identity: `nn.{fake[0].type}(True)` sets the slope, not `inplace`.")
+            fix = (f"Give the slope first: `nn.{fake[0].type}(0.2, inplace=True)` (or "
+                   f"`nn.{fake[0].type}(negative_slope=0.2)`).")
         yield RULE.finding(chain[0].name, message, fix, call=chain[0].index,
                            severity="info" if low_rank else None,
                            evidence={"chain": [c.name for c in chain], "low_rank": low_rank})
@@ -184,6 +220,14 @@ def _bad_batchnorm_between_linears():
     m = nn.Sequential(nn.Linear(10, 32), nn.BatchNorm1d(32), nn.Linear(32, 32), nn.BatchNorm1d(32),
                       nn.Linear(32, 2))
     return dict(model=m, inputs=torch.randn(16, 10))
+
+
+def _bad_leaky_relu_slope_one():
+    # nn.LeakyReLU(True) was meant as inplace=True, but the first argument is the slope: 1.0, the identity
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Conv2d(3, 8, 4, 2, 1), nn.LeakyReLU(True), nn.Conv2d(8, 8, 4, 2, 1), nn.LeakyReLU(True),
+                      nn.Flatten(), nn.Linear(8 * 2 * 2, 1))
+    return dict(model=m, inputs=torch.randn(4, 3, 8, 8))
 
 
 def _good_conv_bn_relu_blocks():
@@ -273,6 +317,28 @@ def _good_post_norm_residual_message_passing():
     return dict(model=Net(), inputs=torch.randn(4, 5, 3))
 
 
+class _InvertedResidual(nn.Module):
+    """expand 1x1 (when widening) -> depthwise -> project 1x1, the projection linear (MobileNetV2)."""
+    def __init__(self, cin, exp, cout):
+        super().__init__()
+        layers = [nn.Conv2d(cin, exp, 1), nn.BatchNorm2d(exp), nn.ReLU6()] if exp != cin else []
+        layers += [nn.Conv2d(exp, exp, 3, padding=1, groups=exp), nn.BatchNorm2d(exp), nn.ReLU6(),
+                   nn.Conv2d(exp, cout, 1), nn.BatchNorm2d(cout)]
+        self.block = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.block(x)
+
+
+def _good_linear_bottleneck_between_blocks():
+    # the first block does not expand, so its 16 -> 16 projection meets the next block's 16 -> 64
+    # expansion with only a batch norm between them, by design
+    torch.manual_seed(0)
+    m = nn.Sequential(_InvertedResidual(16, 16, 16), _InvertedResidual(16, 64, 24), nn.AdaptiveAvgPool2d(1),
+                      nn.Flatten(), nn.Linear(24, 3))
+    return dict(model=m, inputs=torch.randn(4, 16, 8, 8), target=torch.arange(4) % 3)
+
+
 def _good_low_rank_adapter():
     torch.manual_seed(0)
 
@@ -304,10 +370,10 @@ RULE = Rule(
     ),
     fix="Insert an activation (ReLU, GELU, Tanh) between the two layers.",
     check=check,
-    bad=[_bad_conv_stack, _bad_linear_dropout_linear, _bad_batchnorm_between_linears],
+    bad=[_bad_conv_stack, _bad_linear_dropout_linear, _bad_batchnorm_between_linears, _bad_leaky_relu_slope_one],
     good=[_good_with_activations, _good_conv_bn_relu_blocks, _good_depthwise_separable,
           _good_low_rank_adapter, _good_residual_stream_into_block, _good_residual_around_nested_blocks,
-          _good_post_norm_residual_message_passing],
+          _good_post_norm_residual_message_passing, _good_linear_bottleneck_between_blocks],
     needs="forward",
     thresholds=(
         "No number: the output tensor of a Linear/Conv call (same tensor identity, followed through "
@@ -317,7 +383,9 @@ RULE = Rule(
         "Chollet 2017), nor when the second layer sits in a custom module that receives the first one's "
         "output and returns a tensor none of its layers produced (a skip connection x + f(x)), nor when "
         "the autograd graph shows the first layer's output consumed by more than one op (a residual "
-        "inside a post-norm block, a concat): it must then exist on its own; a "
+        "inside a post-norm block, a concat): it must then exist on its own; a pair that ends one block "
+        "and starts the next block of the same class, whose own layers include an activation (the "
+        "linear bottleneck of MobileNetV2/V3), and a "
         "low-rank bottleneck (middle width smaller than both ends, as in LoRA) is "
         "reported as info only."
     ),

@@ -34,7 +34,8 @@ def _skipped_by_sibling(trace, head: str, called: set) -> str:
     """A module like `head` that forward did run, so this call skipped `head` on purpose (stochastic
     depth, layer drop, an early exit) rather than forgetting it: an owner of the same class that
     called the same child, or, inside a ModuleList, an item with the same parameters while `head`
-    sits between others (a loop that skips its last item is more likely off by one)."""
+    sits between others (a loop that skips its last item is more likely off by one), or, when the
+    list is routed into (items that ran on both sides of one that did not: mixture-of-experts), anywhere."""
     owner, _, attr = head.rpartition(".")
     types = {c.name: c.type for c in trace.calls}
     if owner in types:
@@ -46,7 +47,11 @@ def _skipped_by_sibling(trace, head: str, called: set) -> str:
     prefix = f"{owner}." if owner else ""
     items = {int(n[len(prefix):].split(".")[0]) for n in {p.module for p in trace.params}
              if n.startswith(prefix) and n[len(prefix):].split(".")[0].isdigit()}
-    if not items or int(attr) in (min(items), max(items)):
+    ran = {k for k in items if f"{prefix}{k}" in called}
+    # items skipped between items that ran: the list is routed into (mixture-of-experts, layer drop),
+    # not walked in a loop, so its first or last item may sit idle too
+    routed = bool(ran) and any(min(ran) < k < max(ran) for k in items - ran)
+    if not items or (int(attr) in (min(items), max(items)) and not routed):
         return ""
     mine = _signature(trace, head)
     for k in sorted(items):
@@ -182,6 +187,28 @@ def _good_layer_dropped_from_a_module_list():
     return dict(model=Encoder(), inputs=torch.randn(4, 8), target=torch.randn(4, 8))
 
 
+class _Routed(nn.Module):
+    """Top-1 routing: each token goes to one expert (a router decides it in real code; here a fixed
+    route keeps the example stable), so experts 1, 4 and 5, the last one included, get no token."""
+    def __init__(self):
+        super().__init__()
+        self.experts = nn.ModuleList(nn.Linear(4, 4) for _ in range(6))
+        self.head = nn.Linear(4, 4)
+        self.register_buffer("route", torch.tensor([0, 2, 3, 0, 2, 3, 0, 2]))
+
+    def forward(self, x):
+        out = torch.zeros_like(x)
+        for e in self.route.unique().tolist():
+            sel = self.route == e
+            out[sel] = self.experts[e](x[sel])
+        return self.head(out)
+
+
+def _good_top1_experts_some_idle():
+    torch.manual_seed(0)
+    return dict(model=_Routed(), inputs=torch.randn(8, 4), target=torch.randn(8, 4), loss=nn.MSELoss())
+
+
 def _bad_loop_skips_the_last_block():
     torch.manual_seed(0)
 
@@ -218,14 +245,15 @@ RULE = Rule(
     check=check,
     bad=[_bad_forgotten_layer, _bad_branch_never_taken, _bad_loop_skips_the_last_block],
     good=[_good_all_used, _good_attention_out_proj, _good_stochastic_depth_skips_one_block,
-          _good_layer_dropped_from_a_module_list, _good_unused_in_inference],
+          _good_layer_dropped_from_a_module_list, _good_unused_in_inference, _good_top1_experts_some_idle],
     needs="backward",
     thresholds=(
         "No number: trainable parameters with no gradient whose module was never called. A warning when "
         "the model is in training mode with a real loss or an optimizer; info otherwise (a branch used "
         "only in another mode is legal), and info when a module built the same way did run (an owner "
         "of the same class that called the same child, or a ModuleList item with the same parameters "
-        "when the skipped one is not the list's first or last): a branch skipped for this call, as "
+        "when the skipped one is not the list's first or last, or anywhere when items that ran sit on both "
+        "sides of one that did not, as with routed experts): a branch skipped for this call, as "
         "stochastic depth and layer drop do."
     ),
 )
