@@ -404,8 +404,9 @@ class _Tracer:
                     t.checks["batch_mixing"] = {"mixed": False, "method": "static", "reason": reason}
                 else:
                     # no _fresh copies: the check feeds the model row-picked clones of the inputs
+                    rows = t.outputs[0].shape[0] if t.outputs and t.outputs[0].shape else None
                     t.checks["batch_mixing"] = batch_mixing.queue(self.root, self.args, self.kwargs, batch,
-                                                                  self.batch, dim)
+                                                                  self.batch, dim, rows)
             except Exception as e:
                 t.checks["batch_mixing"] = {"skipped": describe(e)[:300]}
             finally:

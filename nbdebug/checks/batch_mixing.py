@@ -19,6 +19,8 @@ healthy models).
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import torch
 
 from ..structure import map_tensors, tensors
@@ -68,10 +70,12 @@ def _output_batch_dim(out: torch.Tensor, dim: int, k: int):
     return None
 
 
-def queue(model: torch.nn.Module, args: tuple, kwargs: dict, batch: int, stats, dim: int = 0) -> dict:
+def queue(model: torch.nn.Module, args: tuple, kwargs: dict, batch: int, stats, dim: int = 0,
+          full_rows: Optional[int] = None) -> dict:
     """Run the two forwards now; the comparison's two numbers travel with the trace's one transfer
     (`stats.add_vector`), so the returned dict is complete after `stats.finish()` (then `settle`).
-    `dim`: the inputs' batch dimension (1 for sequence-first data, see `batch_layout`)."""
+    `dim`: the inputs' batch dimension (1 for sequence-first data, see `batch_layout`); `full_rows`: the
+    first dimension of the traced output, to tell rows that follow the batch from rows that do not."""
     k = SUB_BATCH
     if batch is None or batch < k:
         return {"skipped": "fewer than two samples in the batch"}
@@ -90,6 +94,11 @@ def queue(model: torch.nn.Module, args: tuple, kwargs: dict, batch: int, stats, 
     if b is None or b.device.type == "meta" or not b.numel():
         return {"skipped": "the output holds no tensor values to compare"}
     out_dim = _output_batch_dim(b, dim, k)
+    if out_dim is None and full_rows == batch and b.dim() >= 1 and b.shape[0] == full_rows and batch != k:
+        # the full batch gave one row per sample, the sub-batch the same number of rows again: the rows
+        # were never the samples (h[0] for h[:, 0] when the sequence is as long as the batch)
+        return {"mixed": True, "method": "rows", "sub_batch": k, "output_rows": int(b.shape[0]),
+                "output_shape": list(b.shape), "relative_change": None}
     if out_dim is None:
         return {"skipped": f"the output's first dimension ({b.shape[0] if b.dim() else 'scalar'}) is not "
                            f"the batch ({k})", "output_shape": list(b.shape)}

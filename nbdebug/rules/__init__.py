@@ -61,6 +61,7 @@ RULE_MODULES = [
     "zero_gradient",
     "cell_state_not_carried",
     "requires_grad_attribute",
+    "padding_mask_inverted",
     "frozen_params",
     "unused_modules",
     "output_without_grad",

@@ -77,6 +77,9 @@ def check(trace):
     mix = trace.checks.get("batch_mixing") or {}
     if not mix.get("mixed"):
         return
+    if mix.get("method") == "rows":
+        yield _rows_not_samples(trace, mix)
+        return
     change = mix.get("relative_change", 0.0)
     evidence = {"relative_change": change, "origin": mix.get("origin")}
     c, side = _culprit(trace, mix.get("origin") or {})
@@ -125,6 +128,42 @@ def check(trace):
                "`out.permute(1, 0, 2).reshape(out.size(1), -1)`), or build the recurrent/attention layers "
                "with `batch_first=True` and feed (batch, time, features). " + fix)
     yield RULE.finding(where, message, fix, call=c.index if c is not None else None, evidence=evidence)
+
+
+def _rows_not_samples(trace, mix):
+    out = model_output(trace)
+    rows, k = mix.get("output_rows"), mix.get("sub_batch")
+    message = (f"The output {shape(out)} has one row per sample only by coincidence: with the batch cut to "
+               f"{k} samples it still has {rows} rows, so its rows come from another axis of the data (a "
+               f"sequence as long as the batch), and each sample's prediction is built from other samples.")
+    fix = ("Index the batch dimension last: `h[:, 0]` (every sample's first token, BERT's [CLS]) rather "
+           "than `h[0]` (all tokens of the first sample); `x.mean(1)` rather than `x.mean(0)`; check "
+           "`view`/`reshape` calls that put the batch anywhere but first.")
+    return RULE.finding("", message, fix, call=0 if trace.calls else None,
+                        evidence={"output_rows": rows, "sub_batch": k, "origin": mix.get("origin")})
+
+
+class _FirstTokenPooler(nn.Module):
+    """(batch, seq, d) encoder states pooled to one row per sample, or by mistake to the first sample."""
+    def __init__(self, right):
+        super().__init__()
+        self.enc, self.head = nn.Linear(4, 8), nn.Linear(8, 2)
+        self.right = right
+
+    def forward(self, x):
+        h = torch.tanh(self.enc(x))
+        return self.head(h[:, 0] if self.right else h[0])
+
+
+def _bad_first_sample_for_first_token():
+    # sequence length 6 == batch 6: h[0] is (6, 8) too, so every shape fits
+    torch.manual_seed(0)
+    return dict(model=_FirstTokenPooler(right=False), inputs=torch.randn(6, 6, 4), target=torch.arange(6) % 2)
+
+
+def _good_first_token_of_every_sample():
+    torch.manual_seed(0)
+    return dict(model=_FirstTokenPooler(right=True), inputs=torch.randn(6, 6, 4), target=torch.arange(6) % 2)
 
 
 def _bad_view_swaps_batch():
@@ -226,9 +265,10 @@ RULE = Rule(
         "batch, `permute`/`transpose` to reorder dimensions, and `batch_first=True` on sequence layers fed "
         "(batch, seq, features).",
     check=check,
-    bad=[_bad_view_swaps_batch, _bad_lstm_batch_first_confusion, _bad_seq_first_output_viewed_as_batch],
+    bad=[_bad_view_swaps_batch, _bad_lstm_batch_first_confusion, _bad_seq_first_output_viewed_as_batch,
+         _bad_first_sample_for_first_token],
     good=[_good_seq_first_fed_correctly, _good_batchnorm_training,
-          _good_seq_first_output_transposed_then_flattened],
+          _good_seq_first_output_transposed_then_flattened, _good_first_token_of_every_sample],
     needs="backward",
     thresholds=(
         "The independence test behind Karpathy's backprop check ('A Recipe for Training Neural Networks': "
