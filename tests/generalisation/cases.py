@@ -10147,3 +10147,1191 @@ def ok_conv3d_video_clip_sgd_momentum():
     clip = (clip - clip.mean()) / clip.std()
     return dict(model=m, inputs=clip, target=y, loss=nn.CrossEntropyLoss(),
                 optimizer=torch.optim.SGD(m.parameters(), lr=0.02, momentum=0.9), steps=20, expect=[])
+
+
+# ====================================================================== blind batch 41 (seventh session): models that raise; it found einsum's and MultiheadAttention's shape messages unread, and a tuple output handed whole to the loss (NBD418)
+@case
+def flatten_size_for_28px_but_cifar_32px_images():
+    # Bug: fc1.in_features was computed for 28x28 inputs (32*7*7), but the images are 32x32 (32*8*8).
+    _seed(4141)
+
+    class SmallCNN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Sequential(
+                nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+            self.fc1 = nn.Linear(32 * 7 * 7, 64)
+            self.fc2 = nn.Linear(64, 10)
+
+        def forward(self, x):
+            x = torch.flatten(self.features(x), 1)
+            return self.fc2(F.relu(self.fc1(x)))
+
+    x = torch.randn(8, 3, 32, 32)
+    return dict(model=SmallCNN(), inputs=x, target=_balanced(8, 10), loss=nn.CrossEntropyLoss(),
+                expect=["shape-mismatch"], where=["fc1", "input"])
+
+
+@case
+def embedding_vocab_size_off_by_one():
+    # Bug: ids run 0..50 (0 = pad, 50 words numbered 1..50) but Embedding has only 50 rows.
+    _seed(4141)
+
+    class BagOfWords(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(50, 32, padding_idx=0)
+            self.fc = nn.Linear(32, 4)
+
+        def forward(self, ids):
+            return self.fc(self.emb(ids).mean(1))
+
+    ids = torch.randint(1, 51, (16, 12))
+    ids[3, 5] = 50  # the last word of the vocabulary is surely present
+    return dict(model=BagOfWords(), inputs=ids, target=_balanced(16, 4), loss=nn.CrossEntropyLoss(),
+                expect=["shape-mismatch"], where=["emb", "input"])
+
+
+@case
+def grayscale_batch_without_channel_dim():
+    # Bug: MNIST-like batch given as (N, H, W); Conv2d(1, ...) reads it as one unbatched image with N channels.
+    _seed(4141)
+    m = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                      nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                      nn.Linear(16, 10))
+    x = torch.randn(12, 28, 28)
+    return dict(model=m, inputs=x, target=_balanced(12, 10), loss=nn.CrossEntropyLoss(),
+                expect=["shape-mismatch"], where=["input", "0"])
+
+
+@case
+def channels_last_video_into_conv3d():
+    # Bug: video clips decoded as (N, T, H, W, C) go straight into Conv3d(3, ...), which wants (N, C, T, H, W).
+    _seed(4141)
+
+    class Clip3D(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv3d(3, 8, 3, padding=1)
+            self.pool = nn.AdaptiveAvgPool3d(1)
+            self.head = nn.Linear(8, 5)
+
+        def forward(self, v):
+            h = F.relu(self.stem(v))
+            return self.head(self.pool(h).flatten(1))
+
+    v = torch.randn(4, 6, 16, 16, 3)
+    return dict(model=Clip3D(), inputs=v, target=torch.tensor([0, 1, 2, 3]), loss=nn.CrossEntropyLoss(),
+                expect=["shape-mismatch"], where=["input", "stem"])
+
+
+@case
+def univariate_series_missing_feature_dim_into_lstm():
+    # Bug: series of shape (N, L) into LSTM(input_size=1, batch_first=True); forgot x.unsqueeze(-1).
+    _seed(4141)
+
+    class Forecaster(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(1, 32, batch_first=True)
+            self.out = nn.Linear(32, 1)
+
+        def forward(self, x):
+            h, _ = self.lstm(x)
+            return self.out(h[:, -1])
+
+    x = torch.randn(16, 50)
+    return dict(model=Forecaster(), inputs=x, target=torch.randn(16, 1), loss=nn.MSELoss(),
+                expect=["shape-mismatch"], where=["input", "lstm"])
+
+
+@case
+def time_difference_sliced_along_batch_then_cat():
+    # Bug: first difference taken along dim 0 (x[1:] - x[:-1]) instead of time; cat with x then fails.
+    _seed(4141)
+
+    class DiffFeatures(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.mlp = nn.Sequential(nn.Linear(2 * 24, 64), nn.ReLU(), nn.Linear(64, 1))
+
+        def forward(self, x):  # x: (N, T=24)
+            d = x[1:] - x[:-1]  # should be x[:, 1:] - x[:, :-1] (and padded)
+            return self.mlp(torch.cat([x, d], dim=1))
+
+    x = torch.randn(16, 24)
+    return dict(model=DiffFeatures(), inputs=x, target=torch.randn(16, 1), loss=nn.MSELoss(),
+                expect=["shape-mismatch", "batch-mixing"], where=[""])
+
+
+@case
+def einsum_attention_with_swapped_key_letters():
+    # Bug: keys are (b, m, d) but the einsum names them "bdm", so d (32) is matched against the sequence length (12).
+    _seed(4141)
+
+    class DotAttn(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.q = nn.Linear(32, 32)
+            self.k = nn.Linear(32, 32)
+            self.v = nn.Linear(32, 32)
+            self.head = nn.Linear(32, 3)
+
+        def forward(self, x):
+            q, k, v = self.q(x), self.k(x), self.v(x)
+            s = torch.einsum("bld,bdm->blm", q, k) / math.sqrt(32)
+            h = torch.einsum("blm,bmd->bld", s.softmax(-1), v)
+            return self.head(h.mean(1))
+
+    x = torch.randn(8, 12, 32)
+    return dict(model=DotAttn(), inputs=x, target=_balanced(8, 3), loss=nn.CrossEntropyLoss(),
+                expect=["shape-mismatch"], where=[""])
+
+
+@case
+def key_padding_mask_left_sequence_first():
+    # Bug: mask built with pad_sequence defaults is (S, N); the batch_first attention wants (N, S).
+    _seed(4141)
+
+    class Encoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attn = nn.MultiheadAttention(32, 4, batch_first=True)
+            self.norm = nn.LayerNorm(32)
+            self.head = nn.Linear(32, 2)
+
+        def forward(self, x, pad_mask):
+            h, _ = self.attn(x, x, x, key_padding_mask=pad_mask)
+            h = self.norm(x + h)
+            return self.head(h.mean(1))
+
+    x = torch.randn(6, 10, 32)
+    lengths = torch.tensor([10, 8, 7, 10, 5, 9])
+    pad_mask = torch.arange(10)[:, None] >= lengths[None, :]  # (S, N) instead of (N, S)
+    return dict(model=Encoder(), inputs=(x, pad_mask), target=_balanced(6, 2), loss=nn.CrossEntropyLoss(),
+                expect=["shape-mismatch"], where=["input", "attn"])
+
+
+@case
+def batchnorm1d_on_sequence_features_last():
+    # Bug: BatchNorm1d(64) applied to (N, L, 64); it normalises dim 1 (L=20), so running_mean size mismatches.
+    _seed(4141)
+
+    class SeqTagger(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.proj = nn.Linear(16, 64)
+            self.norm = nn.BatchNorm1d(64)
+            self.out = nn.Linear(64, 5)
+
+        def forward(self, x):
+            h = self.norm(self.proj(x))  # needs .transpose(1, 2) around the BatchNorm
+            return self.out(F.relu(h))
+
+    x = torch.randn(8, 20, 16)
+    return dict(model=SeqTagger(), inputs=x, expect=["shape-mismatch"], where=["norm"])
+
+
+@case
+def text_cnn_conv1d_on_embeddings_without_transpose():
+    # Bug: Embedding gives (N, L, E) but Conv1d(E, ...) wants (N, E, L); the transpose was forgotten.
+    _seed(4141)
+
+    class TextCNN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(100, 32)
+            self.conv = nn.Conv1d(32, 48, 3, padding=1)
+            self.fc = nn.Linear(48, 2)
+
+        def forward(self, ids):
+            h = F.relu(self.conv(self.emb(ids)))
+            return self.fc(h.amax(-1))
+
+    ids = torch.randint(0, 100, (8, 20))
+    return dict(model=TextCNN(), inputs=ids, target=_balanced(8, 2), loss=nn.CrossEntropyLoss(),
+                expect=["shape-mismatch"], where=["conv"])
+
+
+@case
+def bidirectional_lstm_head_sized_for_one_direction():
+    # Bug: LSTM(bidirectional=True) outputs 2*64 features but the head is Linear(64, C).
+    _seed(4141)
+
+    class BiClassifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.LSTM(12, 64, batch_first=True, bidirectional=True)
+            self.head = nn.Linear(64, 4)
+
+        def forward(self, x):
+            out, _ = self.rnn(x)
+            return self.head(out[:, -1])
+
+    x = torch.randn(16, 15, 12)
+    return dict(model=BiClassifier(), inputs=x, target=_balanced(16, 4), loss=nn.CrossEntropyLoss(),
+                expect=["shape-mismatch"], where=["head"])
+
+
+@case
+def int64_count_features_into_linear():
+    # Bug: tabular count features built with torch.tensor(ints) stay int64 and go straight into Linear.
+    _seed(4141)
+
+    class WideNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Linear(10, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU())
+            self.out = nn.Linear(64, 1)
+
+        def forward(self, x):
+            return self.out(self.body(x))
+
+    x = torch.randint(0, 5, (32, 10))  # int64
+    return dict(model=WideNet(), inputs=x, target=torch.randn(32, 1), loss=nn.MSELoss(),
+                expect=["dtype-mismatch"], where=["input", "body.0"])
+
+
+@case
+def float64_sequences_into_gru():
+    # Bug: sequences converted from a float64 numpy array (torch.from_numpy keeps float64) into a float32 GRU.
+    _seed(4141)
+
+    class GRUReg(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(6, 32, batch_first=True)
+            self.fc = nn.Linear(32, 1)
+
+        def forward(self, x):
+            return self.fc(self.gru(x)[1][-1])
+
+    x = torch.randn(16, 20, 6, dtype=torch.float64)
+    return dict(model=GRUReg(), inputs=x, target=torch.randn(16, 1), loss=nn.MSELoss(),
+                expect=["dtype-mismatch"], where=["input", "gru"])
+
+
+@case
+def boolean_missingness_mask_into_linear():
+    # Bug: a bool "value present" mask (x > 0) is fed into Linear without .float().
+    _seed(4141)
+    m = nn.Sequential(nn.Linear(24, 48), nn.GELU(), nn.Linear(48, 2))
+    x = torch.randn(32, 24) > 0
+    return dict(model=m, inputs=x, target=_balanced(32, 2), loss=nn.CrossEntropyLoss(),
+                expect=["dtype-mismatch"], where=["input", "0"])
+
+
+@case
+def token_ids_stored_as_float_into_embedding():
+    # Bug: token ids read from a float column (e.g. a pandas frame with NaNs) are float32, not long.
+    _seed(4141)
+
+    class Pooler(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(200, 32)
+            self.mlp = nn.Sequential(nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 3))
+
+        def forward(self, ids):
+            return self.mlp(self.emb(ids).mean(1))
+
+    ids = torch.randint(0, 200, (12, 9)).float()
+    return dict(model=Pooler(), inputs=ids, target=_balanced(12, 3), loss=nn.CrossEntropyLoss(),
+                expect=["dtype-mismatch"], where=["input", "emb"])
+
+
+@case
+def pca_projection_parameter_left_float64():
+    # Bug: a learnable projection initialised from a float64 matrix (numpy PCA) stays float64;
+    # x @ W with float32 x raises.
+    _seed(4141)
+
+    class PCAProject(nn.Module):
+        def __init__(self, comps):
+            super().__init__()
+            self.W = nn.Parameter(comps)  # float64: should be comps.float()
+
+        def forward(self, x):
+            return x @ self.W
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            comps = torch.linalg.qr(torch.randn(40, 16, dtype=torch.float64))[0]
+            self.pca = PCAProject(comps)
+            self.clf = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 3))
+
+        def forward(self, x):
+            return self.clf(self.pca(x))
+
+    return dict(model=Net(), inputs=torch.randn(24, 40), target=_balanced(24, 3), loss=nn.CrossEntropyLoss(),
+                expect=["dtype-mismatch"], where=["pca"])
+
+
+@case
+def head_built_on_meta_device_never_materialised():
+    # Bug: the head was created under `with torch.device("meta")` to save memory and never materialised.
+    _seed(4141)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.backbone = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU())
+            with torch.device("meta"):
+                self.head = nn.Linear(64, 5)
+
+        def forward(self, x):
+            return self.head(self.backbone(x))
+
+    return dict(model=Net(), inputs=torch.randn(16, 20), target=torch.tensor([0, 1, 2, 3, 4] * 3 + [0]),
+                loss=nn.CrossEntropyLoss(), expect=["device-mismatch"], where=["head"])
+
+
+@case
+def residual_block_forward_forgets_return():
+    # Bug: the residual block computes x + f(x) but has no `return`, so the next layer receives None.
+    _seed(4141)
+
+    class ResBlock(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.conv1 = nn.Conv2d(c, c, 3, padding=1)
+            self.bn1 = nn.BatchNorm2d(c)
+            self.conv2 = nn.Conv2d(c, c, 3, padding=1)
+            self.bn2 = nn.BatchNorm2d(c)
+
+        def forward(self, x):
+            h = F.relu(self.bn1(self.conv1(x)))
+            h = self.bn2(self.conv2(h))
+            out = F.relu(x + h)  # missing: return out
+
+    m = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), ResBlock(16),
+                      nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))
+    return dict(model=m, inputs=torch.randn(8, 3, 16, 16), target=_balanced(8, 10), loss=nn.CrossEntropyLoss(),
+                expect=["none-output"], where=["2"])
+
+
+@case
+def token_level_cross_entropy_with_float_labels():
+    # Bug: per-token tag ids (N, L) were stored as float; CrossEntropy over (N, C, L) needs long indices.
+    _seed(4141)
+
+    class Tagger(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(60, 32)
+            self.conv = nn.Conv1d(32, 32, 3, padding=1)
+            self.cls = nn.Conv1d(32, 6, 1)
+
+        def forward(self, ids):
+            h = self.emb(ids).transpose(1, 2)
+            return self.cls(F.relu(self.conv(h)))  # (N, 6, L)
+
+    ids = torch.randint(0, 60, (8, 15))
+    tags = (torch.arange(8 * 15) % 6)[torch.randperm(8 * 15)].view(8, 15).float()
+    return dict(model=Tagger(), inputs=ids, target=tags, loss=nn.CrossEntropyLoss(),
+                expect=["wrong-target"], where=["target"])
+
+
+@case
+def cross_entropy_labels_as_column_vector():
+    # Bug: labels kept as an (N, 1) column (df[["label"]].values) instead of (N,) for CrossEntropyLoss.
+    _seed(4141)
+    m = nn.Sequential(nn.Linear(12, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 4))
+    y = _balanced(32, 4).unsqueeze(1)
+    return dict(model=m, inputs=torch.randn(32, 12), target=y, loss=nn.CrossEntropyLoss(),
+                expect=["wrong-target"], where=["target"])
+
+
+@case
+def nll_padding_minus_one_without_ignore_index():
+    # Bug: padded positions in the tag targets are -1, but NLLLoss still has ignore_index=-100.
+    _seed(4141)
+
+    class LSTMTagger(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(80, 32)
+            self.lstm = nn.LSTM(32, 32, batch_first=True)
+            self.out = nn.Linear(32, 5)
+
+        def forward(self, ids):
+            h, _ = self.lstm(self.emb(ids))
+            return F.log_softmax(self.out(h), -1).reshape(-1, 5)
+
+    ids = torch.randint(1, 80, (6, 10))
+    tags = (torch.arange(60) % 5)[torch.randperm(60)].view(6, 10)
+    lengths = [10, 7, 9, 6, 10, 8]
+    for i, n in enumerate(lengths):
+        ids[i, n:] = 0
+        tags[i, n:] = -1
+    return dict(model=LSTMTagger(), inputs=ids, target=tags.reshape(-1), loss=nn.NLLLoss(),
+                expect=["wrong-target"], where=["target"])
+
+
+@case
+def aux_head_tuple_passed_to_cross_entropy():
+    # Bug: the model returns (logits, aux_logits) and the whole tuple is handed to CrossEntropyLoss.
+    _seed(4141)
+
+    class InceptionLike(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+            self.body = nn.Sequential(nn.Conv2d(16, 32, 3, padding=1), nn.ReLU())
+            self.aux = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))
+            self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10))
+
+        def forward(self, x):
+            s = self.stem(x)
+            return self.head(self.body(s)), self.aux(s)
+
+    return dict(model=InceptionLike(), inputs=torch.randn(10, 3, 24, 24), target=_balanced(10, 10),
+                loss=nn.CrossEntropyLoss(), expect=["loss-mismatch"], where=["loss", ""])
+
+
+@case
+def soft_label_cross_entropy_with_probability_targets():
+    # Healthy: float (N, C) probability targets (mixup / distillation) are valid for CrossEntropyLoss.
+    _seed(4141)
+    m = nn.Sequential(nn.Linear(16, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 4))
+    x = torch.randn(48, 16)
+    hard = F.one_hot(_balanced(48, 4), 4).float()
+    soft = 0.9 * hard + 0.1 / 4  # label smoothing
+    return dict(model=m, inputs=x, target=soft, loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.AdamW(m.parameters(), lr=3e-3), steps=20, expect=[])
+
+
+@case
+def patch_tokens_transpose_then_reshape_fine():
+    # Healthy: patches transposed to (N, P, C) and then flattened per sample with .reshape (not .view).
+    _seed(4141)
+
+    class PatchMixer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.patch = nn.Conv2d(3, 32, 4, stride=4)
+            self.norm = nn.LayerNorm(32)
+            self.mlp = nn.Sequential(nn.Linear(32, 64), nn.GELU(), nn.Linear(64, 32))
+            self.head = nn.Linear(16 * 32, 5)
+
+        def forward(self, x):
+            t = self.patch(x).flatten(2).transpose(1, 2)  # (N, 16, 32), non-contiguous
+            t = t + self.mlp(self.norm(t))
+            return self.head(t.reshape(t.shape[0], -1))
+
+    return dict(model=PatchMixer(), inputs=torch.randn(20, 3, 16, 16), target=_balanced(20, 5),
+                loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def nll_tagger_with_ignore_index_for_padding():
+    # Healthy: padded tag positions are -1 and NLLLoss(ignore_index=-1) skips them.
+    _seed(4141)
+
+    class GRUTagger(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(80, 32, padding_idx=0)
+            self.gru = nn.GRU(32, 32, batch_first=True)
+            self.out = nn.Linear(32, 5)
+
+        def forward(self, ids):
+            h, _ = self.gru(self.emb(ids))
+            return F.log_softmax(self.out(h), -1).reshape(-1, 5)
+
+    ids = torch.randint(1, 80, (8, 12))
+    tags = (torch.arange(96) % 5)[torch.randperm(96)].view(8, 12)
+    lengths = [12, 10, 11, 12, 9, 12, 10, 11]
+    for i, n in enumerate(lengths):
+        ids[i, n:] = 0
+        tags[i, n:] = -1
+    return dict(model=GRUTagger(), inputs=ids, target=tags.reshape(-1), loss=nn.NLLLoss(ignore_index=-1),
+                expect=[])
+
+
+@case
+def text_cnn_with_transposed_embeddings_ok():
+    # Healthy: Embedding (N, L, E) -> transpose -> Conv1d(E, ...), ids inside the vocabulary, long dtype.
+    _seed(4141)
+
+    class TextCNN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(120, 32)
+            self.convs = nn.ModuleList([nn.Conv1d(32, 24, k, padding=k // 2) for k in (3, 5)])
+            self.fc = nn.Linear(48, 3)
+
+        def forward(self, ids):
+            h = self.emb(ids).transpose(1, 2)
+            feats = [F.relu(c(h)).amax(-1) for c in self.convs]
+            return self.fc(torch.cat(feats, 1))
+
+    ids = torch.randint(0, 120, (24, 20))
+    return dict(model=TextCNN(), inputs=ids, target=_balanced(24, 3), loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def bidirectional_lstm_with_initial_state_ok():
+    # Healthy: h0/c0 shaped (layers*2, N, H) and the head sized 2*H for the bidirectional output.
+    _seed(4141)
+
+    class BiReg(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.LSTM(8, 32, batch_first=True, bidirectional=True)
+            self.norm = nn.LayerNorm(64)
+            self.head = nn.Linear(64, 1)
+
+        def forward(self, x, state):
+            _, (h, _) = self.rnn(x, state)
+            return self.head(self.norm(torch.cat([h[-2], h[-1]], 1)))
+
+    x = torch.randn(16, 12, 8)
+    state = (torch.zeros(2, 16, 32), torch.zeros(2, 16, 32))
+    return dict(model=BiReg(), inputs=(x, state), target=torch.randn(16, 1), loss=nn.MSELoss(), expect=[])
+
+
+@case
+def attention_with_batch_first_padding_mask_ok():
+    # Healthy: key_padding_mask is (N, S) bool for a batch_first attention, every row keeps real tokens.
+    _seed(4141)
+
+    class Encoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attn = nn.MultiheadAttention(32, 4, batch_first=True)
+            self.norm1 = nn.LayerNorm(32)
+            self.ff = nn.Sequential(nn.Linear(32, 64), nn.GELU(), nn.Linear(64, 32))
+            self.norm2 = nn.LayerNorm(32)
+            self.head = nn.Linear(32, 2)
+
+        def forward(self, x, pad_mask):
+            h, _ = self.attn(x, x, x, key_padding_mask=pad_mask)
+            h = self.norm1(x + h)
+            h = self.norm2(h + self.ff(h))
+            keep = (~pad_mask).unsqueeze(-1).float()
+            return self.head((h * keep).sum(1) / keep.sum(1))
+
+    x = torch.randn(8, 10, 32)
+    lengths = torch.tensor([10, 8, 7, 10, 5, 9, 6, 10])
+    pad_mask = torch.arange(10)[None, :] >= lengths[:, None]  # (N, S)
+    return dict(model=Encoder(), inputs=(x, pad_mask), target=_balanced(8, 2), loss=nn.CrossEntropyLoss(),
+                expect=[])
+
+
+# ====================================================================== blind batch 42 (seventh session): data problems and their healthy look-alikes; it found raw pixels into a conv followed by a training-mode batch norm (scale-blind) flagged
+@case
+def mnist_digits_0_255_into_gelu_mlp_classifier():
+    # Bug: MNIST-like uint8 digits converted with .float() but never divided by 255 / standardised.
+    _seed(4242)
+    ink = (torch.rand(32, 1, 28, 28) < 0.2)
+    x = (ink.to(torch.uint8) * 255).float()  # background 0, strokes 255
+    m = nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.GELU(), nn.Linear(128, 64), nn.GELU(),
+                      nn.Linear(64, 10))
+    return dict(model=m, inputs=x, target=_balanced(32, 10), loss=nn.CrossEntropyLoss(),
+                expect=["unnormalized-input"], where=["input", "1"])
+
+
+@case
+def wav_int16_samples_as_float_keyword_conv1d():
+    # Bug: int16 PCM samples read from a .wav file and cast to float without dividing by 32768.
+    _seed(4242)
+
+    class KWS(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.frontend = nn.Sequential(nn.Conv1d(1, 16, 9, stride=4), nn.ReLU(),
+                                          nn.Conv1d(16, 32, 9, stride=4), nn.ReLU())
+            self.head = nn.Linear(32, 6)
+
+        def forward(self, wav):
+            h = self.frontend(wav)
+            return self.head(h.mean(-1))
+
+    t = torch.linspace(0, 1, 1600)
+    freq = torch.randint(200, 800, (12, 1, 1)).float()
+    wave = 0.5 * torch.sin(2 * math.pi * freq * t) + 0.1 * torch.randn(12, 1, 1600)
+    pcm = (wave.clamp(-1, 1) * 32767).round().to(torch.int16)
+    x = pcm.float()  # +-32767 range
+    return dict(model=KWS(), inputs=x, target=_balanced(12, 6), loss=nn.CrossEntropyLoss(),
+                expect=["unnormalized-input"], where=["input", "frontend"])
+
+
+@case
+def tabular_unix_seconds_column_among_zscores():
+    # Bug: the event time column is left as raw unix seconds (~1.7e9) while the other 9 columns are z-scored.
+    _seed(4242)
+
+    class Regressor(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(10, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1))
+
+        def forward(self, x):
+            return self.net(x)
+
+    x = torch.randn(64, 10)
+    x[:, 0] = 1.7e9 + torch.rand(64) * 3.0e7
+    return dict(model=Regressor(), inputs=x, target=torch.randn(64, 1), loss=nn.MSELoss(),
+                expect=["unnormalized-input"], where=["input", "net"])
+
+
+@case
+def recsys_item_side_features_nan_after_left_join():
+    # Bug: item features come from a left join; items absent from the catalogue table got NaN columns.
+    _seed(4242)
+
+    class TwoTowerScorer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.user_tower = nn.Sequential(nn.Linear(5, 32), nn.ReLU(), nn.Linear(32, 16))
+            self.item_tower = nn.Sequential(nn.Linear(7, 32), nn.ReLU(), nn.Linear(32, 16))
+
+        def forward(self, user, item):
+            return (self.user_tower(user) * self.item_tower(item)).sum(-1, keepdim=True)
+
+    user = torch.randn(24, 5)
+    item = torch.randn(24, 7)
+    item[[3, 9, 17], 2:] = float("nan")
+    y = torch.randint(0, 2, (24, 1)).float()
+    return dict(model=TwoTowerScorer(), inputs={"user": user, "item": item}, target=y,
+                loss=nn.BCEWithLogitsLoss(), expect=["nonfinite-input"], where=["input"])
+
+
+@case
+def idf_feature_inf_for_unseen_terms():
+    # Bug: idf = -log(doc_freq / N) computed for terms that never occur (doc_freq = 0) -> +inf features.
+    _seed(4242)
+    doc_freq = torch.randint(0, 50, (40, 12)).float()
+    doc_freq[doc_freq < 3] = 0.0
+    idf = -torch.log(doc_freq / 1000.0)
+    tf = torch.rand(40, 12)
+    x = tf * idf
+    m = nn.Sequential(nn.Linear(12, 48), nn.SiLU(), nn.Linear(48, 3))
+    return dict(model=m, inputs=x, target=_balanced(40, 3), loss=nn.CrossEntropyLoss(),
+                expect=["nonfinite-input"], where=["input"])
+
+
+@case
+def sensor_regression_targets_nan_for_missing_readings():
+    # Bug: missing sensor readings are stored as NaN in the target; MSELoss turns the whole loss into NaN.
+    _seed(4242)
+
+    class Forecaster(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 32, batch_first=True)
+            self.out = nn.Linear(32, 3)
+
+        def forward(self, x):
+            h, _ = self.gru(x)
+            return self.out(h[:, -1])
+
+    x = torch.randn(16, 20, 4)
+    y = torch.randn(16, 3)
+    y[[1, 5, 11], 1] = float("nan")
+    return dict(model=Forecaster(), inputs=x, target=y, loss=nn.MSELoss(),
+                expect=["nonfinite-input"], where=["target"])
+
+
+@case
+def blank_frames_standardised_per_image_give_nan():
+    # Bug: per-image standardisation (x - mean) / std of a few all-black frames -> 0/0 = NaN input.
+    _seed(4242)
+    raw = torch.rand(10, 1, 32, 32)
+    raw[[2, 7]] = 0.0  # dropped frames from the camera, all zeros
+    mean = raw.mean(dim=(1, 2, 3), keepdim=True)
+    std = raw.std(dim=(1, 2, 3), keepdim=True)
+    x = (raw - mean) / std
+    m = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+                      nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                      nn.Linear(32, 5))
+    return dict(model=m, inputs=x, target=_balanced(10, 5), loss=nn.CrossEntropyLoss(),
+                expect=["nonfinite-input"], where=["input"])
+
+
+@case
+def xray_single_channel_into_rgb_stem_resnetlike():
+    # Bug: grayscale X-rays (N, 1, H, W) fed to a network whose stem was built for 3-channel RGB.
+    _seed(4242)
+
+    class SmallResNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Sequential(nn.Conv2d(3, 32, 3, stride=2, padding=1, bias=False),
+                                      nn.BatchNorm2d(32), nn.ReLU())
+            self.block = nn.Sequential(nn.Conv2d(32, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32),
+                                       nn.ReLU(), nn.Conv2d(32, 32, 3, padding=1, bias=False),
+                                       nn.BatchNorm2d(32))
+            self.fc = nn.Linear(32, 2)
+
+        def forward(self, x):
+            h = self.stem(x)
+            h = F.relu(h + self.block(h))
+            return self.fc(h.mean((2, 3)))
+
+    x = torch.randn(8, 1, 64, 64)
+    return dict(model=SmallResNet(), inputs=x, target=_balanced(8, 2), loss=nn.CrossEntropyLoss(),
+                expect=["shape-mismatch"], where=["input", "stem"])
+
+
+@case
+def padded_token_batch_float32_into_embedding_gru():
+    # Bug: a padded (N, T) token-id batch built with torch.zeros(...) is float32, so Embedding rejects it.
+    _seed(4242)
+
+    class TextClassifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(1000, 64, padding_idx=0)
+            self.rnn = nn.GRU(64, 64, batch_first=True)
+            self.cls = nn.Linear(64, 4)
+
+        def forward(self, tokens):
+            h, _ = self.rnn(self.embed(tokens))
+            return self.cls(h[:, -1])
+
+    tokens = torch.zeros(16, 20)  # float32 by default
+    lengths = torch.randint(5, 21, (16,))
+    for i, n in enumerate(lengths.tolist()):
+        tokens[i, :n] = torch.randint(1, 1000, (n,)).float()
+    return dict(model=TextClassifier(), inputs=tokens, target=_balanced(16, 4),
+                loss=nn.CrossEntropyLoss(), expect=["dtype-mismatch"], where=["input", "embed"])
+
+
+@case
+def sign_labels_minus_one_plus_one_with_bce_logits():
+    # Bug: labels copied from an SVM pipeline are -1/+1, but BCEWithLogitsLoss needs targets in [0, 1].
+    _seed(4242)
+    m = nn.Sequential(nn.Linear(16, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1))
+    x = torch.randn(48, 16)
+    y = (_balanced(48, 2).float() * 2 - 1).unsqueeze(1)  # -1 / +1
+    return dict(model=m, inputs=x, target=y, loss=nn.BCEWithLogitsLoss(),
+                expect=["wrong-target", "loss-mismatch"], where=["target", "loss"])
+
+
+@case
+def plant_disease_labels_numbered_from_one_cnn():
+    # Bug: class folders named 1..5 used directly as labels for a 5-way CrossEntropy (needs 0..4).
+    _seed(4242)
+    m = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                      nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                      nn.Linear(32, 5))
+    x = torch.randn(20, 3, 32, 32)
+    y = _balanced(20, 5) + 1  # 1..5
+    return dict(model=m, inputs=x, target=y, loss=nn.CrossEntropyLoss(),
+                expect=["wrong-target"], where=["target"])
+
+
+@case
+def card_fraud_one_positive_in_sixtyfour_bce():
+    # Bug: a training batch with 63 legit transactions and 1 fraud: the model learns "always legit".
+    _seed(4242)
+    m = nn.Sequential(nn.Linear(20, 64, bias=False), nn.BatchNorm1d(64), nn.ReLU(), nn.Linear(64, 1))
+    x = torch.randn(64, 20)
+    y = torch.zeros(64, 1)
+    y[37] = 1.0
+    return dict(model=m, inputs=x, target=y, loss=nn.BCEWithLogitsLoss(),
+                expect=["class-imbalance"], where=["target", "loss"])
+
+
+@case
+def support_ticket_gru_batch_almost_all_billing():
+    # Bug: 61 of 64 tickets in the batch are class 2 ("billing"); the four-way classifier sees one class.
+    _seed(4242)
+
+    class TicketNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(500, 32)
+            self.gru = nn.GRU(32, 48, batch_first=True)
+            self.head = nn.Linear(48, 4)
+
+        def forward(self, ids):
+            _, h = self.gru(self.emb(ids))
+            return self.head(h[-1])
+
+    ids = torch.randint(0, 500, (64, 15))
+    y = torch.full((64,), 2)
+    y[[4, 30, 51]] = torch.tensor([0, 1, 3])
+    return dict(model=TicketNet(), inputs=ids, target=y, loss=nn.CrossEntropyLoss(),
+                expect=["class-imbalance"], where=["target", "loss"])
+
+
+@case
+def price_regressor_single_output_with_cross_entropy_probs():
+    # Bug: a 1-output price regressor trained with CrossEntropyLoss: softmax over one unit -> loss is always 0.
+    _seed(4242)
+    m = nn.Sequential(nn.Linear(12, 64), nn.ReLU(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 1))
+    x = torch.randn(32, 12)
+    y = torch.randn(32, 1)  # standardised prices
+    return dict(model=m, inputs=x, target=y, loss=nn.CrossEntropyLoss(),
+                expect=["loss-mismatch", "wrong-target"], where=["loss", "target"])
+
+
+@case
+def bce_loss_module_on_unsquashed_mask_logits():
+    # Bug: nn.BCELoss (expects probabilities) on raw conv logits of a segmentation head; no sigmoid anywhere.
+    _seed(4242)
+
+    class MaskHead(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(),
+                                     nn.Conv2d(16, 16, 3, padding=1), nn.ReLU())
+            self.logits = nn.Conv2d(16, 1, 1)
+
+        def forward(self, x):
+            return self.logits(self.enc(x))
+
+    x = torch.randn(6, 3, 24, 24)
+    y = (torch.rand(6, 1, 24, 24) > 0.5).float()
+    return dict(model=MaskHead(), inputs=x, target=y, loss=nn.BCELoss(),
+                expect=["loss-mismatch"], where=["loss"])
+
+
+@case
+def accelerometer_windows_time_major_into_conv1d():
+    # Bug: IMU windows stored as (N, T=128, C=6) fed to Conv1d, which expects (N, C, T).
+    _seed(4242)
+
+    class HAR(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = nn.Sequential(nn.Conv1d(6, 32, 5, padding=2), nn.ReLU(),
+                                         nn.Conv1d(32, 32, 5, padding=2), nn.ReLU())
+            self.fc = nn.Linear(32, 6)
+
+        def forward(self, x):
+            return self.fc(self.encoder(x).amax(-1))
+
+    x = torch.randn(8, 128, 6)
+    return dict(model=HAR(), inputs=x, target=_balanced(8, 6), loss=nn.CrossEntropyLoss(),
+                expect=["shape-mismatch"], where=["input", "encoder"])
+
+
+@case
+def mse_output_column_vs_flat_target_broadcasts():
+    # Bug: output is (N, 1) but target is (N,): MSELoss silently broadcasts to (N, N).
+    _seed(4242)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Linear(8, 32), nn.Tanh(), nn.Linear(32, 32), nn.Tanh())
+            self.out = nn.Linear(32, 1)
+
+        def forward(self, x):
+            return self.out(self.body(x))
+
+    x = torch.randn(40, 8)
+    y = x[:, 0] - 0.5 * x[:, 1]  # shape (40,)
+    return dict(model=Net(), inputs=x, target=y, loss=nn.MSELoss(),
+                expect=["wrong-target", "shape-mismatch", "loss-mismatch"], where=["target", "loss"])
+
+
+@case
+def float64_sequences_from_dataframe_into_lstm():
+    # Bug: windows cut from a pandas float64 frame via torch.from_numpy stay float64; LSTM weights are float32.
+    _seed(4242)
+
+    class LoadModel(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(5, 32, batch_first=True)
+            self.head = nn.Linear(32, 1)
+
+        def forward(self, x):
+            out, _ = self.lstm(x)
+            return self.head(out[:, -1])
+
+    x = torch.randn(16, 24, 5, dtype=torch.float64)
+    y = torch.randn(16, 1, dtype=torch.float64)
+    return dict(model=LoadModel(), inputs=x, target=y, loss=nn.MSELoss(),
+                expect=["dtype-mismatch"], where=["input", "lstm"])
+
+
+@case
+def ok_one_hot_float_targets_cross_entropy_silu_mlp():
+    # Healthy: CrossEntropyLoss accepts (N, C) float class-probability targets (torch >= 1.10).
+    _seed(4242)
+    m = nn.Sequential(nn.Linear(16, 64), nn.SiLU(), nn.Linear(64, 64), nn.SiLU(), nn.Linear(64, 5))
+    x = torch.randn(40, 16)
+    y = F.one_hot(_balanced(40, 5), 5).float()
+    return dict(model=m, inputs=x, target=y, loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.Adam(m.parameters(), lr=1e-3), steps=20, expect=[])
+
+
+@case
+def ok_mixup_label_distributions_layernorm_classifier():
+    # Healthy: mixup inputs with matching soft label distributions into CrossEntropyLoss.
+    _seed(4242)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inp = nn.Linear(20, 96)
+            self.norm = nn.LayerNorm(96)
+            self.hidden = nn.Linear(96, 96)
+            self.out = nn.Linear(96, 4)
+
+        def forward(self, x):
+            h = F.gelu(self.norm(self.inp(x)))
+            h = h + F.gelu(self.hidden(h))
+            return self.out(h)
+
+    x1, x2 = torch.randn(32, 20), torch.randn(32, 20)
+    y1 = F.one_hot(_balanced(32, 4), 4).float()
+    y2 = F.one_hot(_balanced(32, 4), 4).float()
+    lam = torch.distributions.Beta(0.4, 0.4).sample((32, 1))
+    x = lam * x1 + (1 - lam) * x2
+    x = (x - x.mean(0)) / x.std(0)
+    y = lam * y1 + (1 - lam) * y2
+    return dict(model=Net(), inputs=x, target=y, loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def ok_denoising_autoencoder_sigmoid_bce_on_intensities():
+    # Healthy: pixel intensities in [0, 1] as targets for a sigmoid decoder trained with BCELoss.
+    _seed(4242)
+
+    class DAE(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Sequential(
+                nn.Conv2d(1, 16, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU(),
+                nn.Conv2d(16, 32, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU())
+            self.dec = nn.Sequential(
+                nn.ConvTranspose2d(32, 16, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU(),
+                nn.ConvTranspose2d(16, 1, 4, stride=2, padding=1), nn.Sigmoid())
+
+        def forward(self, x):
+            return self.dec(self.enc(x))
+
+    yy, xx = torch.meshgrid(torch.arange(32.), torch.arange(32.), indexing="ij")
+    cy, cx, r = torch.rand(3, 16, 1, 1, 1)
+    disc = ((yy - 8 - 16 * cy) ** 2 + (xx - 8 - 16 * cx) ** 2 < (4 + 8 * r) ** 2).float()
+    clean = F.avg_pool2d(disc, 3, stride=1, padding=1)  # soft-edged blobs, intensities in [0, 1]
+    noisy = (clean - clean.mean()) / clean.std() + 0.3 * torch.randn_like(clean)  # standardised + noise
+    m = DAE()
+    return dict(model=m, inputs=noisy, target=clean, loss=nn.BCELoss(),
+                optimizer=torch.optim.Adam(m.parameters(), lr=1e-3), steps=20, expect=[])
+
+
+@case
+def ok_per_image_standardised_residual_cnn_train():
+    # Healthy: each image standardised by its own mean/std (no blank images), residual CNN with BN.
+    _seed(4242)
+
+    class Block(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.c1 = nn.Conv2d(c, c, 3, padding=1, bias=False)
+            self.b1 = nn.BatchNorm2d(c)
+            self.c2 = nn.Conv2d(c, c, 3, padding=1, bias=False)
+            self.b2 = nn.BatchNorm2d(c)
+
+        def forward(self, x):
+            return F.relu(x + self.b2(self.c2(F.relu(self.b1(self.c1(x))))))
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Sequential(nn.Conv2d(3, 24, 3, padding=1, bias=False), nn.BatchNorm2d(24), nn.ReLU())
+            self.blocks = nn.Sequential(Block(24), Block(24))
+            self.fc = nn.Linear(24, 6)
+
+        def forward(self, x):
+            return self.fc(self.blocks(self.stem(x)).mean((2, 3)))
+
+    raw = torch.rand(12, 3, 32, 32) * torch.rand(12, 1, 1, 1) * 0.8 + 0.1
+    x = (raw - raw.mean((1, 2, 3), keepdim=True)) / raw.std((1, 2, 3), keepdim=True)
+    return dict(model=Net(), inputs=x, target=_balanced(12, 6), loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def ok_gan_discriminator_on_tanh_range_images():
+    # Healthy: images scaled to [-1, 1] (tanh range), half real / half fake labels, BCEWithLogits.
+    _seed(4242)
+
+    class Disc(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Sequential(nn.Conv2d(3, 32, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
+                                          nn.Conv2d(32, 64, 4, stride=2, padding=1), nn.LeakyReLU(0.2))
+            self.judge = nn.Linear(64 * 8 * 8, 1)
+
+        def forward(self, img):
+            return self.judge(self.features(img).flatten(1))
+
+    x = torch.rand(16, 3, 32, 32) * 2 - 1
+    y = torch.cat([torch.ones(8, 1), torch.zeros(8, 1)])
+    m = Disc()
+    return dict(model=m, inputs=x, target=y, loss=nn.BCEWithLogitsLoss(),
+                optimizer=torch.optim.Adam(m.parameters(), lr=2e-4, betas=(0.5, 0.999)), steps=15, expect=[])
+
+
+@case
+def ok_registered_mean_std_buffers_take_raw_0_255():
+    # Healthy: the model normalises inside with ImageNet mean/std buffers scaled to 0..255, so raw pixels are right.
+    _seed(4242)
+
+    class Classifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("mean", torch.tensor([123.675, 116.28, 103.53]).view(1, 3, 1, 1))
+            self.register_buffer("std", torch.tensor([58.395, 57.12, 57.375]).view(1, 3, 1, 1))
+            self.backbone = nn.Sequential(nn.Conv2d(3, 32, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(32),
+                                          nn.ReLU(), nn.Conv2d(32, 64, 3, stride=2, padding=1, bias=False),
+                                          nn.BatchNorm2d(64), nn.ReLU())
+            self.head = nn.Linear(64, 10)
+
+        def forward(self, x):
+            x = (x - self.mean) / self.std
+            return self.head(self.backbone(x).mean((2, 3)))
+
+    x = torch.randint(0, 256, (16, 3, 32, 32), dtype=torch.uint8).float()
+    return dict(model=Classifier(), inputs=x, target=_balanced(16, 10), loss=nn.CrossEntropyLoss(),
+                expect=[])
+
+
+@case
+def ok_raw_pixels_conv_no_bias_then_batchnorm_train():
+    # Healthy: 0..255 pixels into Conv (no bias) immediately followed by BatchNorm in training mode:
+    # BN removes the input scale/offset, and the conv weight gradient is scale-invariant behind BN.
+    _seed(4242)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(3, 32, 3, bias=False)
+            self.bn1 = nn.BatchNorm2d(32)
+            self.conv2 = nn.Conv2d(32, 64, 3, stride=2, padding=1, bias=False)
+            self.bn2 = nn.BatchNorm2d(64)
+            self.fc = nn.Linear(64, 10)
+
+        def forward(self, x):
+            h = F.relu(self.bn1(self.conv1(x)))
+            h = F.relu(self.bn2(self.conv2(h)))
+            return self.fc(h.mean((2, 3)))
+
+    x = torch.randint(0, 256, (20, 3, 32, 32), dtype=torch.uint8).float()
+    return dict(model=Net(), inputs=x, target=_balanced(20, 10), loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def ok_multilabel_moderate_prevalence_bce_logits():
+    # Healthy: multi-hot targets with per-label prevalence between 15% and 65%, BCEWithLogits.
+    _seed(4242)
+    m = nn.Sequential(nn.Linear(24, 64), nn.LayerNorm(64), nn.GELU(), nn.Linear(64, 6))
+    x = torch.randn(64, 24)
+    prev = torch.tensor([0.15, 0.3, 0.5, 0.65, 0.25, 0.4])
+    y = (torch.rand(64, 6) < prev).float()
+    return dict(model=m, inputs=x, target=y, loss=nn.BCEWithLogitsLoss(),
+                optimizer=torch.optim.AdamW(m.parameters(), lr=1e-3), steps=20, expect=[])
+
+
+@case
+def ok_ner_tagger_missing_tags_marked_ignore_index():
+    # Healthy: padded positions and unlabeled tokens carry ignore_index=-100, the standard CE convention.
+    _seed(4242)
+
+    class Tagger(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(800, 48, padding_idx=0)
+            self.rnn = nn.GRU(48, 32, batch_first=True, bidirectional=True)
+            self.out = nn.Linear(64, 5)
+
+        def forward(self, ids):
+            h, _ = self.rnn(self.emb(ids))
+            return self.out(h)
+
+    n, t = 16, 18
+    lengths = torch.randint(8, t + 1, (n,))
+    ids = torch.zeros(n, t, dtype=torch.long)
+    tags = torch.full((n, t), -100, dtype=torch.long)
+    for i, L in enumerate(lengths.tolist()):
+        ids[i, :L] = torch.randint(1, 800, (L,))
+        tags[i, :L] = torch.randint(0, 5, (L,))
+
+    def tag_loss(out, target):
+        return F.cross_entropy(out.reshape(-1, out.shape[-1]), target.reshape(-1), ignore_index=-100)
+
+    return dict(model=Tagger(), inputs=ids, target=tags, loss=tag_loss, expect=[])
+
+
+@case
+def ok_long_token_ids_into_transformer_classifier():
+    # Healthy: int64 token ids into Embedding + TransformerEncoder, balanced sentiment labels.
+    _seed(4242)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.tok = nn.Embedding(2000, 64)
+            self.pos = nn.Parameter(torch.randn(1, 32, 64) * 0.02)
+            layer = nn.TransformerEncoderLayer(64, 4, 128, dropout=0.1, batch_first=True, norm_first=True)
+            self.encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+            self.norm = nn.LayerNorm(64)
+            self.cls = nn.Linear(64, 2)
+
+        def forward(self, ids):
+            h = self.tok(ids) + self.pos[:, :ids.shape[1]]
+            return self.cls(self.norm(self.encoder(h)).mean(1))
+
+    ids = torch.randint(0, 2000, (16, 24))
+    m = Net()
+    return dict(model=m, inputs=ids, target=_balanced(16, 2), loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.AdamW(m.parameters(), lr=3e-4), steps=15, expect=[])
+
+
+@case
+def ok_int16_pcm_divided_by_32768_conv1d_bn():
+    # Healthy: int16 PCM converted to float and divided by 32768 -> [-1, 1] waveform, Conv1d + BN front-end.
+    _seed(4242)
+
+    class KWS(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.frontend = nn.Sequential(nn.Conv1d(1, 16, 9, stride=4, bias=False), nn.BatchNorm1d(16), nn.ReLU(),
+                                          nn.Conv1d(16, 32, 9, stride=4, bias=False), nn.BatchNorm1d(32), nn.ReLU())
+            self.head = nn.Linear(32, 6)
+
+        def forward(self, wav):
+            return self.head(self.frontend(wav).mean(-1))
+
+    t = torch.linspace(0, 1, 1600)
+    freq = torch.randint(200, 800, (12, 1, 1)).float()
+    wave = 0.7 * torch.sin(2 * math.pi * freq * t) + 0.2 * torch.randn(12, 1, 1600)
+    pcm = (wave.clamp(-1, 1) * 32767).round().to(torch.int16)
+    x = pcm.float() / 32768.0
+    return dict(model=KWS(), inputs=x, target=_balanced(12, 6), loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def ok_tabular_log1p_amount_standardised_dict_with_category_ids():
+    # Healthy: skewed amount log1p-transformed then z-scored with the other numeric columns; category ids as long.
+    _seed(4242)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.merchant = nn.Embedding(50, 8)
+            self.mlp = nn.Sequential(nn.Linear(6 + 8, 64), nn.ReLU(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 1))
+
+        def forward(self, numeric, merchant_id):
+            return self.mlp(torch.cat([numeric, self.merchant(merchant_id)], -1))
+
+    amount = torch.distributions.LogNormal(3.0, 1.5).sample((64, 1))
+    other = torch.randn(64, 5) * torch.tensor([1.0, 10.0, 0.1, 100.0, 3.0]) + 50.0
+    numeric = torch.cat([torch.log1p(amount), other], 1)
+    numeric = (numeric - numeric.mean(0)) / numeric.std(0)
+    merchant_id = torch.randint(0, 50, (64,))
+    y = _balanced(64, 2).float().unsqueeze(1)
+    m = Net()
+    return dict(model=m, inputs={"numeric": numeric, "merchant_id": merchant_id}, target=y,
+                loss=nn.BCEWithLogitsLoss(), optimizer=torch.optim.Adam(m.parameters(), lr=1e-3), steps=20,
+                expect=[])
