@@ -361,6 +361,8 @@ def test_survey_counts_the_ops_that_consume_a_watched_output():
     assert uses == {"h": 1}
     _, _, uses = graph.survey([twice], {"h": h.grad_fn, "unused": a(x).grad_fn})
     assert uses == {"h": 2, "unused": 0}
+    _, _, uses = graph.survey([single, h], {"h": h.grad_fn})   # returned as well as consumed
+    assert uses == {"h": 2}
 
 
 def test_a_trace_records_how_often_each_layer_output_is_used():

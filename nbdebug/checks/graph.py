@@ -21,6 +21,8 @@ def _nodes(roots: list, uses: Optional[dict] = None):
     for t in roots:
         if isinstance(t, torch.Tensor) and t.grad_fn is not None:
             stack.append(t.grad_fn)
+            if uses is not None and t.grad_fn in uses:
+                uses[t.grad_fn] += 1   # being returned is a use too (the loss reads it)
     while stack and len(seen) < MAX_NODES:
         fn = stack.pop()
         if fn is None or fn in seen:

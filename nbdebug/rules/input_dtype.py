@@ -133,6 +133,24 @@ def _bad_one_layer_cast_to_double():
     return dict(model=m, inputs=torch.randn(5, 6))
 
 
+class _Forecaster(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(3, 8, batch_first=True)
+        self.fc = nn.Linear(8, 1)
+
+    def forward(self, x, state):
+        return self.fc(self.lstm(x, state)[0][:, -1])
+
+
+def _bad_float64_initial_state():
+    # (h0, c0) built from numpy arrays: float64, while the LSTM is float32 (CPU says only
+    # "get_mkldnn_dtype: unsupported data type")
+    torch.manual_seed(0)
+    state = (torch.zeros(1, 4, 8, dtype=torch.float64), torch.zeros(1, 4, 8, dtype=torch.float64))
+    return dict(model=_Forecaster(), inputs=(torch.randn(4, 5, 3), state))
+
+
 def _good_int_data_cast_inside():
     torch.manual_seed(0)
 
@@ -167,7 +185,7 @@ RULE = Rule(
     fix="Cast the input to the model's dtype (`x.float()`; pixels `x.float() / 255`), or cast the model "
         "(`model.float()`) so every layer shares one dtype.",
     check=check,
-    bad=[_bad_uint8_images, _bad_half_model_float_data, _bad_one_layer_cast_to_double],
+    bad=[_bad_uint8_images, _bad_half_model_float_data, _bad_one_layer_cast_to_double, _bad_float64_initial_state],
     good=[_good_int_data_cast_inside, _good_double_everywhere],
     needs="forward",
     thresholds="Structural: the raising layer's input dtype differs from its parameters' dtype; the "

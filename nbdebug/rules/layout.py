@@ -31,7 +31,7 @@ SHAPE_MESSAGE = re.compile(
 DTYPE_MESSAGE = re.compile(
     r"same dtype|expected scalar type|should be the same|dtype .* does not match|mixed dtype|"
     r"scalar types?|not implemented for '(Half|Long|Int|Bool|Byte|Char|Short)'|"
-    r"expected .*(Float|Double|Half|Long)", re.I)
+    r"expected .*(Float|Double|Half|Long)|unsupported data type", re.I)
 DEVICE_MESSAGE = re.compile(r"device", re.I)
 NONE_MESSAGE = re.compile(r"NoneType|\bNone\b")
 

@@ -3,6 +3,7 @@ pass-through layers such as Dropout, Flatten, Identity, or a batch norm, which i
 so the two collapse into one linear map."""
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from .base import Rule
 from .helpers import CONV_TYPES, LINEAR_TYPES, NORM_TYPES, PASSTHROUGH_TYPES, leaf_calls
@@ -35,8 +36,10 @@ def _identity(call) -> bool:
     return call.type in ("LeakyReLU", "RReLU") and call.attrs.get("negative_slope", call.attrs.get("lower")) == 1
 
 
-def _next_maps(by_input: dict, a) -> list:
-    """Linear maps that receive a's output through nothing but pass-through layers and batch norms."""
+def _next_maps(by_input: dict, a, uses: dict) -> list:
+    """Linear maps that receive a's output through nothing but pass-through layers and batch norms,
+    none of whose outputs is also used elsewhere (SimSiam's projector output, normalised, goes to the
+    predictor and to the loss: it must exist on its own)."""
     found, refs, seen = [], [a.outputs[0].ref], set()
     while refs:
         ref = refs.pop()
@@ -47,7 +50,8 @@ def _next_maps(by_input: dict, a) -> list:
             if c.index <= a.index:
                 continue
             if (c.type in CROSSED or _identity(c)) and c.outputs:
-                refs.append(c.outputs[0].ref)
+                if uses.get(str(c.index), 0) <= 1:
+                    refs.append(c.outputs[0].ref)
             elif c.type in MAPS:
                 found.append(c)
     return found
@@ -115,7 +119,7 @@ def _pairs(trace) -> list:
             continue
         if uses.get(str(a.index), 0) > 1:
             continue  # a's output also goes somewhere else (a residual, a concat): it must exist apart
-        for b in _next_maps(by_input, a):
+        for b in _next_maps(by_input, a, uses):
             if not _depthwise(b) and not _around_b(trace, a, b):
                 pairs.append((a, b))
     return pairs
@@ -339,6 +343,27 @@ def _good_linear_bottleneck_between_blocks():
     return dict(model=m, inputs=torch.randn(4, 16, 8, 8), target=torch.arange(4) % 3)
 
 
+def _good_normalised_embedding_also_used_by_the_loss():
+    # SimSiam: the projector ends Linear -> BatchNorm, and that embedding goes both to the predictor's
+    # Linear and, returned, to the loss
+    torch.manual_seed(0)
+
+    class Siam(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.projector = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 16, bias=False),
+                                           nn.BatchNorm1d(16, affine=False))
+            self.predictor = nn.Sequential(nn.Linear(16, 4), nn.ReLU(), nn.Linear(4, 16))
+
+        def forward(self, x):
+            z = self.projector(x)
+            return self.predictor(z), z
+
+    return dict(model=Siam(), inputs=torch.randn(12, 8),
+                loss=lambda out, t: -F.cosine_similarity(out[0], out[1].detach(), dim=-1).mean(),
+                target=torch.zeros(12))
+
+
 def _good_low_rank_adapter():
     torch.manual_seed(0)
 
@@ -373,7 +398,8 @@ RULE = Rule(
     bad=[_bad_conv_stack, _bad_linear_dropout_linear, _bad_batchnorm_between_linears, _bad_leaky_relu_slope_one],
     good=[_good_with_activations, _good_conv_bn_relu_blocks, _good_depthwise_separable,
           _good_low_rank_adapter, _good_residual_stream_into_block, _good_residual_around_nested_blocks,
-          _good_post_norm_residual_message_passing, _good_linear_bottleneck_between_blocks],
+          _good_post_norm_residual_message_passing, _good_linear_bottleneck_between_blocks,
+          _good_normalised_embedding_also_used_by_the_loss],
     needs="forward",
     thresholds=(
         "No number: the output tensor of a Linear/Conv call (same tensor identity, followed through "
