@@ -11335,3 +11335,701 @@ def ok_tabular_log1p_amount_standardised_dict_with_category_ids():
     return dict(model=m, inputs={"numeric": numeric, "merchant_id": merchant_id}, target=y,
                 loss=nn.BCEWithLogitsLoss(), optimizer=torch.optim.Adam(m.parameters(), lr=1e-3), steps=20,
                 expect=[])
+
+
+# ====================================================================== blind batch 45 (seventh session): 'my model does not learn / gives a constant / gives None' in many disguises
+@case
+def outlier_guard_mask_inverted_zeroes_predictions():
+    # "Predictions are always exactly 0": the overflow guard keeps only |y| > 1e9, i.e. nothing.
+    _seed(4545)
+
+    class OverflowGuard(nn.Module):
+        def forward(self, y):
+            keep = (y.abs() > 1e9).float()  # meant: (y.abs() < 1e9)
+            return y * keep
+
+    class Forecaster(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Linear(12, 64), nn.GELU(), nn.Linear(64, 64), nn.GELU())
+            self.out = nn.Linear(64, 3)
+            self.guard = OverflowGuard()
+
+        def forward(self, x):
+            return self.guard(self.out(self.body(x)))
+
+    m = Forecaster()
+    x = torch.randn(32, 12)
+    return dict(model=m, inputs=x, target=torch.randn(32, 3), loss=nn.MSELoss(),
+                expect=["constant-output", "no-gradient"])
+
+
+@case
+def scalar_regressor_ends_in_layernorm_of_width_one():
+    # "The network always predicts 0.0": LayerNorm(1) normalises a single number to 0 (+ beta).
+    _seed(4545)
+    m = nn.Sequential(nn.Linear(8, 64), nn.SiLU(), nn.Linear(64, 32), nn.SiLU(), nn.Linear(32, 1),
+                      nn.LayerNorm(1))
+    x = torch.randn(40, 8)
+    y = x[:, :1] * 2.0 - x[:, 1:2]
+    return dict(model=m, inputs=x, target=y, loss=nn.MSELoss(),
+                expect=["constant-output", "no-gradient"])
+
+
+@case
+def relu_capped_regressor_with_all_negative_targets():
+    # Log-returns are all negative, but the head ends in ReLU: the output can only be >= 0, the last
+    # unit is pushed below zero and dies, and the prediction sticks at 0.
+    _seed(4545)
+    m = nn.Sequential(nn.Linear(6, 64), nn.ReLU(), nn.Linear(64, 1), nn.ReLU())
+    x = torch.randn(64, 6)
+    y = -3.0 - torch.rand(64, 1) * 2.0 - 0.3 * x[:, :1].abs()  # in about [-6, -3]
+    return dict(model=m, inputs=x, target=y, loss=nn.MSELoss(),
+                optimizer=torch.optim.Adam(m.parameters(), lr=1e-2), steps=20,
+                expect=["dead-relu", "constant-output", "loss-mismatch", "wrong-target"])
+
+
+@case
+def soft_threshold_lambda_swamps_code_units():
+    # LISTA-style encoder: soft-threshold relu(h - lam) with lam=4 while h has std ~0.6, so every
+    # code unit is zero for every sample and the decoder sees only zeros.
+    _seed(4545)
+
+    class SoftThreshold(nn.Module):
+        def __init__(self, lam):
+            super().__init__()
+            self.lam = lam
+
+        def forward(self, h):
+            return F.relu(h - self.lam)
+
+    class SparseCoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Linear(32, 96)
+            self.shrink = SoftThreshold(4.0)  # meant 0.04
+            self.dec = nn.Linear(96, 32)
+
+        def forward(self, x):
+            return self.dec(self.shrink(self.enc(x)))
+
+    m = SparseCoder()
+    x = torch.randn(32, 32)
+    return dict(model=m, inputs=x, target=x, loss=nn.MSELoss(),
+                expect=["dead-relu", "constant-output", "no-gradient"])
+
+
+@case
+def tanh_encoder_weights_scaled_by_50():
+    # Weights loaded from a checkpoint "in the wrong units" (x50): every tanh unit is pinned at +-1.
+    _seed(4545)
+    m = nn.Sequential(nn.Linear(16, 64), nn.Tanh(), nn.Linear(64, 4))
+    with torch.no_grad():
+        m[0].weight.mul_(50.0)
+    x = torch.randn(32, 16)
+    return dict(model=m, inputs=x, target=torch.arange(32) % 4, loss=nn.CrossEntropyLoss(),
+                expect=["saturated-activation", "bad-init"], where=["0", "1"])
+
+
+@case
+def attention_scores_multiplied_by_sqrt_dim():
+    # Scaled dot-product written as `* d**0.5` instead of `/ d**0.5`: attention weights are one-hot.
+    _seed(4545)
+
+    class SelfAttention(nn.Module):
+        def __init__(self, d):
+            super().__init__()
+            self.q = nn.Linear(d, d)
+            self.k = nn.Linear(d, d)
+            self.v = nn.Linear(d, d)
+            self.scale = d ** 0.5  # should be d ** -0.5
+            self.softmax = nn.Softmax(dim=-1)
+
+        def forward(self, x):
+            s = self.q(x) @ self.k(x).transpose(1, 2) * self.scale
+            return self.softmax(s) @ self.v(x)
+
+    class Classifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attn = SelfAttention(128)
+            self.norm = nn.LayerNorm(128)
+            self.head = nn.Linear(128, 3)
+
+        def forward(self, x):
+            h = self.norm(x + self.attn(x))
+            return self.head(h.mean(1))
+
+    m = Classifier()
+    x = torch.randn(8, 12, 128)
+    return dict(model=m, inputs=x, target=torch.tensor([0, 1, 2, 0, 1, 2, 0, 1]),
+                loss=nn.CrossEntropyLoss(), expect=["saturated-activation"],
+                where=["attn", "attn.softmax"])
+
+
+@case
+def twelve_layer_sigmoid_mlp_no_normalisation():
+    # 12 Linear+Sigmoid layers, no normalisation, no skips: the first layers get ~no gradient (and the
+    # output barely depends on the input any more).
+    _seed(4545)
+
+    class DeepSigmoid(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = nn.ModuleList([nn.Linear(20 if i == 0 else 64, 64) for i in range(12)])
+            self.head = nn.Linear(64, 4)
+
+        def forward(self, x):
+            for lin in self.layers:
+                x = torch.sigmoid(lin(x))
+            return self.head(x)
+
+    m = DeepSigmoid()
+    x = torch.randn(64, 20)
+    return dict(model=m, inputs=x, target=torch.arange(64) % 4, loss=nn.CrossEntropyLoss(),
+                expect=["vanishing-gradients", "constant-output"])
+
+
+@case
+def tanh_stack_init_std_001_collapses():
+    # A custom init with normal(0, 0.01) on the weights of a 10-layer tanh stack of width 64: the
+    # input signal shrinks by ~0.08 per layer, the output is just a function of the biases (the same
+    # for every sample), and gradients to the early layers vanish.
+    _seed(4545)
+    layers = [nn.Linear(16, 64), nn.Tanh()]
+    for _ in range(9):
+        layers += [nn.Linear(64, 64), nn.Tanh()]
+    m = nn.Sequential(*layers, nn.Linear(64, 1))
+    for mod in m:
+        if isinstance(mod, nn.Linear):
+            nn.init.normal_(mod.weight, 0.0, 0.01)
+    x = torch.randn(32, 16)
+    return dict(model=m, inputs=x, target=x[:, :1] - x[:, 1:2], loss=nn.MSELoss(),
+                expect=["vanishing-gradients", "bad-init", "constant-output"])
+
+
+@case
+def backbone_forward_decorated_with_no_grad():
+    # The backbone's forward kept the @torch.no_grad() decorator from the inference script:
+    # only the head ever receives gradients.
+    _seed(4545)
+
+    class Backbone(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(3, 16, 3, padding=1)
+            self.bn1 = nn.BatchNorm2d(16)
+            self.conv2 = nn.Conv2d(16, 32, 3, padding=1, stride=2)
+            self.bn2 = nn.BatchNorm2d(32)
+
+        @torch.no_grad()
+        def forward(self, x):
+            x = F.relu(self.bn1(self.conv1(x)))
+            x = F.relu(self.bn2(self.conv2(x)))
+            return F.adaptive_avg_pool2d(x, 1).flatten(1)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.backbone = Backbone()
+            self.head = nn.Linear(32, 5)
+
+        def forward(self, x):
+            return self.head(self.backbone(x))
+
+    m = Net()
+    x = torch.randn(20, 3, 16, 16)
+    return dict(model=m, inputs=x, target=torch.arange(20) % 5, loss=nn.CrossEntropyLoss(),
+                expect=["no-gradient"], where="backbone")
+
+
+@case
+def debug_return_after_stem_skips_blocks_and_output():
+    # A leftover `return x` from debugging sits right after the stem: the residual blocks and the
+    # output layer never run (the shapes still line up, so nothing crashes).
+    _seed(4545)
+
+    class Block(nn.Module):
+        def __init__(self, d):
+            super().__init__()
+            self.fc1 = nn.Linear(d, 2 * d)
+            self.fc2 = nn.Linear(2 * d, d)
+
+        def forward(self, x):
+            return x + self.fc2(F.gelu(self.fc1(x)))
+
+    class Denoiser(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Linear(32, 32)
+            self.blocks = nn.ModuleList([Block(32) for _ in range(2)])
+            self.out = nn.Linear(32, 32)
+
+        def forward(self, x):
+            x = F.gelu(self.stem(x))
+            return x  # DEBUG: remove
+            for b in self.blocks:
+                x = b(x)
+            return self.out(x)
+
+    m = Denoiser()
+    clean = torch.randn(32, 32)
+    return dict(model=m, inputs=clean + 0.3 * torch.randn(32, 32), target=clean, loss=nn.MSELoss(),
+                expect=["no-gradient"], where=["blocks", "out"])
+
+
+@case
+def prenorm_mlp_block_updates_x_but_returns_nothing():
+    # `x = x + self.ff(self.norm(x))` and no `return x`: the first block hands None to the second.
+    _seed(4545)
+
+    class PreNormFF(nn.Module):
+        def __init__(self, d):
+            super().__init__()
+            self.norm = nn.LayerNorm(d)
+            self.ff = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
+
+        def forward(self, x):
+            x = x + self.ff(self.norm(x))
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Linear(10, 32)
+            self.blocks = nn.ModuleList([PreNormFF(32) for _ in range(3)])
+            self.head = nn.Linear(32, 2)
+
+        def forward(self, x):
+            x = self.embed(x)
+            for b in self.blocks:
+                x = b(x)
+            return self.head(x)
+
+    m = Net()
+    return dict(model=m, inputs=torch.randn(16, 10), target=torch.arange(16) % 2,
+                loss=nn.CrossEntropyLoss(), expect=["none-output"], where="blocks.0")
+
+
+@case
+def handwritten_swish_activation_missing_return():
+    # A home-made Swish computes x * sigmoid(x) and drops it on the floor (no return).
+    _seed(4545)
+
+    class Swish(nn.Module):
+        def forward(self, x):
+            x * torch.sigmoid(x)
+
+    m = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), Swish(),
+                      nn.Conv2d(8, 16, 3, padding=1), nn.BatchNorm2d(16), Swish(),
+                      nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))
+    x = torch.randn(12, 1, 20, 20)
+    return dict(model=m, inputs=x, target=torch.arange(12) % 10, loss=nn.CrossEntropyLoss(),
+                expect=["none-output"], where="2")
+
+
+@case
+def softmax_probabilities_into_nll_loss():
+    # NLLLoss wants log-probabilities; the CNN ends in nn.Softmax, so the "loss" is -p[y] (negative)
+    # and barely moves.
+    _seed(4545)
+    m = nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                      nn.Linear(8 * 13 * 13, 10), nn.Softmax(dim=1))
+    x = torch.randn(20, 1, 28, 28)
+    return dict(model=m, inputs=x, target=torch.arange(20) % 10, loss=nn.NLLLoss(),
+                expect=["loss-mismatch"], where=["loss", "5"])
+
+
+@case
+def one_logit_binary_model_with_cross_entropy_prob_targets():
+    # Binary task, 1 output unit, CrossEntropyLoss with 0/1 float targets of shape (N, 1):
+    # softmax over a single class is always 1, so the loss is exactly 0 and nothing trains.
+    _seed(4545)
+    m = nn.Sequential(nn.Linear(9, 32), nn.ReLU(), nn.Linear(32, 1))
+    x = torch.randn(32, 9)
+    y = (x[:, :1] > 0).float()
+    return dict(model=m, inputs=x, target=y, loss=nn.CrossEntropyLoss(),
+                expect=["loss-mismatch", "wrong-target", "no-gradient"])
+
+
+@case
+def gru_text_classifier_returns_softmax_into_ce():
+    # forward returns F.softmax(logits) and the training loop uses CrossEntropyLoss on it.
+    _seed(4545)
+
+    class TextGRU(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(200, 32)
+            self.gru = nn.GRU(32, 48, batch_first=True)
+            self.fc = nn.Linear(48, 4)
+
+        def forward(self, ids):
+            _, h = self.gru(self.emb(ids))
+            return F.softmax(self.fc(h[-1]), dim=-1)
+
+    m = TextGRU()
+    ids = torch.randint(0, 200, (24, 15))
+    return dict(model=m, inputs=ids, target=torch.arange(24) % 4, loss=nn.CrossEntropyLoss(),
+                expect=["double-softmax"])
+
+
+@case
+def multilabel_sigmoid_module_then_bce_with_logits():
+    # The tagger ends in nn.Sigmoid and is trained with BCEWithLogitsLoss: sigmoid applied twice.
+    _seed(4545)
+    m = nn.Sequential(nn.Linear(24, 64), nn.ReLU(), nn.Linear(64, 6), nn.Sigmoid())
+    x = torch.randn(32, 24)
+    y = (torch.rand(32, 6) < 0.5).float()
+    return dict(model=m, inputs=x, target=y, loss=nn.BCEWithLogitsLoss(),
+                expect=["double-softmax", "loss-mismatch"])
+
+
+@case
+def config_mlp_builder_puts_dropout_where_activation_goes():
+    # Built from a size list; the loop appends Linear + Dropout and forgets the activation.
+    _seed(4545)
+    sizes = [30, 128, 64, 3]
+    layers = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        layers += [nn.Linear(a, b), nn.Dropout(0.2)]
+    m = nn.Sequential(*layers[:-1])  # Linear, Dropout, Linear, Dropout, Linear
+    x = torch.randn(48, 30)
+    return dict(model=m, inputs=x, target=torch.arange(48) % 3, loss=nn.CrossEntropyLoss(),
+                expect=["missing-nonlinearity"], where=["0", "2", "4"])
+
+
+@case
+def conv_pair_relu_attribute_never_applied():
+    # self.act is created in __init__ but forward calls conv2(conv1(x)) directly: two stacked convs
+    # (then avg-pool and a Linear) are one linear map.
+    _seed(4545)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(3, 16, 3, padding=1)
+            self.conv2 = nn.Conv2d(16, 32, 3, padding=1)
+            self.act = nn.ReLU()
+            self.pool = nn.AdaptiveAvgPool2d(1)
+            self.fc = nn.Linear(32, 6)
+
+        def forward(self, x):
+            x = self.conv2(self.conv1(x))
+            return self.fc(self.pool(x).flatten(1))
+
+    m = Net()
+    x = torch.randn(16, 3, 12, 12)
+    return dict(model=m, inputs=x, target=torch.arange(16) % 6, loss=nn.CrossEntropyLoss(),
+                expect=["missing-nonlinearity"], where=["conv1", "conv2"])
+
+
+@case
+def relu_mlp_normal_std_03_width_128():
+    # Every Linear initialised with normal(0, 0.3) at width 128 (gain ~2.4 per layer over 10
+    # layers): activations and gradients blow up by orders of magnitude.
+    _seed(4545)
+    layers = [nn.Linear(16, 128), nn.ReLU()]
+    for _ in range(9):
+        layers += [nn.Linear(128, 128), nn.ReLU()]
+    m = nn.Sequential(*layers, nn.Linear(128, 1))
+    for mod in m:
+        if isinstance(mod, nn.Linear):
+            nn.init.normal_(mod.weight, 0.0, 0.3)
+            nn.init.zeros_(mod.bias)
+    x = torch.randn(32, 16)
+    return dict(model=m, inputs=x, target=torch.randn(32, 1), loss=nn.MSELoss(),
+                expect=["exploding-gradients", "exploding-activations", "bad-init"])
+
+
+@case
+def resnet1d_without_norm_kaiming_branches():
+    # A 1-D ResNet with BatchNorm removed "to save memory" and kaiming-normal convs: each residual
+    # add multiplies the variance several-fold, 14 blocks later the loss and gradients are astronomical.
+    _seed(4545)
+
+    class Block(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.conv1 = nn.Conv1d(c, c, 3, padding=1)
+            self.conv2 = nn.Conv1d(c, c, 3, padding=1)
+            for conv in (self.conv1, self.conv2):
+                nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
+                nn.init.zeros_(conv.bias)
+
+        def forward(self, x):
+            return x + self.conv2(F.relu(self.conv1(x)))
+
+    class ResNet1d(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv1d(2, 16, 5, padding=2)
+            self.blocks = nn.Sequential(*[Block(16) for _ in range(14)])
+            self.head = nn.Linear(16, 1)
+
+        def forward(self, x):
+            h = self.blocks(self.stem(x))
+            return self.head(h.mean(-1))
+
+    m = ResNet1d()
+    x = torch.randn(8, 2, 48)
+    return dict(model=m, inputs=x, target=torch.randn(8, 1), loss=nn.MSELoss(),
+                expect=["exploding-gradients", "exploding-activations"])
+
+
+@case
+def ok_twelve_layer_batchnorm_relu_mlp_train():
+    # Same depth as the sigmoid stack, but Linear-BN-ReLU: gradients reach the first layer fine.
+    _seed(4545)
+    layers = [nn.Linear(20, 64), nn.BatchNorm1d(64), nn.ReLU()]
+    for _ in range(11):
+        layers += [nn.Linear(64, 64), nn.BatchNorm1d(64), nn.ReLU()]
+    m = nn.Sequential(*layers, nn.Linear(64, 4)).train()
+    x = torch.randn(64, 20)
+    return dict(model=m, inputs=x, target=x[:, :4].argmax(1), loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def ok_gpt_style_init_std_002_char_lm_steps():
+    # nanoGPT-style: every Linear/Embedding ~ N(0, 0.02), pre-LN blocks, causal attention.
+    # Logits start small (loss ~ log V) but the model learns quickly.
+    _seed(4545)
+
+    class Block(nn.Module):
+        def __init__(self, d, h):
+            super().__init__()
+            self.ln1 = nn.LayerNorm(d)
+            self.attn = nn.MultiheadAttention(d, h, batch_first=True)
+            self.ln2 = nn.LayerNorm(d)
+            self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
+
+        def forward(self, x, mask):
+            h = self.ln1(x)
+            x = x + self.attn(h, h, h, attn_mask=mask, need_weights=False)[0]
+            return x + self.mlp(self.ln2(x))
+
+    class TinyGPT(nn.Module):
+        def __init__(self, vocab=48, d=96, n_layer=2, ctx=16):
+            super().__init__()
+            self.tok = nn.Embedding(vocab, d)
+            self.pos = nn.Embedding(ctx, d)
+            self.blocks = nn.ModuleList([Block(d, 4) for _ in range(n_layer)])
+            self.ln_f = nn.LayerNorm(d)
+            self.lm_head = nn.Linear(d, vocab, bias=False)
+            for mod in self.modules():
+                if isinstance(mod, (nn.Linear, nn.Embedding)):
+                    nn.init.normal_(mod.weight, 0.0, 0.02)
+                    if getattr(mod, "bias", None) is not None:
+                        nn.init.zeros_(mod.bias)
+
+        def forward(self, idx):
+            T = idx.shape[1]
+            mask = torch.triu(torch.ones(T, T, dtype=torch.bool), 1)
+            x = self.tok(idx) + self.pos(torch.arange(T))
+            for b in self.blocks:
+                x = b(x, mask)
+            return self.lm_head(self.ln_f(x)).transpose(1, 2)  # (B, V, T) for CrossEntropyLoss
+
+    m = TinyGPT()
+    seq = torch.randint(0, 48, (8, 17))
+    return dict(model=m, inputs=seq[:, :-1], target=seq[:, 1:], loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.AdamW(m.parameters(), lr=3e-3, weight_decay=0.1), steps=20,
+                expect=[])
+
+
+@case
+def ok_zero_init_classifier_head_with_bias_steps():
+    # The head's weight is zero-initialised on purpose (common when adding a fresh head): output is
+    # the bias at step 0, the head still gets gradient, and after one step everything trains.
+    _seed(4545)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Linear(16, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU())
+            self.head = nn.Linear(64, 3)
+            nn.init.zeros_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
+
+        def forward(self, x):
+            return self.head(self.body(x))
+
+    m = Net()
+    x = torch.randn(48, 16)
+    return dict(model=m, inputs=x, target=x[:, :3].argmax(1), loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.Adam(m.parameters(), lr=3e-3), steps=20, expect=[])
+
+
+@case
+def ok_elu_regressor_adam_steps():
+    # A plain ELU MLP on standardised features, smooth target, Adam 1e-3.
+    _seed(4545)
+    m = nn.Sequential(nn.Linear(8, 64), nn.ELU(), nn.Linear(64, 64), nn.ELU(), nn.Linear(64, 64),
+                      nn.ELU(), nn.Linear(64, 1))
+    x = torch.randn(64, 8)
+    y = torch.sin(x[:, :1]) + 0.5 * x[:, 1:2] * x[:, 2:3]
+    return dict(model=m, inputs=x, target=y, loss=nn.MSELoss(),
+                optimizer=torch.optim.Adam(m.parameters(), lr=1e-3), steps=25, expect=[])
+
+
+@case
+def ok_conv1d_frontend_gru_classifier_train():
+    # Conv1d front-end (BN + ReLU) over a multichannel signal, then a GRU, last hidden state to a head.
+    _seed(4545)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.front = nn.Sequential(nn.Conv1d(4, 32, 5, padding=2), nn.BatchNorm1d(32), nn.ReLU(),
+                                       nn.Conv1d(32, 32, 3, padding=1, stride=2), nn.BatchNorm1d(32),
+                                       nn.ReLU())
+            self.gru = nn.GRU(32, 48, batch_first=True)
+            self.head = nn.Linear(48, 5)
+
+        def forward(self, x):
+            h = self.front(x).transpose(1, 2)  # (B, T, C)
+            _, hn = self.gru(h)
+            return self.head(hn[-1])
+
+    m = Net()
+    x = torch.randn(30, 4, 40)
+    return dict(model=m, inputs=x, target=torch.arange(30) % 5, loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def ok_embedding_lstm_last_hidden_sentiment():
+    # Token ids -> Embedding -> LSTM, final hidden state -> 2-way head; balanced labels.
+    _seed(4545)
+
+    class Sentiment(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(500, 48)
+            self.lstm = nn.LSTM(48, 64, batch_first=True)
+            self.head = nn.Linear(64, 2)
+
+        def forward(self, ids):
+            _, (h, _) = self.lstm(self.emb(ids))
+            return self.head(h[-1])
+
+    m = Sentiment()
+    ids = torch.randint(0, 500, (32, 20))
+    return dict(model=m, inputs=ids, target=torch.arange(32) % 2, loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.Adam(m.parameters(), lr=2e-3), steps=15, expect=[])
+
+
+@case
+def ok_small_resnet_bn_sgd_momentum_steps():
+    # Two BN residual blocks with a projection shortcut, SGD momentum 0.9, lr 0.05.
+    _seed(4545)
+
+    class Basic(nn.Module):
+        def __init__(self, cin, cout, stride):
+            super().__init__()
+            self.c1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+            self.b1 = nn.BatchNorm2d(cout)
+            self.c2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+            self.b2 = nn.BatchNorm2d(cout)
+            self.short = nn.Identity() if (cin == cout and stride == 1) else nn.Sequential(
+                nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+        def forward(self, x):
+            h = F.relu(self.b1(self.c1(x)))
+            return F.relu(self.b2(self.c2(h)) + self.short(x))
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU())
+            self.layer1 = Basic(16, 16, 1)
+            self.layer2 = Basic(16, 32, 2)
+            self.fc = nn.Linear(32, 4)
+
+        def forward(self, x):
+            x = self.layer2(self.layer1(self.stem(x)))
+            return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
+
+    m = Net()
+    x = torch.randn(16, 3, 16, 16)
+    return dict(model=m, inputs=x, target=torch.arange(16) % 4, loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.SGD(m.parameters(), lr=0.05, momentum=0.9), steps=15, expect=[])
+
+
+@case
+def ok_attention_pooling_log_softmax_with_nll():
+    # A legitimate softmax over the time axis for attention pooling, and log_softmax output paired
+    # with NLLLoss: the correct pairing, not a double softmax.
+    _seed(4545)
+
+    class AttnPool(nn.Module):
+        def __init__(self, d):
+            super().__init__()
+            self.score = nn.Linear(d, 1)
+            self.softmax = nn.Softmax(dim=1)
+
+        def forward(self, h):  # h: (B, T, D)
+            w = self.softmax(self.score(h))  # (B, T, 1), sums to 1 over time
+            return (w * h).sum(1)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.proj = nn.Linear(12, 64)
+            self.pool = AttnPool(64)
+            self.out = nn.Linear(64, 3)
+
+        def forward(self, x):
+            h = torch.tanh(self.proj(x))
+            return F.log_softmax(self.out(self.pool(h)), dim=-1)
+
+    m = Net()
+    base = torch.randn(24, 1, 12)
+    x = base + 0.5 * torch.randn(24, 10, 12)  # a per-sample signal that persists over time, plus noise
+    return dict(model=m, inputs=x, target=base[:, 0, :3].argmax(1), loss=nn.NLLLoss(), expect=[])
+
+
+@case
+def ok_depthwise_separable_silu_multilabel_bce():
+    # MobileNet-ish depthwise-separable convs with BN + SiLU, multi-label BCEWithLogits on logits.
+    _seed(4545)
+
+    def dw_sep(cin, cout, stride):
+        return nn.Sequential(nn.Conv2d(cin, cin, 3, stride, 1, groups=cin, bias=False), nn.BatchNorm2d(cin),
+                             nn.SiLU(), nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout), nn.SiLU())
+
+    m = nn.Sequential(nn.Conv2d(3, 16, 3, 2, 1, bias=False), nn.BatchNorm2d(16), nn.SiLU(),
+                      dw_sep(16, 32, 1), dw_sep(32, 64, 2), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                      nn.Linear(64, 5))
+    x = torch.randn(16, 3, 32, 32)
+    y = (torch.rand(16, 5) < 0.5).float()
+    return dict(model=m, inputs=x, target=y, loss=nn.BCEWithLogitsLoss(), expect=[])
+
+
+@case
+def ok_prenorm_encoder_dict_tokens_and_padding_mask():
+    # Dict inputs (ids + padding mask), pre-LN TransformerEncoder with GELU, masked mean pooling.
+    _seed(4545)
+
+    class Encoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(300, 64, padding_idx=0)
+            self.pos = nn.Parameter(torch.randn(1, 24, 64) * 0.02)
+            layer = nn.TransformerEncoderLayer(64, 4, 128, dropout=0.1, activation="gelu",
+                                               batch_first=True, norm_first=True)
+            self.enc = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+            self.norm = nn.LayerNorm(64)
+            self.cls = nn.Linear(64, 3)
+
+        def forward(self, input_ids, padding_mask):
+            x = self.emb(input_ids) + self.pos[:, : input_ids.shape[1]]
+            h = self.norm(self.enc(x, src_key_padding_mask=padding_mask))
+            keep = (~padding_mask).unsqueeze(-1).float()
+            return self.cls((h * keep).sum(1) / keep.sum(1))
+
+    m = Encoder()
+    ids = torch.randint(1, 300, (12, 24))
+    lengths = torch.tensor([24, 20, 18, 24, 12, 22, 24, 16, 19, 24, 21, 14])
+    pad = torch.arange(24)[None, :] >= lengths[:, None]
+    ids = ids.masked_fill(pad, 0)
+    return dict(model=m, inputs={"input_ids": ids, "padding_mask": pad},
+                target=torch.arange(12) % 3, loss=nn.CrossEntropyLoss(), expect=[])
