@@ -89,7 +89,12 @@ def check(trace):
         return  # the output is a distribution over the batch: NBD251 names it
     out = model_output(trace)
     batch = out.shape[0] if out is not None and out.shape else None
-    if out is not None and len(out.shape) == 2 and batch and batch >= 3 and out.shape[1] == batch:
+    seq = _seq_first_misread(trace, c) if c is not None else None
+    clear_misread = seq is not None and seq[0]
+    # an (N, N) output may be a similarity matrix, unless a layer plainly misreads the batch (with as
+    # many classes as samples, a classifier's output is square too)
+    if out is not None and len(out.shape) == 2 and batch and batch >= 3 and out.shape[1] == batch \
+            and not clear_misread:
         yield RULE.finding(c.name if c is not None else "", f"The output {shape(out)} compares every sample "
                            f"with every other (a similarity matrix?), so samples interact by design.",
                            "Nothing to do if this is a contrastive or retrieval head.", severity="info",
@@ -97,7 +102,6 @@ def check(trace):
         return
     tail = (f" (replacing one sample's input changes the other sample's output by {_percent(change)}, "
             f"where it must not change at all)")
-    seq = _seq_first_misread(trace, c) if c is not None else None
     if seq is not None:
         clear, part = seq
         outer = _outermost_transformer(trace, c)
@@ -242,6 +246,23 @@ def _good_seq_first_output_transposed_then_flattened():
                 target=torch.arange(4) % 2)
 
 
+def _bad_as_many_classes_as_samples():
+    # 3 samples, 3 classes: the (3, 3) output is square, but the encoder layer plainly reads the batch
+    # as the sequence
+    torch.manual_seed(0)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0)   # (seq, batch, dim)
+            self.fc = nn.Linear(8, 3)
+
+        def forward(self, x):                                                # x: (batch, seq, dim)
+            return self.fc(self.encoder(x).mean(1))
+
+    return dict(model=Net(), inputs=torch.randn(3, 7, 8), target=torch.tensor([0, 1, 2]))
+
+
 def _good_batchnorm_training():
     torch.manual_seed(0)
     m = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.3), nn.Linear(8, 2)).train()
@@ -266,7 +287,7 @@ RULE = Rule(
         "(batch, seq, features).",
     check=check,
     bad=[_bad_view_swaps_batch, _bad_lstm_batch_first_confusion, _bad_seq_first_output_viewed_as_batch,
-         _bad_first_sample_for_first_token],
+         _bad_first_sample_for_first_token, _bad_as_many_classes_as_samples],
     good=[_good_seq_first_fed_correctly, _good_batchnorm_training,
           _good_seq_first_output_transposed_then_flattened, _good_first_token_of_every_sample],
     needs="backward",
