@@ -120,6 +120,8 @@ class _Tracer:
         self.batch = StatsBatch(bins)
         self.index = ModelIndex(model, self.root)
         self.t = Trace(model=type(model).__name__, training=self.root.training)
+        if self.index.keyed:
+            self.t.checks["module_dicts"] = self.index.keyed[:200]
         self.recorder = Recorder(self.index, self.batch, grads=backward, max_calls=max_calls)
         self.output = None
         self.loss_value = None

@@ -37,8 +37,11 @@ class ModelIndex:
     def __init__(self, model: nn.Module, root: nn.Module):
         self.model = model
         self.names: dict = {}
+        self.keyed: list = []            # ModuleDicts: their items are picked by key (a task, a domain)
         for name, m in model.named_modules():
             self.names.setdefault(id(m), name)
+            if isinstance(m, nn.ModuleDict):
+                self.keyed.append(name)
         self._registered = set(self.names)
         self._params: dict = {}
         self._attrs: dict = {}

@@ -19,6 +19,7 @@ healthy models).
 """
 from __future__ import annotations
 
+import re
 from typing import Optional
 
 import torch
@@ -27,6 +28,7 @@ from ..structure import map_tensors, tensors
 from . import mixing_origin
 
 SUB_BATCH = 2
+BATCH_INDEXED = re.compile(r"index (-?\d+) is out of bounds for dimension 0 with size (\d+)")
 SEED = 4321
 RELATIVE = 1e-5   # per-sample kernels give bit-identical results; anything above rounding is mixing
 
@@ -87,7 +89,16 @@ def queue(model: torch.nn.Module, args: tuple, kwargs: dict, batch: int, stats, 
         for rows in ([0, 1], [1, 1]):
             torch.manual_seed(SEED)
             sub_args, sub_kwargs = _pick(args, kwargs, batch, rows, dim)
-            outs.append(_first_output(model(*sub_args, **sub_kwargs)))
+            try:
+                outs.append(_first_output(model(*sub_args, **sub_kwargs)))
+            except (IndexError, RuntimeError) as e:
+                found = BATCH_INDEXED.search(str(e))
+                if found is None or int(found.group(2)) != k or full_rows != batch:
+                    raise  # rows that are not samples (a graph's nodes, pooled per graph) are indexed by design
+                # positions that exist only in the full batch: the model picks rows of the batch
+                # dimension by position (gather/index_select over dim 0), not sample by sample
+                return {"mixed": True, "method": "index", "sub_batch": k, "relative_change": None,
+                        "message": str(e).splitlines()[0][:200]}
     b, s0 = outs
     if b is not None and b.is_nested:  # no plain batch dimension to swap along
         return {"skipped": "the output is a nested tensor"}

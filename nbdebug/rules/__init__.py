@@ -17,6 +17,7 @@ RULE_MODULES = [
     "unbatched_input",
     "unbatched_silent",
     "layer_input_size",
+    "linear_on_image",
     "batch_rows_lost",
     "class_dim_last",
     "channels_last",
@@ -68,7 +69,7 @@ RULE_MODULES = [
     # -- losses, targets, gradients and training dynamics -------------------------------------
     "double_softmax", "double_sigmoid", "sigmoid_twice", "sigmoid_into_cross_entropy",
     "nll_without_log_softmax",
-    "kl_div_input", "multi_hot_cross_entropy", "structured_output_into_loss",
+    "kl_div_input", "multi_hot_cross_entropy", "structured_output_into_loss", "relu_before_logits",
     "cross_entropy_one_class",
     "bce_on_multiclass", "bce_on_logits", "regression_loss_on_labels", "float_class_labels",
     "labels_out_of_range", "bce_target_range", "target_shape", "target_outside_output_range",

@@ -80,6 +80,9 @@ def check(trace):
     if mix.get("method") == "rows":
         yield _rows_not_samples(trace, mix)
         return
+    if mix.get("method") == "index":
+        yield _indexes_the_batch(trace, mix)
+        return
     change = mix.get("relative_change", 0.0)
     evidence = {"relative_change": change, "origin": mix.get("origin")}
     c, side = _culprit(trace, mix.get("origin") or {})
@@ -145,6 +148,65 @@ def _rows_not_samples(trace, mix):
            "`view`/`reshape` calls that put the batch anywhere but first.")
     return RULE.finding("", message, fix, call=0 if trace.calls else None,
                         evidence={"output_rows": rows, "sub_batch": k, "origin": mix.get("origin")})
+
+
+def _indexes_the_batch(trace, mix):
+    message = (f"The model picks rows of its batch dimension by position: run on a sub-batch of "
+               f"{mix.get('sub_batch')} samples it raised \"{mix.get('message')}\". A `gather`, `index_select` "
+               f"or indexing over dim 0 with positions meant for another axis (time steps, tokens) builds "
+               f"each sample's output from other samples' rows.")
+    fix = ("Index the axis you mean: `h.gather(1, idx)` for the last valid time step of (batch, time, "
+           "features) states, `h[torch.arange(len(h)), lengths - 1]`; keep dim 0 for the samples.")
+    return RULE.finding("", message, fix, call=0 if trace.calls else None,
+                        evidence={"message": mix.get("message"), "sub_batch": mix.get("sub_batch")})
+
+
+class _LastStep(nn.Module):
+    """The last valid time step of each sequence, gathered along time, or by mistake along the batch."""
+    def __init__(self, dim):
+        super().__init__()
+        self.gru, self.fc = nn.GRU(3, 6, batch_first=True), nn.Linear(6, 2)
+        self.dim = dim
+
+    def forward(self, x, lengths):
+        h, _ = self.gru(x)                                           # (batch, time, 6)
+        idx = (lengths - 1).view(-1, 1, 1).repeat(1, 1, h.shape[-1])
+        return self.fc(h.gather(self.dim, idx).squeeze(1))
+
+
+def _last_step(dim):
+    torch.manual_seed(0)
+    lengths = torch.tensor([5, 7, 3, 6, 7, 4, 2, 6])
+    return dict(model=_LastStep(dim), inputs=(torch.randn(8, 7, 3), lengths), target=torch.arange(8) % 2)
+
+
+class _GraphReadout(nn.Module):
+    """Node rows indexed by edges and pooled per graph: rows are nodes, not samples, by design."""
+    def __init__(self):
+        super().__init__()
+        self.msg, self.out = nn.Linear(3, 3), nn.Linear(3, 2)
+
+    def forward(self, x, edge_index, graph):
+        src, dst = edge_index
+        h = x + torch.zeros_like(x).index_add_(0, dst, self.msg(x)[src])
+        pooled = torch.zeros(int(graph.max()) + 1, 3).index_add_(0, graph, h)
+        return self.out(pooled)
+
+
+def _good_graph_nodes_pooled_per_graph():
+    torch.manual_seed(0)
+    graph = torch.arange(4).repeat_interleave(3)                 # 4 graphs of 3 nodes
+    ring = torch.tensor([[0, 1, 2], [1, 2, 0]])
+    edges = torch.cat([ring + 3 * g for g in range(4)], dim=1)
+    return dict(model=_GraphReadout(), inputs=(torch.randn(12, 3), edges, graph), target=torch.arange(4) % 2)
+
+
+def _bad_gather_over_the_batch():
+    return _last_step(0)
+
+
+def _good_gather_over_time():
+    return _last_step(1)
 
 
 class _FirstTokenPooler(nn.Module):
@@ -287,9 +349,10 @@ RULE = Rule(
         "(batch, seq, features).",
     check=check,
     bad=[_bad_view_swaps_batch, _bad_lstm_batch_first_confusion, _bad_seq_first_output_viewed_as_batch,
-         _bad_first_sample_for_first_token, _bad_as_many_classes_as_samples],
+         _bad_first_sample_for_first_token, _bad_as_many_classes_as_samples, _bad_gather_over_the_batch],
     good=[_good_seq_first_fed_correctly, _good_batchnorm_training,
-          _good_seq_first_output_transposed_then_flattened, _good_first_token_of_every_sample],
+          _good_seq_first_output_transposed_then_flattened, _good_first_token_of_every_sample,
+          _good_gather_over_time, _good_graph_nodes_pooled_per_graph],
     needs="backward",
     thresholds=(
         "The independence test behind Karpathy's backprop check ('A Recipe for Training Neural Networks': "

@@ -168,9 +168,12 @@ def float_inputs(trace: Trace) -> list:
 
 
 def batch_size(trace: Trace) -> Optional[int]:
+    """The number of samples: the first input's dim 0, or its dim 1 when the batch-mixing check found
+    the data sequence-first ((T, N, ...) with N target rows)."""
+    dim = (trace.checks.get("batch_mixing") or {}).get("batch_dim", 0)
     for s in trace.inputs:
         if s.shape:
-            return s.shape[0]
+            return s.shape[dim] if len(s.shape) > dim else s.shape[0]
     return None
 
 

@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 
 from .base import Rule
-from .helpers import leaf_calls, pct
+from .helpers import backward_ran, leaf_calls, pct
 from .layout import label
 
 LOG_OPS = ("log", "log2", "log10", "xlogy", "special_xlogy")
@@ -62,12 +62,20 @@ def _is_root(op: str, origin: dict) -> bool:
 
 
 def _harmful(trace) -> bool:
-    """Non-finite values reach the output, the loss or the gradients (an internal -inf mask does not)."""
+    """Non-finite values reach the output, the loss or the gradients (an internal -inf mask does not,
+    nor -inf logits of masked choices that the user's loss takes in its stride: a pointer network, an
+    action mask, with no NaN in the output and a finite loss and gradients)."""
+    loss_finite = trace.loss is not None and trace.loss.value is not None and math.isfinite(trace.loss.value)
+    if trace.loss is not None and trace.loss.value is not None and not loss_finite:
+        return True
+    if any(p.grad_nonfinite for p in trace.params):
+        return True
     if any(not s.finite for s in trace.outputs):
-        return True
-    if trace.loss is not None and trace.loss.value is not None and not math.isfinite(trace.loss.value):
-        return True
-    return any(p.grad_nonfinite for p in trace.params)
+        masked = (loss_finite and not trace.loss.stand_in and backward_ran(trace)
+                  and not any(s.nan for s in trace.outputs)
+                  and any(p.grad_norm is not None for p in trace.params))
+        return not masked
+    return False
 
 
 def _counts(nan: int, inf: int) -> str:
@@ -206,6 +214,26 @@ def _good_safe_log():
     return dict(model=m, inputs=torch.randn(10, 5))
 
 
+def _good_masked_choices_as_minus_inf_logits():
+    # a pointer network over variable-length inputs: positions past each length get -inf logits, and
+    # cross-entropy (the target is always a valid position) stays finite, gradients too
+    torch.manual_seed(0)
+
+    class Pointer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.score = nn.Linear(4, 1)
+
+        def forward(self, x, lengths):
+            s = self.score(x).squeeze(-1)                                   # (batch, positions)
+            valid = torch.arange(x.shape[1])[None] < lengths[:, None]
+            return s.masked_fill(~valid, float("-inf"))
+
+    lengths = torch.tensor([3, 5, 2, 4])
+    return dict(model=Pointer(), inputs=(torch.randn(4, 5, 4), lengths), target=torch.tensor([2, 4, 0, 1]),
+                loss=nn.CrossEntropyLoss())
+
+
 def _good_causal_mask_with_inf():
     torch.manual_seed(0)
 
@@ -240,10 +268,12 @@ RULE = Rule(
     check=check,
     bad=[_bad_log_after_relu, _bad_row_normalise_dead_rows, _bad_custom_loss_log_of_zero,
          _bad_nan_in_a_large_weight],
-    good=[_good_safe_log, _good_causal_mask_with_inf],
+    good=[_good_safe_log, _good_causal_mask_with_inf, _good_masked_choices_as_minus_inf_logits],
     needs="forward",
     thresholds="Any NaN/Inf counts, but only when it reaches the model output, the loss or a parameter "
-               "gradient (an internal -inf attention mask that softmax turns into 0 is by design), and "
+               "gradient (an internal -inf attention mask that softmax turns into 0 is by design; so are "
+               "±Inf logits of masked choices in an output without NaN when the user's loss and every "
+               "gradient stay finite), and "
                "only when the input and target are finite (else NBD101). Ranked as a root cause for "
                "domain errors and for exp of inputs up to |x| <= 1e3 (exp overflows at 88 in float32); "
                "overflows of larger inputs follow exploding activations / bad init.",

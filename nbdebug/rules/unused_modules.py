@@ -35,8 +35,14 @@ def _skipped_by_sibling(trace, head: str, called: set) -> str:
     depth, layer drop, an early exit) rather than forgetting it: an owner of the same class that
     called the same child, or, inside a ModuleList, an item with the same parameters while `head`
     sits between others (a loop that skips its last item is more likely off by one), or, when the
-    list is routed into (items that ran on both sides of one that did not: mixture-of-experts), anywhere."""
+    list is routed into (items that ran on both sides of one that did not: mixture-of-experts), anywhere;
+    or an item of a ModuleDict when another item of it ran (picked by key: a multi-task head)."""
     owner, _, attr = head.rpartition(".")
+    if owner in (trace.checks.get("module_dicts") or ()):
+        # a ModuleDict's items are picked by key (a task, a domain, a head per dataset)
+        ran = sorted(n for n in called if n.rpartition(".")[0] == owner and n != head)
+        if ran:
+            return ran[0]
     types = {c.name: c.type for c in trace.calls}
     if owner in types:
         for name, kind in types.items():
@@ -88,7 +94,11 @@ def _finding(trace, top: str, called: set, serious: bool):
     message = (f"{ran}`{top}` holds {len(members)} trainable parameter tensor(s) ({numel} values) and forward "
                f"never called it, so it gets no gradient in this step.")
     severity = None if serious else "info"
-    if sibling:
+    if sibling and owner in (trace.checks.get("module_dicts") or ()):
+        severity = "info"
+        message += (f" `{sibling}` of the same ModuleDict did run: its items are picked by key (a head per "
+                    f"task or dataset), and this call picked another one, which is fine if intended.")
+    elif sibling:
         severity = "info"
         message += (f" `{sibling}`, built the same way, did run: this call skipped `{top}` (stochastic depth, "
                     f"layer drop, an early exit), which is fine if intended.")
@@ -209,6 +219,22 @@ def _good_top1_experts_some_idle():
     return dict(model=_Routed(), inputs=torch.randn(8, 4), target=torch.randn(8, 4), loss=nn.MSELoss())
 
 
+class _MultiTask(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Linear(6, 8)
+        self.heads = nn.ModuleDict({"cls": nn.Linear(8, 3), "reg": nn.Linear(8, 1)})
+
+    def forward(self, x, task="cls"):
+        return self.heads[task](torch.relu(self.body(x)))
+
+
+def _good_head_picked_by_task():
+    torch.manual_seed(0)
+    return dict(model=_MultiTask(), inputs={"x": torch.randn(6, 6), "task": "cls"}, target=torch.arange(6) % 3,
+                loss=nn.CrossEntropyLoss())
+
+
 def _bad_loop_skips_the_last_block():
     torch.manual_seed(0)
 
@@ -245,7 +271,8 @@ RULE = Rule(
     check=check,
     bad=[_bad_forgotten_layer, _bad_branch_never_taken, _bad_loop_skips_the_last_block],
     good=[_good_all_used, _good_attention_out_proj, _good_stochastic_depth_skips_one_block,
-          _good_layer_dropped_from_a_module_list, _good_unused_in_inference, _good_top1_experts_some_idle],
+          _good_layer_dropped_from_a_module_list, _good_unused_in_inference, _good_top1_experts_some_idle,
+          _good_head_picked_by_task],
     needs="backward",
     thresholds=(
         "No number: trainable parameters with no gradient whose module was never called. A warning when "
@@ -253,7 +280,8 @@ RULE = Rule(
         "only in another mode is legal), and info when a module built the same way did run (an owner "
         "of the same class that called the same child, or a ModuleList item with the same parameters "
         "when the skipped one is not the list's first or last, or anywhere when items that ran sit on both "
-        "sides of one that did not, as with routed experts): a branch skipped for this call, as "
+        "sides of one that did not, as with routed experts; an item of a ModuleDict when another item ran, "
+        "picked by key): a branch skipped for this call, as "
         "stochastic depth and layer drop do."
     ),
 )
