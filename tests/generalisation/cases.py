@@ -12033,3 +12033,1622 @@ def ok_prenorm_encoder_dict_tokens_and_padding_mask():
     ids = ids.masked_fill(pad, 0)
     return dict(model=m, inputs={"input_ids": ids, "padding_mask": pad},
                 target=torch.arange(12) % 3, loss=nn.CrossEntropyLoss(), expect=[])
+
+
+# ====================================================================== blind batch 47 (seventh session): one variant of every public acceptance-zoo case (other architectures, sizes, forms); it found a square (N, N) classifier output read as a similarity matrix
+@case
+def conv_input_without_batch_dim_variant_silent_rgb_conv2d():
+    # Bug: one RGB image passed as (3, 32, 32) without the batch dim; Conv2d silently reads it as
+    # unbatched, the global mean pools away the "channels", and the output comes back as (10,).
+    _seed(4747)
+
+    class TinyNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 16, 3)
+            self.fc = nn.Linear(16, 10)
+
+        def forward(self, x):
+            h = F.relu(self.conv(x))
+            h = h.mean(dim=(-2, -1))
+            return self.fc(h)
+
+    return dict(model=TinyNet(), inputs=torch.randn(3, 32, 32), expect=["shape-mismatch"])
+
+
+@case
+def flatten_before_conv_variant_nested_features():
+    # Bug: nn.Flatten placed at the start of the feature extractor, so Conv2d receives (B, 1728).
+    _seed(4747)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Sequential(nn.Flatten(), nn.Conv2d(3, 32, 3), nn.ReLU(),
+                                          nn.AdaptiveAvgPool2d(1))
+            self.head = nn.Linear(32, 5)
+
+        def forward(self, x):
+            return self.head(self.features(x).flatten(1))
+
+    return dict(model=Net(), inputs=torch.randn(8, 3, 24, 24), target=torch.randint(0, 5, (8,)),
+                loss=nn.CrossEntropyLoss(), expect=["shape-mismatch"], where=["features.0", "features.1"])
+
+
+@case
+def channels_last_image_variant_conv1d_time_series():
+    # Bug: a (batch, time, channels) sensor series fed to Conv1d, which expects (batch, channels, time).
+    _seed(4747)
+
+    class SeriesNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = nn.Sequential(nn.Conv1d(6, 32, 5), nn.ReLU(), nn.AdaptiveAvgPool1d(1))
+            self.head = nn.Linear(32, 3)
+
+        def forward(self, x):
+            return self.head(self.encoder(x).squeeze(-1))
+
+    x = torch.randn(16, 100, 6)
+    return dict(model=SeriesNet(), inputs=x, target=torch.randint(0, 3, (16,)), loss=nn.CrossEntropyLoss(),
+                expect=["shape-mismatch"], where=["encoder.0", "input"])
+
+
+@case
+def int_pixels_into_conv_variant_uint8_batch():
+    # Bug: a uint8 image batch (straight from numpy/PIL) fed to a float Conv2d without .float().
+    _seed(4747)
+
+    class Cnn(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU())
+            self.pool = nn.AdaptiveAvgPool2d(1)
+            self.fc = nn.Linear(16, 4)
+
+        def forward(self, x):
+            return self.fc(self.pool(self.stem(x)).flatten(1))
+
+    x = torch.randint(0, 256, (16, 3, 20, 20), dtype=torch.uint8)
+    return dict(model=Cnn(), inputs=x, expect=["dtype-mismatch"], where=["stem.0", "input"])
+
+
+@case
+def double_model_float_input_variant_conv1d_net():
+    # Bug: the model was cast with .double() but the batch is still float32.
+    _seed(4747)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv1d(4, 8, 3)
+            self.fc = nn.Linear(8, 2)
+
+        def forward(self, x):
+            h = F.relu(self.conv(x)).amax(-1)
+            return self.fc(h)
+
+    m = Net().double()
+    return dict(model=m, inputs=torch.randn(6, 4, 20), expect=["dtype-mismatch"], where=["conv", "input"])
+
+
+@case
+def half_meta_device_variant_gru_head_on_meta():
+    # Bug: the classification head was left on the meta device (lazy/empty init never materialised).
+    _seed(4747)
+
+    class Tagger(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 16, batch_first=True)
+            self.head = nn.Linear(16, 3)
+
+        def forward(self, x):
+            out, _ = self.gru(x)
+            return self.head(out[:, -1])
+
+    m = Tagger()
+    m.head.to("meta")
+    return dict(model=m, inputs=torch.randn(3, 9, 4), expect=["device-mismatch"], where="head")
+
+
+@case
+def layer_returns_none_for_batches_variant_l2norm_no_return():
+    # Bug: a custom L2-normalisation layer computes its result but forgets the `return`.
+    _seed(4747)
+
+    class L2Norm(nn.Module):
+        def forward(self, x):
+            x = x / x.norm(dim=-1, keepdim=True).clamp_min(1e-6)
+            # missing: return x
+
+    class Embedder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = nn.Sequential(nn.Linear(12, 32), L2Norm(), nn.ReLU())
+            self.head = nn.Linear(32, 4)
+
+        def forward(self, x):
+            return self.head(self.encoder(x))
+
+    return dict(model=Embedder(), inputs=torch.randn(10, 12), expect=["none-output"], where="encoder.1")
+
+
+@case
+def nan_in_features_variant_lstm_dict_input():
+    # Bug: a sensor dropout left NaN readings in the sequence before it reaches the LSTM.
+    _seed(4747)
+
+    class SeqReg(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(5, 24, batch_first=True)
+            self.out = nn.Linear(24, 1)
+
+        def forward(self, seq):
+            h, _ = self.lstm(seq)
+            return self.out(h[:, -1])
+
+    x = torch.randn(8, 15, 5)
+    x[3, 7, 2] = float("nan")
+    x[6, 2, 0] = float("nan")
+    return dict(model=SeqReg(), inputs={"seq": x}, target=torch.randn(8, 1), loss="mse",
+                expect=["nonfinite-input"])
+
+
+@case
+def row_normalise_zero_rows_variant_zero_std_column():
+    # Bug: standardising by the per-feature std, where one feature is constant: 0/0 = NaN column.
+    _seed(4747)
+
+    class ResMlp(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inp = nn.Linear(7, 32)
+            self.block = nn.Sequential(nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 32))
+            self.out = nn.Linear(32, 3)
+
+        def forward(self, x):
+            h = F.relu(self.inp(x))
+            h = h + self.block(h)
+            return self.out(h)
+
+    raw = torch.rand(32, 7) * 10
+    raw[:, 4] = 5.0  # constant feature
+    x = (raw - raw.mean(0)) / raw.std(0)
+    return dict(model=ResMlp(), inputs=x, target=torch.randint(0, 3, (32,)), loss=nn.CrossEntropyLoss(),
+                expect=["nonfinite-input"])
+
+
+@case
+def log_of_relu_output_variant_sqrt_conv_activation():
+    # Bug: a custom "root" activation takes sqrt of raw conv outputs, half of which are negative -> NaN.
+    _seed(4747)
+
+    class SqrtAct(nn.Module):
+        def forward(self, x):
+            return torch.sqrt(x)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), SqrtAct(), nn.AdaptiveAvgPool2d(1))
+            self.fc = nn.Linear(8, 2)
+
+        def forward(self, x):
+            return self.fc(self.features(x).flatten(1))
+
+    return dict(model=Net(), inputs=torch.randn(4, 3, 16, 16), expect=["nonfinite-created"],
+                where="features.1")
+
+
+@case
+def loss_divides_by_zero_sum_variant_cosine_loss_zero_output():
+    # Bug: a hand-written cosine loss divides by the output norm, and the ReLU head outputs all zeros.
+    _seed(4747)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Linear(6, 16)
+            self.head = nn.Linear(16, 4)
+
+        def forward(self, x):
+            return F.relu(self.head(torch.tanh(self.body(x))))
+
+    m = Net()
+    nn.init.constant_(m.head.weight, -0.5)
+    nn.init.constant_(m.head.bias, -20.0)
+
+    def cosine_loss(output, target):
+        cos = (output * target).sum(1) / (output.norm(dim=1) * target.norm(dim=1))
+        return (1 - cos).mean()
+
+    return dict(model=m, inputs=torch.randn(12, 6), target=torch.rand(12, 4) + 0.1, loss=cosine_loss,
+                expect=["nonfinite-created"])
+
+
+@case
+def huge_uniform_init_variant_conv_normal_std20():
+    # Bug: every conv weight re-initialised with normal(std=20): activations blow up layer after layer.
+    _seed(4747)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.convs = nn.ModuleList([nn.Conv2d(3, 16, 3, padding=1), nn.Conv2d(16, 16, 3, padding=1),
+                                        nn.Conv2d(16, 16, 3, padding=1)])
+            self.fc = nn.Linear(16, 10)
+
+        def forward(self, x):
+            for c in self.convs:
+                x = F.relu(c(x))
+            return self.fc(x.mean((-2, -1)))
+
+    m = Net()
+    for c in m.convs:
+        nn.init.normal_(c.weight, std=20.0)
+    return dict(model=m, inputs=torch.randn(32, 3, 12, 12), expect=["bad-init", "exploding-activations"])
+
+
+@case
+def deep_sigmoid_mlp_variant_modulelist_functional():
+    # Bug: 12 stacked sigmoid layers: the gradient shrinks by orders of magnitude towards the input.
+    _seed(4747)
+
+    class DeepNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inp = nn.Linear(8, 64)
+            self.hidden = nn.ModuleList([nn.Linear(64, 64) for _ in range(12)])
+            self.out = nn.Linear(64, 1)
+
+        def forward(self, x):
+            x = torch.sigmoid(self.inp(x))
+            for layer in self.hidden:
+                x = torch.sigmoid(layer(x))
+            return self.out(x)
+
+    return dict(model=DeepNet(), inputs=torch.randn(8, 8), target=torch.randn(8, 1), loss="mse",
+                expect=["vanishing-gradients"])
+
+
+@case
+def raw_pixels_into_cnn_variant_grayscale_batch4():
+    # Bug: grayscale pixels in 0..255 fed straight into the CNN (never divided by 255 / standardised).
+    _seed(4747)
+
+    class Digits(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1 = nn.Conv2d(1, 8, 5)
+            self.c2 = nn.Conv2d(8, 16, 3)
+            self.fc = nn.Linear(16 * 4 * 4, 10)
+
+        def forward(self, x):
+            x = F.max_pool2d(F.relu(self.c1(x)), 2)
+            x = F.max_pool2d(F.relu(self.c2(x)), 2)
+            return self.fc(x.flatten(1))
+
+    x = torch.randint(0, 256, (4, 1, 24, 24)).float()
+    return dict(model=Digits(), inputs=x, target=torch.tensor([0, 3, 7, 9]), loss=F.cross_entropy,
+                expect=["unnormalized-input"])
+
+
+@case
+def sigmoid_on_unscaled_features_variant_tanh_income_features():
+    # Bug: tabular features in the thousands (incomes, areas) go straight into tanh units, which pin at +-1.
+    _seed(4747)
+
+    class Reg(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.l1 = nn.Linear(6, 32)
+            self.l2 = nn.Linear(32, 1)
+
+        def forward(self, x):
+            return self.l2(torch.tanh(self.l1(x)))
+
+    x = torch.rand(64, 6) * 5000 + 1000
+    return dict(model=Reg(), inputs=x, target=torch.randn(64, 1), loss=nn.MSELoss(),
+                expect=["saturated-activation", "unnormalized-input"])
+
+
+@case
+def bias_kills_relus_variant_conv_block_bias():
+    # Bug: conv bias initialised to -10, so the following ReLU never fires for any sample.
+    _seed(4747)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.block = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU())
+            self.head = nn.Linear(16, 4)
+
+        def forward(self, x):
+            return self.head(self.block(x).mean((-2, -1)))
+
+    m = Net()
+    nn.init.constant_(m.block[0].bias, -10.0)
+    return dict(model=m, inputs=torch.randn(24, 3, 16, 16), target=torch.arange(24) % 4,
+                loss=nn.CrossEntropyLoss(), expect=["dead-relu"], where=["block.0", "block.1"])
+
+
+@case
+def output_stuck_after_relu_head_variant_conv1d_functional_relu():
+    # Bug: the regression head ends in F.relu with a very negative bias, so every prediction is 0.
+    _seed(4747)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv1d(2, 32, 5, padding=2)
+            self.head = nn.Linear(32, 3)
+
+        def forward(self, x):
+            h = F.relu(self.conv(x)).mean(-1)
+            return F.relu(self.head(h))
+
+    m = Net()
+    nn.init.constant_(m.head.bias, -6.0)
+    return dict(model=m, inputs=torch.randn(24, 2, 40), target=torch.rand(24, 3), loss=nn.MSELoss(),
+                expect=["constant-output", "dead-relu"])
+
+
+@case
+def rnn_exploding_recurrence_variant_seq_first_nested():
+    # Bug: ReLU RNN recurrent weights drawn with std 0.4 at hidden 64 (spectral radius ~3): explodes over time.
+    _seed(4747)
+
+    class Encoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.RNN(3, 64, nonlinearity="relu")  # (seq, batch, feat)
+            nn.init.normal_(self.rnn.weight_hh_l0, std=0.4)
+
+        def forward(self, x):
+            out, _ = self.rnn(x)
+            return out[-1]
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = Encoder()
+            self.fc = nn.Linear(64, 2)
+
+        def forward(self, x):
+            return self.fc(self.encoder(x))
+
+    return dict(model=Model(), inputs=torch.randn(24, 8, 3), target=torch.randn(8, 2), loss=nn.MSELoss(),
+                expect=["exploding-gradients", "exploding-activations", "bad-init"])
+
+
+@case
+def softmax_head_with_cross_entropy_variant_functional_cnn():
+    # Bug: forward returns F.softmax probabilities, then CrossEntropyLoss applies log-softmax again.
+    _seed(4747)
+
+    class Cnn(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 16, 3, padding=1)
+            self.fc = nn.Linear(16, 5)
+
+        def forward(self, x):
+            h = F.relu(self.conv(x)).mean((-2, -1))
+            return F.softmax(self.fc(h), dim=1)
+
+    return dict(model=Cnn(), inputs=torch.randn(32, 3, 12, 12), target=torch.arange(32) % 5,
+                loss=nn.CrossEntropyLoss(), expect=["double-softmax"])
+
+
+@case
+def nll_on_raw_logits_variant_gru_functional_nll():
+    # Bug: F.nll_loss applied to raw logits from the GRU classifier (no log_softmax).
+    _seed(4747)
+
+    class Clf(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(8, 32, batch_first=True)
+            self.fc = nn.Linear(32, 6)
+
+        def forward(self, x):
+            _, h = self.gru(x)
+            return self.fc(h[-1])
+
+    return dict(model=Clf(), inputs=torch.randn(16, 10, 8), target=torch.arange(16) % 6, loss=F.nll_loss,
+                expect=["loss-mismatch"])
+
+
+@case
+def bce_with_class_indices_variant_sigmoid_bceloss():
+    # Bug: a 5-class problem trained with a sigmoid output and nn.BCELoss on class indices 0..4.
+    _seed(4747)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 1))
+            self.act = nn.Sigmoid()
+
+        def forward(self, x):
+            return self.act(self.body(x))
+
+    target = (torch.arange(40) % 5).float().unsqueeze(1)
+    return dict(model=Net(), inputs=torch.randn(40, 10), target=target, loss=nn.BCELoss(),
+                expect=["wrong-target", "loss-mismatch"])
+
+
+@case
+def float_labels_for_cross_entropy_variant_conv1d_string_loss():
+    # Bug: class labels stored as float (e.g. read from a CSV) passed to cross-entropy.
+    _seed(4747)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv1d(3, 16, 3)
+            self.fc = nn.Linear(16, 5)
+
+        def forward(self, x):
+            return self.fc(F.relu(self.conv(x)).mean(-1))
+
+    target = (torch.arange(32) % 5).float()
+    return dict(model=Net(), inputs=torch.randn(32, 3, 30), target=target, loss="cross_entropy",
+                expect=["wrong-target"])
+
+
+@case
+def ninety_five_percent_one_class_variant_embedding_text():
+    # Bug: a text-classification batch where 61 of 64 labels are class 0.
+    _seed(4747)
+
+    class BagClf(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(100, 32)
+            self.fc = nn.Linear(32, 4)
+
+        def forward(self, tokens):
+            return self.fc(self.emb(tokens).mean(1))
+
+    target = torch.zeros(64, dtype=torch.long)
+    target[10], target[30], target[50] = 1, 2, 3
+    return dict(model=BagClf(), inputs=torch.randint(0, 100, (64, 12)), target=target,
+                loss=nn.CrossEntropyLoss(), expect=["class-imbalance"])
+
+
+@case
+def adam_lr_1000_variant_sgd_lr_50_regression():
+    # Bug: plain SGD with lr=50 on an MSE regression: the loss blows up within a few steps.
+    _seed(4747)
+
+    class Reg(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(),
+                                     nn.Linear(32, 1))
+
+        def forward(self, x):
+            return self.net(x)
+
+    m = Reg()
+    x = torch.randn(48, 8)
+    y = x[:, :3].sum(1, keepdim=True)
+    return dict(model=m, inputs=x, target=y, loss=nn.MSELoss(),
+                optimizer=torch.optim.SGD(m.parameters(), lr=50.0), steps=15, expect=["lr-too-high"])
+
+
+@case
+def adam_lr_1e_minus_7_variant_sgd_1e_minus_7_cnn():
+    # Bug: SGD with lr=1e-7 on a small CNN classifier: nothing moves in 20 steps.
+    _seed(4747)
+
+    class Cnn(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 8, 3, padding=1)
+            self.fc = nn.Linear(8, 3)
+
+        def forward(self, x):
+            return self.fc(F.relu(self.conv(x)).mean((-2, -1)))
+
+    m = Cnn()
+    x = torch.randn(30, 1, 10, 10)
+    y = torch.arange(30) % 3
+    return dict(model=m, inputs=x, target=y, loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.SGD(m.parameters(), lr=1e-7), steps=20, expect=["lr-too-low"])
+
+
+@case
+def everything_frozen_variant_frozen_backbone_cnn():
+    # Bug: all parameters frozen "to fine-tune the head", then only head.weight re-enabled:
+    # the backbone (meant to be fine-tuned too) gets no gradient.
+    _seed(4747)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.backbone = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(),
+                                          nn.Conv2d(16, 16, 3, padding=1), nn.ReLU())
+            self.head = nn.Linear(16, 3)
+
+        def forward(self, x):
+            return self.head(self.backbone(x).mean((-2, -1)))
+
+    m = Net()
+    for p in m.parameters():
+        p.requires_grad = False
+    m.head.weight.requires_grad = True
+    return dict(model=m, inputs=torch.randn(6, 3, 14, 14), target=torch.tensor([0, 1, 2, 0, 1, 2]),
+                loss=nn.CrossEntropyLoss(), expect=["no-gradient"], where="backbone")
+
+
+@case
+def numpy_round_trip_in_forward_variant_conv1d_encoder():
+    # Bug: the encoder output goes through numpy (torch.from_numpy(...detach().numpy())): encoder never trains.
+    _seed(4747)
+
+    class AutoNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = nn.Sequential(nn.Conv1d(2, 8, 3, padding=1), nn.ReLU(), nn.Conv1d(8, 8, 3, padding=1))
+            self.head = nn.Linear(8, 1)
+
+        def forward(self, x):
+            h = self.encoder(x).mean(-1)
+            h = torch.from_numpy(h.detach().cpu().numpy())  # leaves the autograd graph
+            return self.head(h)
+
+    return dict(model=AutoNet(), inputs=torch.randn(12, 2, 25), target=torch.randn(12, 1), loss="mse",
+                expect=["no-gradient"], where="encoder")
+
+
+@case
+def attention_batch_first_confusion_variant_transformer_layer():
+    # Bug: TransformerEncoderLayer built without batch_first=True but fed (batch, seq, dim):
+    # the samples of the batch attend to each other.
+    _seed(4747)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = nn.TransformerEncoderLayer(24, 4, 48, dropout=0.0)  # expects (seq, batch, dim)
+            self.fc = nn.Linear(24, 3)
+
+        def forward(self, x):  # x: (batch, seq, dim)
+            h = self.encoder(x)
+            return self.fc(h.mean(1))
+
+    return dict(model=Net(), inputs=torch.randn(3, 10, 24), target=torch.tensor([0, 1, 2]),
+                loss=nn.CrossEntropyLoss(), expect=["batch-mixing"])
+
+
+@case
+def batchnorm_single_sample_training_variant_nested_head():
+    # Bug: a training step on one sample while the head's BatchNorm1d is in training mode.
+    _seed(4747)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                                          nn.Flatten())
+            self.head = nn.Sequential(nn.Linear(16, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Linear(32, 2))
+
+        def forward(self, x):
+            return self.head(self.features(x))
+
+    m = Net().train()
+    return dict(model=m, inputs=torch.randn(1, 3, 16, 16), target=torch.tensor([1]),
+                loss=nn.CrossEntropyLoss(), expect=["train-eval-mode"], where="head.1")
+
+
+@case
+def probabilities_over_batch_axis_variant_functional_dim0():
+    # Bug: F.softmax over dim=0 (the batch) instead of the class dimension.
+    _seed(4747)
+
+    class Clf(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(10, 32)
+            self.fc2 = nn.Linear(32, 4)
+
+        def forward(self, x):
+            return F.softmax(self.fc2(F.relu(self.fc1(x))), dim=0)
+
+    return dict(model=Clf(), inputs=torch.randn(32, 10), expect=["softmax-wrong-dim"])
+
+
+@case
+def layers_in_a_python_list_variant_plain_dict_conv():
+    # Bug: the conv stages live in a plain dict (not nn.ModuleDict), so model.parameters() misses them.
+    _seed(4747)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stages = {"low": nn.Conv1d(4, 16, 3, padding=1), "high": nn.Conv1d(16, 16, 3, padding=1)}
+            self.head = nn.Linear(16, 3)
+
+        def forward(self, x):
+            x = F.relu(self.stages["low"](x))
+            x = F.relu(self.stages["high"](x))
+            return self.head(x.mean(-1))
+
+    return dict(model=Net(), inputs=torch.randn(20, 4, 32), target=torch.arange(20) % 3,
+                loss=nn.CrossEntropyLoss(), expect=["untrained-parameter"])
+
+
+@case
+def linear_stack_without_activation_variant_custom_forward():
+    # Bug: fc1 -> fc2 -> fc3 called back to back in forward without any activation in between.
+    _seed(4747)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(12, 48)
+            self.fc2 = nn.Linear(48, 48)
+            self.fc3 = nn.Linear(48, 4)
+
+        def forward(self, x):
+            return self.fc3(self.fc2(self.fc1(x)))
+
+    return dict(model=Net(), inputs=torch.randn(40, 12), target=torch.arange(40) % 4,
+                loss=nn.CrossEntropyLoss(), expect=["missing-nonlinearity"], where=["fc1", "fc2", "fc3"])
+
+
+@case
+def ok_mlp_classifier_variant_residual_layernorm_gelu():
+    _seed(4747)
+
+    class Block(nn.Module):
+        def __init__(self, d):
+            super().__init__()
+            self.norm = nn.LayerNorm(d)
+            self.fc1 = nn.Linear(d, 2 * d)
+            self.fc2 = nn.Linear(2 * d, d)
+
+        def forward(self, x):
+            return x + self.fc2(F.gelu(self.fc1(self.norm(x))))
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inp = nn.Linear(16, 48)
+            self.blocks = nn.ModuleList([Block(48), Block(48)])
+            self.norm = nn.LayerNorm(48)
+            self.out = nn.Linear(48, 3)
+
+        def forward(self, x):
+            x = self.inp(x)
+            for b in self.blocks:
+                x = b(x)
+            return self.out(self.norm(x))
+
+    x = torch.randn(48, 16)
+    return dict(model=Net(), inputs=x, target=x[:, :3].argmax(1), loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def ok_small_cnn_eval_variant_conv1d_bn():
+    _seed(4747)
+    m = nn.Sequential(nn.Conv1d(2, 16, 5, padding=2), nn.BatchNorm1d(16), nn.ReLU(), nn.MaxPool1d(2),
+                      nn.Conv1d(16, 32, 3, padding=1), nn.GELU(), nn.AdaptiveAvgPool1d(1), nn.Flatten(),
+                      nn.Linear(32, 6)).eval()
+    return dict(model=m, inputs=torch.randn(16, 2, 64), expect=[])
+
+
+@case
+def ok_lstm_regressor_sgd_steps_variant_gru_adam():
+    _seed(4747)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 24, batch_first=True)
+            self.fc = nn.Linear(24, 1)
+
+        def forward(self, x):
+            out, _ = self.gru(x)
+            return self.fc(out[:, -1])
+
+    m = Net()
+    x = torch.randn(24, 8, 4)
+    y = x[:, -1, :1] + 0.5 * x[:, -2, 1:2]
+    return dict(model=m, inputs=x, target=y, loss=nn.MSELoss(),
+                optimizer=torch.optim.Adam(m.parameters(), lr=0.01), steps=20, expect=[])
+
+
+@case
+def ok_transformer_eval_variant_token_encoder_prenorm():
+    _seed(4747)
+
+    class TokenEncoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(50, 32)
+            self.pos = nn.Embedding(12, 32)  # learned positions
+            layer = nn.TransformerEncoderLayer(32, 4, 64, batch_first=True, norm_first=True)
+            self.encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+            self.norm = nn.LayerNorm(32)
+            self.head = nn.Linear(32, 50)
+
+        def forward(self, tokens):
+            positions = torch.arange(tokens.shape[1], device=tokens.device)
+            h = self.encoder(self.emb(tokens) + self.pos(positions))
+            return self.head(self.norm(h))
+
+    return dict(model=TokenEncoder().eval(), inputs=torch.randint(0, 50, (4, 12)), expect=[])
+
+
+@case
+def ok_regression_adam_steps_variant_adamw_silu_string_loss():
+    _seed(4747)
+
+    class Reg(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(3, 32)
+            self.fc2 = nn.Linear(32, 1)
+
+        def forward(self, x):
+            return self.fc2(F.silu(self.fc1(x)))
+
+    m = Reg()
+    x = torch.randn(64, 3)
+    y = x[:, :1] - 0.5 * x[:, 1:2] + 0.3 * torch.sin(x[:, 2:3])
+    return dict(model=m, inputs=x, target=y, loss="mse",
+                optimizer=torch.optim.AdamW(m.parameters(), lr=0.005), steps=20, expect=[])
+
+
+@case
+def ok_keyword_inputs_variant_tokens_and_dense():
+    _seed(4747)
+
+    class Ranker(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.EmbeddingBag(40, 16, mode="mean")
+            self.dense = nn.Linear(5, 16)
+            self.out = nn.Linear(32, 1)
+
+        def forward(self, ids, feats):
+            h = torch.cat([self.emb(ids), F.gelu(self.dense(feats))], dim=-1)
+            return self.out(h).squeeze(-1)
+
+    return dict(model=Ranker(), inputs={"ids": torch.randint(0, 40, (10, 6)), "feats": torch.randn(10, 5)},
+                expect=[])
+
+
+# ====================================================================== blind batch 49 (seventh session): odd but legitimate API usage (kwargs-only inputs, dataclass and ModelOutput outputs, scripted and vmapped submodules, lazy layers, user hooks, parametrizations); it found -inf pointer logits, a ModuleDict head picked by task, and a gather over the batch
+@case
+def ok_keyword_only_forward_image_and_metadata():
+    # forward(self, *, image, meta): keyword-only arguments, inputs given as a dict.
+    _seed(4949)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                                      nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                                      nn.Flatten())
+            self.meta = nn.Sequential(nn.Linear(5, 16), nn.ReLU())
+            self.head = nn.Linear(48, 4)
+
+        def forward(self, *, image, meta):
+            return self.head(torch.cat([self.conv(image), self.meta(meta)], dim=1))
+
+    # class-dependent per-channel offsets (overall std ~1), balanced labels
+    y = torch.randperm(32) % 4
+    protos = torch.randn(4, 3, 1, 1)
+    image = 0.6 * torch.randn(32, 3, 16, 16) + 0.8 * protos[y]
+    inputs = {"image": image, "meta": torch.randn(32, 5)}
+    return dict(model=Net(), inputs=inputs, target=y, loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def ok_namedtuple_output_embedding_first():
+    # The model returns a namedtuple whose FIRST field is an embedding; the loss reads .logits.
+    _seed(4949)
+    from collections import namedtuple
+    ClsOut = namedtuple("ClsOut", ["embedding", "logits"])
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(6, 32, batch_first=True)
+            self.proj = nn.Linear(32, 16)
+            self.cls = nn.Linear(32, 3)
+
+        def forward(self, x):
+            _, h = self.gru(x)
+            h = h[-1]
+            return ClsOut(embedding=F.normalize(self.proj(h), dim=-1), logits=self.cls(h))
+
+    def loss(out, y):  # classification + a small supervised-contrastive term on the embedding
+        same = (y[:, None] == y[None]).float()
+        sim = 5.0 * out.embedding @ out.embedding.T
+        return F.cross_entropy(out.logits, y) + 0.1 * F.binary_cross_entropy_with_logits(sim, same)
+
+    return dict(model=Net(), inputs=torch.randn(24, 12, 6), target=(torch.randperm(24) % 3), loss=loss,
+                expect=[])
+
+
+@case
+def ok_dataclass_output_heteroscedastic_regression():
+    # Output is a @dataclass (neither tuple nor dict); Gaussian NLL reads .mean and .log_var.
+    _seed(4949)
+    from dataclasses import dataclass
+
+    @dataclass
+    class RegOut:
+        mean: torch.Tensor
+        log_var: torch.Tensor
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Linear(8, 64), nn.SiLU(), nn.Linear(64, 64), nn.SiLU())
+            self.mu = nn.Linear(64, 1)
+            self.lv = nn.Linear(64, 1)
+
+        def forward(self, x):
+            h = self.body(x)
+            return RegOut(mean=self.mu(h), log_var=self.lv(h))
+
+    def loss(out, y):
+        return F.gaussian_nll_loss(out.mean, y, out.log_var.exp())
+
+    m = Net()
+    x = torch.randn(64, 8)
+    y = x[:, :3].sum(1, keepdim=True) * 0.5 + 0.1 * torch.randn(64, 1)
+    return dict(model=m, inputs=x, target=y, loss=loss,
+                optimizer=torch.optim.Adam(m.parameters(), lr=3e-3), steps=20, expect=[])
+
+
+@case
+def ok_hf_style_ordereddict_model_output():
+    # A Hugging Face style ModelOutput (OrderedDict subclass with attribute and integer access),
+    # token ids + attention mask as keyword inputs, masked mean pooling.
+    _seed(4949)
+    from collections import OrderedDict
+
+    class SeqClsOutput(OrderedDict):
+        def __getattr__(self, k):
+            try:
+                return self[k]
+            except KeyError:
+                raise AttributeError(k)
+
+        def __getitem__(self, k):
+            if isinstance(k, int):
+                return list(self.values())[k]
+            return super().__getitem__(k)
+
+    class TinyEncoder(nn.Module):
+        def __init__(self, vocab=60, d=32):
+            super().__init__()
+            self.embed = nn.Embedding(vocab, d)
+            self.pos = nn.Parameter(torch.randn(1, 16, d) * 0.02)
+            self.layer = nn.TransformerEncoderLayer(d, 4, 64, dropout=0.1, batch_first=True)
+            self.classifier = nn.Linear(d, 2)
+
+        def forward(self, input_ids, attention_mask):
+            h = self.embed(input_ids) + self.pos[:, : input_ids.shape[1]]
+            h = self.layer(h, src_key_padding_mask=attention_mask == 0)
+            w = attention_mask.unsqueeze(-1).to(h.dtype)
+            pooled = (h * w).sum(1) / w.sum(1)
+            return SeqClsOutput(logits=self.classifier(pooled), last_hidden_state=h)
+
+    ids = torch.randint(1, 60, (16, 12))
+    lengths = torch.randint(4, 13, (16,))
+    mask = (torch.arange(12)[None] < lengths[:, None]).long()
+    ids = ids * mask  # pad id 0
+    m = TinyEncoder().train()
+
+    def loss(out, y):
+        return F.cross_entropy(out["logits"], y)
+
+    return dict(model=m, inputs={"input_ids": ids, "attention_mask": mask}, target=(torch.randperm(16) % 2),
+                loss=loss, expect=[])
+
+
+@case
+def ok_set_encoder_int_str_none_args_dict_output():
+    # Extra non-tensor positional arguments (an int, a mode string, None) and a dict output.
+    _seed(4949)
+
+    class SetEncoder(nn.Module):
+        def __init__(self, d=24):
+            super().__init__()
+            self.inp = nn.Linear(5, d)
+            self.refine = nn.Sequential(nn.LayerNorm(d), nn.Linear(d, d), nn.GELU())
+            self.head = nn.Linear(d, 3)
+
+        def forward(self, x, n_iter, mode, mask=None):
+            h = self.inp(x)
+            for _ in range(n_iter):  # the same refinement block applied n_iter times
+                h = h + self.refine(h)
+            if mask is None:
+                mask = torch.ones(h.shape[:2], dtype=torch.bool, device=h.device)
+            if mode == "mean":
+                pooled = (h * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
+            else:
+                pooled = h.masked_fill(~mask[..., None], -1e4).amax(1)
+            return {"logits": self.head(pooled), "pooled": pooled}
+
+    def loss(out, y):
+        return F.cross_entropy(out["logits"], y)
+
+    return dict(model=SetEncoder(), inputs=(torch.randn(30, 7, 5), 2, "mean", None),
+                target=(torch.randperm(30) % 3), loss=loss, expect=[])
+
+
+@case
+def ok_ema_feature_normaliser_buffer_updated_in_forward():
+    # A running-statistics normaliser that updates its buffers (EMA) inside forward under no_grad.
+    _seed(4949)
+
+    class EMANorm(nn.Module):
+        def __init__(self, n, momentum=0.1):
+            super().__init__()
+            self.momentum = momentum
+            self.register_buffer("running_mean", torch.zeros(n))
+            self.register_buffer("running_var", torch.ones(n))
+            self.register_buffer("steps", torch.zeros((), dtype=torch.long))
+
+        def forward(self, x):
+            if self.training:
+                with torch.no_grad():
+                    self.running_mean.lerp_(x.mean(0), self.momentum)
+                    self.running_var.lerp_(x.var(0, unbiased=False), self.momentum)
+                    self.steps += 1
+            return (x - self.running_mean) / torch.sqrt(self.running_var + 1e-5)
+
+    m = nn.Sequential(EMANorm(12), nn.Linear(12, 48), nn.ReLU(), nn.Linear(48, 1))
+    x = torch.randn(64, 12)
+    y = torch.tanh(x[:, :4].sum(1, keepdim=True))
+    return dict(model=m, inputs=x, target=y, loss=nn.MSELoss(),
+                optimizer=torch.optim.SGD(m.parameters(), lr=0.05, momentum=0.5), steps=20, expect=[])
+
+
+@case
+def ok_packed_lstm_with_tolist_and_item():
+    # forward calls lengths.tolist() and .item() (host syncs) and uses pack_padded_sequence.
+    _seed(4949)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(4, 32, batch_first=True)
+            self.fc = nn.Linear(32, 2)
+
+        def forward(self, x, lengths):
+            max_len = int(lengths.max().item())
+            x = x[:, :max_len]
+            packed = nn.utils.rnn.pack_padded_sequence(x, lengths.tolist(), batch_first=True,
+                                                       enforce_sorted=False)
+            _, (h, _) = self.lstm(packed)
+            return self.fc(h[-1])
+
+    lengths = torch.randint(3, 15, (20,))
+    x = torch.randn(20, 18, 4) * (torch.arange(18)[None, :, None] < lengths[:, None, None])
+    return dict(model=Net(), inputs=(x, lengths), target=(torch.randperm(20) % 2), loss=nn.CrossEntropyLoss(),
+                expect=[])
+
+
+@case
+def ok_torchscript_swiglu_submodule():
+    # A torch.jit.script-ed submodule inside an eager model.
+    _seed(4949)
+
+    class SwiGLU(nn.Module):
+        def __init__(self, d: int, hidden: int):
+            super().__init__()
+            self.w12 = nn.Linear(d, 2 * hidden)
+            self.w3 = nn.Linear(hidden, d)
+
+        def forward(self, x):
+            a, b = self.w12(x).chunk(2, dim=-1)
+            return self.w3(F.silu(a) * b)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inp = nn.Linear(10, 32)
+            self.norm = nn.LayerNorm(32)
+            self.ffn = torch.jit.script(SwiGLU(32, 64))
+            self.out = nn.Linear(32, 1)
+
+        def forward(self, x):
+            h = self.inp(x)
+            h = h + self.ffn(self.norm(h))
+            return self.out(h)
+
+    x = torch.randn(48, 10)
+    return dict(model=Net(), inputs=x, target=torch.sin(x[:, :2].sum(1, keepdim=True)), loss=nn.MSELoss(),
+                expect=[])
+
+
+@case
+def ok_vmap_per_sample_attention_pooling():
+    # torch.func.vmap inside forward; an nn.Linear is called on un-batched slices inside the vmap.
+    _seed(4949)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.key = nn.Linear(8, 16)
+            self.score = nn.Linear(16, 1)
+            self.head = nn.Linear(16, 4)
+
+        def _pool_one(self, items):  # items: (N, 8), one sample
+            k = torch.tanh(self.key(items))
+            w = torch.softmax(self.score(k).squeeze(-1), dim=0)
+            return w @ k
+
+        def forward(self, x):  # x: (B, N, 8)
+            pooled = torch.func.vmap(self._pool_one)(x)
+            return self.head(pooled)
+
+    return dict(model=Net(), inputs=torch.randn(16, 9, 8), target=(torch.randperm(16) % 4),
+                loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def ok_nested_moduledict_of_modulelists_var_kwargs():
+    # forward(**features) iterates a ModuleDict of ModuleLists keyed by the inputs' names.
+    _seed(4949)
+
+    class MultiModal(nn.Module):
+        def __init__(self):
+            super().__init__()
+            dims = {"text": 20, "audio": 12, "tabular": 6}
+            self.towers = nn.ModuleDict({
+                k: nn.ModuleList([nn.Linear(d, 32), nn.GELU(), nn.Linear(32, 32), nn.GELU()])
+                for k, d in dims.items()})
+            self.fuse = nn.ModuleDict({"mix": nn.Linear(96, 32), "norm": nn.LayerNorm(32), "act": nn.ReLU(),
+                                       "out": nn.Linear(32, 5)})
+
+        def forward(self, **features):
+            zs = []
+            for name in sorted(features):
+                h = features[name]
+                for layer in self.towers[name]:
+                    h = layer(h)
+                zs.append(h)
+            h = self.fuse["act"](self.fuse["norm"](self.fuse["mix"](torch.cat(zs, -1))))
+            return self.fuse["out"](h)
+
+    inputs = {"text": torch.randn(40, 20), "audio": torch.randn(40, 12), "tabular": torch.randn(40, 6)}
+    m = MultiModal()
+    y = (inputs["text"][:, :5] + inputs["audio"][:, :5]).argmax(1)
+    return dict(model=m, inputs=inputs, target=y, loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.AdamW(m.parameters(), lr=3e-3, weight_decay=0.01), steps=20, expect=[])
+
+
+@case
+def ok_lazy_conv_and_lazy_linear_unmaterialised():
+    # LazyConv2d / LazyLinear whose shapes are only inferred on the first forward.
+    _seed(4949)
+    m = nn.Sequential(nn.LazyConv2d(16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                      nn.LazyConv2d(32, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(2), nn.Flatten(),
+                      nn.LazyLinear(10))
+    # class-dependent per-channel offsets (overall std ~1), balanced labels
+    y = torch.randperm(20) % 10
+    protos = torch.randn(10, 3, 1, 1)
+    x = 0.6 * torch.randn(20, 3, 16, 16) + 0.8 * protos[y]
+    return dict(model=m, inputs=x, target=y, loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def ok_forward_hook_noise_and_clamp():
+    # A user forward hook on the encoder adds small training noise and clamps the output.
+    _seed(4949)
+    m = nn.Sequential(nn.Linear(16, 64), nn.ReLU(), nn.Linear(64, 32), nn.Tanh(), nn.Linear(32, 3))
+
+    def noisy_clamp(module, args, out):
+        if module.training:
+            out = out + 0.01 * torch.randn_like(out)
+        return out.clamp(-4.0, 4.0)
+
+    m[2].register_forward_hook(noisy_clamp)
+    return dict(model=m, inputs=torch.randn(48, 16), target=(torch.randperm(48) % 3),
+                loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def ok_forward_pre_hook_standardises_sensor_readings():
+    # Raw sensor readings (temperature C, pressure hPa, humidity %, wind m/s) are standardised by a
+    # forward pre-hook on the model with known dataset statistics, so the first Linear sees ~N(0, 1).
+    _seed(4949)
+    mean = torch.tensor([20.0, 1013.0, 55.0, 4.0])
+    std = torch.tensor([6.0, 9.0, 15.0, 2.0])
+    m = nn.Sequential(nn.Linear(4, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 1))
+
+    def standardise(module, args):
+        (x,) = args
+        return ((x - mean) / std,)
+
+    m.register_forward_pre_hook(standardise)
+    z = torch.randn(64, 4)
+    x = z * std + mean
+    y = (0.8 * z[:, 0] - 0.5 * z[:, 2]).unsqueeze(1)
+    return dict(model=m, inputs=x, target=y, loss=nn.MSELoss(), expect=[])
+
+
+@case
+def ok_orthogonal_parametrized_residual_mlp():
+    # torch.nn.utils.parametrizations.orthogonal on the mixing layers of a residual MLP.
+    _seed(4949)
+    orth = nn.utils.parametrizations.orthogonal
+
+    class Block(nn.Module):
+        def __init__(self, d):
+            super().__init__()
+            self.norm = nn.LayerNorm(d)
+            self.mix = orth(nn.Linear(d, d))
+
+        def forward(self, x):
+            return x + F.gelu(self.mix(self.norm(x)))
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inp = nn.Linear(10, 32)
+            self.blocks = nn.Sequential(Block(32), Block(32), Block(32))
+            self.out = nn.Linear(32, 1)
+
+        def forward(self, x):
+            return self.out(self.blocks(self.inp(x)))
+
+    m = Net()
+    x = torch.randn(64, 10)
+    y = (x[:, :5] ** 2).mean(1, keepdim=True) - 1.0
+    return dict(model=m, inputs=x, target=y, loss=nn.MSELoss(),
+                optimizer=torch.optim.Adam(m.parameters(), lr=2e-3), steps=20, expect=[])
+
+
+@case
+def ok_drop_path_depends_on_self_training():
+    # Behaviour switches on self.training: per-sample stochastic depth only while training.
+    _seed(4949)
+
+    class DropPath(nn.Module):
+        def __init__(self, p):
+            super().__init__()
+            self.p = p
+
+        def forward(self, x):
+            if not self.training or self.p == 0.0:
+                return x
+            keep = 1.0 - self.p
+            mask = torch.rand(x.shape[0], *([1] * (x.dim() - 1)), device=x.device) < keep
+            return x * mask / keep
+
+    class Block(nn.Module):
+        def __init__(self, d, p):
+            super().__init__()
+            self.ff = nn.Sequential(nn.LayerNorm(d), nn.Linear(d, 2 * d), nn.GELU(), nn.Linear(2 * d, d))
+            self.drop = DropPath(p)
+
+        def forward(self, x):
+            return x + self.drop(self.ff(x))
+
+    m = nn.Sequential(nn.Linear(12, 32), Block(32, 0.1), Block(32, 0.2), nn.LayerNorm(32), nn.Linear(32, 3))
+    m.train()
+    return dict(model=m, inputs=torch.randn(48, 12), target=(torch.randperm(48) % 3),
+                loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def ok_nonreentrant_activation_checkpointing():
+    # torch.utils.checkpoint with use_reentrant=False: blocks are re-run during backward.
+    _seed(4949)
+    from torch.utils.checkpoint import checkpoint
+
+    class Block(nn.Module):
+        def __init__(self, d):
+            super().__init__()
+            self.norm = nn.LayerNorm(d)
+            self.fc1 = nn.Linear(d, 2 * d)
+            self.fc2 = nn.Linear(2 * d, d)
+
+        def forward(self, x):
+            return x + self.fc2(F.gelu(self.fc1(self.norm(x))))
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inp = nn.Linear(16, 32)
+            self.blocks = nn.ModuleList([Block(32) for _ in range(3)])
+            self.out = nn.Linear(32, 4)
+
+        def forward(self, x):
+            h = self.inp(x)
+            for b in self.blocks:
+                h = checkpoint(b, h, use_reentrant=False)
+            return self.out(h)
+
+    m = Net()
+    x = torch.randn(64, 16)
+    return dict(model=m, inputs=x, target=x[:, :4].argmax(1), loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.Adam(m.parameters(), lr=1e-3), steps=20, expect=[])
+
+
+@case
+def ok_sdpa_with_key_padding_bool_mask():
+    # F.scaled_dot_product_attention with a boolean key-padding attn_mask passed as a second input.
+    _seed(4949)
+
+    class Attn(nn.Module):
+        def __init__(self, d=32, heads=4):
+            super().__init__()
+            self.h = heads
+            self.qkv = nn.Linear(d, 3 * d)
+            self.proj = nn.Linear(d, d)
+            self.norm = nn.LayerNorm(d)
+            self.head = nn.Linear(d, 2)
+
+        def forward(self, x, key_mask):  # x (B, T, d), key_mask (B, T) bool, True = real token
+            B, T, d = x.shape
+            q, k, v = self.qkv(self.norm(x)).view(B, T, 3, self.h, d // self.h).permute(2, 0, 3, 1, 4)
+            a = F.scaled_dot_product_attention(q, k, v, attn_mask=key_mask[:, None, None, :])
+            x = x + self.proj(a.transpose(1, 2).reshape(B, T, d))
+            w = key_mask[..., None].to(x.dtype)
+            return self.head((x * w).sum(1) / w.sum(1))
+
+    lengths = torch.randint(3, 11, (16,))
+    key_mask = torch.arange(10)[None] < lengths[:, None]
+    return dict(model=Attn(), inputs=(torch.randn(16, 10, 32), key_mask), target=(torch.randperm(16) % 2),
+                loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def ok_graph_classifier_scatter_add_readout():
+    # Nodes of 12 small graphs in one tensor; edges aggregated with index_add/scatter_add; per-graph
+    # readout changes the leading dimension (60 nodes in, 12 graphs out).
+    _seed(4949)
+
+    class GraphNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inp = nn.Linear(8, 32)
+            self.msg = nn.Linear(32, 32)
+            self.upd = nn.Linear(64, 32)
+            self.out = nn.Linear(32, 3)
+
+        def forward(self, x, edge_index, batch):
+            h = F.relu(self.inp(x))
+            src, dst = edge_index
+            agg = torch.zeros_like(h).index_add_(0, dst, self.msg(h)[src])
+            deg = torch.zeros(h.shape[0], 1).index_add_(0, dst, torch.ones(dst.shape[0], 1)).clamp(min=1)
+            h = F.relu(self.upd(torch.cat([h, agg / deg], -1)))
+            n_graphs = int(batch.max()) + 1
+            pooled = torch.zeros(n_graphs, h.shape[1]).scatter_add_(0, batch[:, None].expand_as(h), h)
+            counts = torch.bincount(batch, minlength=n_graphs).clamp(min=1)[:, None]
+            return self.out(pooled / counts)
+
+    n_graphs, per = 12, 5
+    batch = torch.arange(n_graphs).repeat_interleave(per)
+    ring = torch.arange(per)
+    edges = []
+    for g in range(n_graphs):  # a ring in each graph, both directions
+        a = g * per + ring
+        b = g * per + (ring + 1) % per
+        edges += [torch.stack([a, b]), torch.stack([b, a])]
+    edge_index = torch.cat(edges, 1)
+    inputs = {"x": torch.randn(n_graphs * per, 8), "edge_index": edge_index, "batch": batch}
+    return dict(model=GraphNet(), inputs=inputs, target=(torch.randperm(n_graphs) % 3),
+                loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def ok_pointer_network_where_gather_neg_inf_mask():
+    # Pointer network: gather the last valid token as query, torch.where puts -inf on padded
+    # positions (the canonical masking idiom); CE over positions, targets are always valid positions.
+    _seed(4949)
+
+    class Pointer(nn.Module):
+        def __init__(self, d=32):
+            super().__init__()
+            self.enc = nn.Sequential(nn.Linear(6, d), nn.ReLU(), nn.Linear(d, d))
+            self.q = nn.Linear(d, d)
+
+        def forward(self, tokens, lengths):
+            B, T, _ = tokens.shape
+            h = self.enc(tokens)
+            idx = (lengths - 1).view(B, 1, 1).expand(B, 1, h.shape[-1])
+            query = self.q(h.gather(1, idx).squeeze(1))
+            scores = torch.einsum("btd,bd->bt", h, query) / math.sqrt(h.shape[-1])
+            valid = torch.arange(T, device=tokens.device)[None] < lengths[:, None]
+            return torch.where(valid, scores, torch.full_like(scores, float("-inf")))
+
+    B, T = 32, 10
+    lengths = torch.randint(4, T + 1, (B,))
+    tokens = torch.randn(B, T, 6)
+    valid = torch.arange(T)[None] < lengths[:, None]
+    target = tokens[..., 0].masked_fill(~valid, -1e9).argmax(1)  # point at the largest first feature
+    return dict(model=Pointer(), inputs={"tokens": tokens, "lengths": lengths}, target=target,
+                loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def ok_char_lm_embedding_tied_to_decoder():
+    # The output projection shares its weight with the embedding (one Parameter used in two places).
+    _seed(4949)
+
+    class CharLM(nn.Module):
+        def __init__(self, vocab=40, d=32):
+            super().__init__()
+            self.d = d
+            self.embed = nn.Embedding(vocab, d)
+            nn.init.normal_(self.embed.weight, std=d ** -0.5)
+            self.rnn = nn.GRU(d, d, batch_first=True)
+            self.decoder = nn.Linear(d, vocab)
+            self.decoder.weight = self.embed.weight  # tied
+
+        def forward(self, ids):
+            h, _ = self.rnn(self.embed(ids) * math.sqrt(self.d))
+            return self.decoder(h)
+
+    ids = torch.randint(0, 40, (16, 21))
+
+    def loss(out, y):
+        return F.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1))
+
+    m = CharLM()
+    return dict(model=m, inputs=ids[:, :-1], target=ids[:, 1:], loss=loss,
+                optimizer=torch.optim.Adam(m.parameters(), lr=3e-3), steps=20, expect=[])
+
+
+@case
+def ok_tuple_with_detached_confidence_metric():
+    # Returns (logits, per-sample entropy, mean confidence): the metrics are computed under no_grad
+    # on purpose (requires_grad=False), the second is a 0-dim tensor.
+    _seed(4949)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Conv1d(4, 16, 5, padding=2), nn.ReLU(), nn.Conv1d(16, 32, 5, padding=2),
+                                      nn.ReLU(), nn.AdaptiveAvgPool1d(1), nn.Flatten())
+            self.head = nn.Linear(32, 5)
+
+        def forward(self, x):
+            logits = self.head(self.body(x))
+            with torch.no_grad():
+                p = logits.softmax(-1)
+                entropy = -(p * p.clamp_min(1e-12).log()).sum(-1)
+                confidence = p.max(-1).values.mean()
+            return logits, entropy, confidence
+
+    def loss(out, y):
+        return F.cross_entropy(out[0], y)
+
+    # class-dependent per-channel offsets (overall std ~1), balanced labels
+    y = torch.randperm(40) % 5
+    protos = torch.randn(5, 4, 1)
+    x = 0.6 * torch.randn(40, 4, 50) + 0.8 * protos[y]
+    return dict(model=Net(), inputs=x, target=y, loss=loss, expect=[])
+
+
+@case
+def ok_resnet_blocks_with_identity_placeholders():
+    # nn.Identity as the disabled norm, disabled dropout and the identity shortcut of a ResNet block.
+    _seed(4949)
+
+    class Block(nn.Module):
+        def __init__(self, cin, cout, use_norm=False, p_drop=0.0):
+            super().__init__()
+            self.body = nn.Sequential(
+                nn.Conv2d(cin, cout, 3, padding=1),
+                nn.BatchNorm2d(cout) if use_norm else nn.Identity(),
+                nn.ReLU(),
+                nn.Dropout(p_drop) if p_drop > 0 else nn.Identity(),
+                nn.Conv2d(cout, cout, 3, padding=1),
+                nn.BatchNorm2d(cout) if use_norm else nn.Identity())
+            self.shortcut = nn.Identity() if cin == cout else nn.Conv2d(cin, cout, 1)
+
+        def forward(self, x):
+            return F.relu(self.body(x) + self.shortcut(x))
+
+    m = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), Block(16, 16), Block(16, 32),
+                      nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Identity(), nn.Linear(32, 6))
+    # class-dependent per-channel offsets (overall std ~1), balanced labels
+    y = torch.randperm(24) % 6
+    protos = torch.randn(6, 3, 1, 1)
+    x = 0.6 * torch.randn(24, 3, 12, 12) + 0.8 * protos[y]
+    return dict(model=m, inputs=x, target=y, loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def ok_multitask_model_other_head_unused_this_call():
+    # A multi-task model called with task="cls": the regression head is registered but not used in
+    # this call, by design (tasks alternate between batches).
+    _seed(4949)
+
+    class MultiTask(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.backbone = nn.Sequential(nn.Linear(14, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU())
+            self.heads = nn.ModuleDict({"cls": nn.Linear(64, 4), "reg": nn.Linear(64, 2)})
+
+        def forward(self, x, task="cls"):
+            return self.heads[task](self.backbone(x))
+
+    return dict(model=MultiTask(), inputs={"x": torch.randn(32, 14), "task": "cls"},
+                target=(torch.randperm(32) % 4), loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def ok_float64_params_float64_inputs_regression():
+    # Everything in float64 on purpose (scientific regression): parameters, inputs and target agree.
+    _seed(4949)
+    m = nn.Sequential(nn.Linear(3, 32), nn.Tanh(), nn.Linear(32, 32), nn.Tanh(), nn.Linear(32, 1)).double()
+    x = torch.randn(64, 3, dtype=torch.float64)
+    y = (torch.sin(x[:, 0]) + 0.5 * x[:, 1] * x[:, 2]).unsqueeze(1)
+    return dict(model=m, inputs=x, target=y, loss=nn.MSELoss(),
+                optimizer=torch.optim.Adam(m.parameters(), lr=3e-3), steps=20, expect=[])
+
+
+@case
+def prehook_batch_standardise_constant_column():
+    # BUG: forward pre-hook standardises with batch std, but column 5 is a constant flag -> 0/0 = NaN.
+    _seed(4949)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = nn.Sequential(nn.Linear(6, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU())
+            self.head = nn.Linear(32, 2)
+
+        def forward(self, x):
+            return self.head(self.encoder(x))
+
+    m = Net()
+
+    def standardise(module, args):
+        (x,) = args
+        return ((x - x.mean(0)) / x.std(0),)
+
+    m.encoder.register_forward_pre_hook(standardise)
+    x = torch.randn(32, 6)
+    x[:, 5] = 1.0  # "is_active" flag, identical for every row in this batch
+    return dict(model=m, inputs=x, target=(torch.randperm(32) % 2), loss=nn.CrossEntropyLoss(),
+                expect=["nonfinite-created"], where=["encoder", "encoder.0"])
+
+
+@case
+def dataclass_logits_field_holds_probabilities():
+    # BUG: the dataclass's `logits` field is filled with softmax probabilities, then fed to cross_entropy.
+    _seed(4949)
+    from dataclasses import dataclass
+
+    @dataclass
+    class ClassifierOutput:
+        logits: torch.Tensor
+        features: torch.Tensor
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU())
+            self.fc = nn.Linear(64, 5)
+
+        def forward(self, x):
+            f = self.body(x)
+            return ClassifierOutput(logits=F.softmax(self.fc(f), dim=-1), features=f)
+
+    def loss(out, y):
+        return F.cross_entropy(out.logits, y)
+
+    return dict(model=Net(), inputs=torch.randn(40, 20), target=(torch.randperm(40) % 5), loss=loss,
+                expect=["double-softmax"])
+
+
+@case
+def forward_hook_returns_detached_backbone_features():
+    # BUG: a "feature caching" forward hook returns output.detach(), cutting the backbone off autograd.
+    _seed(4949)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.backbone = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                                          nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                                          nn.Flatten())
+            self.head = nn.Linear(32, 4)
+            self.cache = {}
+
+        def forward(self, x):
+            return self.head(self.backbone(x))
+
+    m = Net()
+
+    def cache_features(module, args, out):
+        m.cache["feat"] = out.detach()
+        return m.cache["feat"]  # meant to `return None`
+
+    m.backbone.register_forward_hook(cache_features)
+    return dict(model=m, inputs=torch.randn(16, 3, 16, 16), target=(torch.randperm(16) % 4),
+                loss=nn.CrossEntropyLoss(), expect=["no-gradient"], where=["backbone"])
+
+
+@case
+def new_task_head_added_to_moduledict_after_optimizer():
+    # BUG: a head for a new task is added to the ModuleDict after the optimizer was built on m.parameters().
+    _seed(4949)
+
+    class MultiTask(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.backbone = nn.Sequential(nn.Linear(10, 48), nn.ReLU(), nn.Linear(48, 48), nn.ReLU())
+            self.heads = nn.ModuleDict({"sentiment": nn.Linear(48, 2)})
+
+        def forward(self, x, task):
+            return self.heads[task](self.backbone(x))
+
+    m = MultiTask()
+    opt = torch.optim.Adam(m.parameters(), lr=1e-3)
+    m.heads["topic"] = nn.Linear(48, 6)  # never reaches opt.param_groups
+    return dict(model=m, inputs={"x": torch.randn(36, 10), "task": "topic"}, target=(torch.randperm(36) % 6),
+                loss=nn.CrossEntropyLoss(), optimizer=opt, steps=20,
+                expect=["untrained-parameter"], where=["heads", "optimizer"])
+
+
+@case
+def gather_last_token_along_batch_dim():
+    # BUG: "take the last valid timestep" uses h.gather(0, ...) instead of gather(1, ...), so each
+    # sample's feature vector is assembled from other samples' rows.
+    _seed(4949)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(5, 24, batch_first=True)
+            self.fc = nn.Linear(24, 3)
+
+        def forward(self, x, lengths):
+            h, _ = self.gru(x)  # (B, T, H)
+            idx = (lengths - 1).view(-1, 1, 1).repeat(1, 1, h.shape[-1])
+            last = h.gather(0, idx).squeeze(1)  # should be dim=1
+            return self.fc(last)
+
+    lengths = torch.randint(2, 9, (24,))
+    return dict(model=Net(), inputs=(torch.randn(24, 8, 5), lengths), target=(torch.randperm(24) % 3),
+                loss=nn.CrossEntropyLoss(), expect=["batch-mixing", "no-gradient"])
+
+
+@case
+def calibration_scale_parameter_from_numpy_float64():
+    # BUG: a per-feature scale Parameter built from a numpy float64 array promotes activations to
+    # float64, and the next float32 Linear raises a dtype error.
+    _seed(4949)
+    import numpy as np
+
+    class Calibrate(nn.Module):
+        def __init__(self, scale):
+            super().__init__()
+            self.scale = nn.Parameter(torch.from_numpy(scale))  # float64
+
+        def forward(self, x):
+            return x * self.scale
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.calib = Calibrate(np.linspace(0.5, 1.5, 12))
+            self.proj = nn.Linear(12, 32)
+            self.act = nn.ReLU()
+            self.out = nn.Linear(32, 1)
+
+        def forward(self, x):
+            return self.out(self.act(self.proj(self.calib(x))))
+
+    return dict(model=Net(), inputs=torch.randn(20, 12), target=torch.randn(20, 1), loss=nn.MSELoss(),
+                expect=["dtype-mismatch"], where=["calib", "proj"])
