@@ -12,6 +12,8 @@ BLOW_UP = 10.0                    # the loss rises to 10x its starting value
 BOUNCE = 2.0                      # ... or to 2x and ends no lower than it started (dropout noise is ~20 %)
 SPIKE = 5.0                       # ... or to 5x while a step moves the weights by their whole norm
 WHOLE_NORM = 1.0                  # (1000x CS231n's healthy ratio: no sane learning rate gets there)
+LURCH = 1.5                       # ... or to 1.5x right after a first step that moved a typical weight
+LURCH_RATIO = 0.5                 #     matrix by half its norm (500x healthy: Adam 0.1 on a Transformer)
 MIN_STEPS_NO_PROGRESS = 5         # fewer steps are too noisy to call "no progress"
 
 
@@ -31,9 +33,12 @@ def check(trace):
     bounced = peak is not None and peak - l0 > (BOUNCE - 1) * abs(l0)
     no_progress = len(ls) >= MIN_STEPS_NO_PROGRESS and finite(ls[-1]) and ls[-1] >= l0 and bounced
     spiked = peak is not None and peak - l0 > (SPIKE - 1) * abs(l0) and big >= WHOLE_NORM
+    # a typical weight matrix moved by its whole norm in one step and the loss jumped half again at once
+    lurched = (len(ls) > 1 and finite(ls[1]) and ls[1] - l0 > (LURCH - 1) * abs(l0) and bool(rs)
+               and rs[0] >= LURCH_RATIO)
     if nan_at is not None:
         how = f"turns {fmt(ls[nan_at])} at step {nan_at}"
-    elif blew_up or spiked:
+    elif blew_up or spiked or lurched:
         how = f"jumps from {fmt(l0)} to {fmt(peak)} (step {ls.index(peak)})"
     elif no_progress:
         how = f"bounces up to {fmt(peak)} and ends at {fmt(ls[-1])}, no lower than its start {fmt(l0)}"
@@ -81,6 +86,38 @@ def _bad_adam_lr_1_spike_that_recovers():
                 optimizer=torch.optim.Adam(m.parameters(), lr=1.0), steps=12)
 
 
+class _TokenClassifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(30, 32)
+        self.enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=True), 2,
+                                         enable_nested_tensor=False)
+        self.head = nn.Linear(32, 4)
+
+    def forward(self, tokens):
+        return self.head(self.enc(self.emb(tokens)).mean(1))
+
+
+def _transformer_with_adam(lr):
+    torch.manual_seed(0)
+    labels = torch.arange(32) % 4
+    tokens = torch.randint(4, 30, (32, 10))
+    tokens[:, 0] = labels                        # a class-marker token makes the batch learnable
+    m = _TokenClassifier()
+    return dict(model=m, inputs=tokens, target=labels, loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.Adam(m.parameters(), lr=lr), steps=15)
+
+
+def _bad_adam_lr_01_transformer_lurches():
+    # Adam at 0.1: the first step moves every weight matrix by about its own norm and the loss nearly
+    # doubles; it then settles at chance level (just below its start), not at a fit
+    return _transformer_with_adam(0.1)
+
+
+def _good_adam_1e_3_same_transformer():
+    return _transformer_with_adam(1e-3)
+
+
 def _good_sgd_sane():
     torch.manual_seed(33)
     m = nn.Sequential(nn.Linear(6, 32), nn.ReLU(), nn.Linear(32, 1))
@@ -111,15 +148,17 @@ RULE = Rule(
     ),
     fix="Lower the learning rate 10-100x (and add warm-up or gradient clipping if it must stay high).",
     check=check,
-    bad=[_bad_sgd_lr_10, _bad_rmsprop_classifier, _bad_adam_lr_1_spike_that_recovers],
-    good=[_good_sgd_sane, _good_adam_fast_but_fine],
+    bad=[_bad_sgd_lr_10, _bad_rmsprop_classifier, _bad_adam_lr_1_spike_that_recovers,
+         _bad_adam_lr_01_transformer_lurches],
+    good=[_good_sgd_sane, _good_adam_fast_but_fine, _good_adam_1e_3_same_transformer],
     needs="steps",
     thresholds=(
         f"Needs a median weight update/weight ratio > {fmt(BIG_RATIO)} in some step (10x CS231n's healthy 1e-3) "
         f"and the probe loss either non-finite, or rising above {BLOW_UP:g}x its start, or (with >= "
         f"{MIN_STEPS_NO_PROGRESS} steps) rising above {BOUNCE:g}x and ending no lower than it started (dropout "
         f"makes a one-batch loss wobble by ~20 %, never double), or rising above {SPIKE:g}x while some step "
-        f"moves the weights by {WHOLE_NORM:g}x their own norm. Adam at 1e-2 on a small net moves "
+        f"moves the weights by {WHOLE_NORM:g}x their own norm, or rising above {LURCH:g}x right after a first "
+        f"step that moved a typical weight matrix by {LURCH_RATIO:g}x its norm. Adam at 1e-2 on a small net moves "
         f"weights by ~1e-2 per step and is healthy, hence the loss condition (own reasoning)."
     ),
 )
