@@ -4,7 +4,7 @@ import torch
 import torch.nn as nn
 
 from .base import Rule
-from .helpers import NORM_TYPES, first_calls, module_expr, training_intent, values_in
+from .helpers import NORM_TYPES, WEIGHTED_TYPES, first_calls, module_expr, training_intent, values_in
 from .params_not_in_optimizer import module_order
 
 
@@ -45,11 +45,18 @@ def check(trace):
     intent = training_intent(trace)
     n_train = sum(p.requires_grad for p in trace.params)
     summary = f"{len(frozen)} of {len(trace.params)} parameter tensors have requires_grad=False"
+    norms_only = bool(trainable) and all(_type_of(trace, m) in FROZEN_NORM_TYPES for m in trainable)
     if not trainable:
         if not intent:
             return  # an inference model with every parameter frozen is normal
         message = (f"Every parameter tensor ({len(frozen)}) has requires_grad=False, yet a loss is given: "
                    f"nothing can train.")
+        severity = "error"
+    elif norms_only and intent and any(_type_of(trace, m) in WEIGHTED_TYPES for m in whole):
+        names = ", ".join(f"`{m}`" for m in trainable[:4])
+        message = (f"{summary}: only the normalisation layers ({names}) can learn, their scale and shift; every "
+                   f"Linear/Conv, the head included, is frozen, yet a loss is given. A freezing condition "
+                   f"written the wrong way round does this.")
         severity = "error"
     elif half:
         detail = "; ".join(
@@ -65,7 +72,10 @@ def check(trace):
                    f"{'is' if len(after) == 1 else 'are'} frozen although layers before "
                    f"{'it' if len(after) == 1 else 'them'} train, so gradients pass through a fixed layer.")
         # adapters (LoRA and the like) interleave a few trainable tensors with a frozen majority
-        adapters = values_in(frozen) > values_in(p for p in trace.params if p.requires_grad)
+        # ... in layers of their own (Linear/Conv); only norm parameters left training is not that
+        learners = [p for p in trace.params if p.requires_grad]
+        adapters = values_in(frozen) > values_in(learners) and any(
+            _type_of(trace, p.module) in WEIGHTED_TYPES for p in learners)
         severity = "info" if adapters else "warning"
         if adapters:
             message += " Most values are frozen, as with adapters (LoRA): fine if intended."
@@ -130,6 +140,17 @@ def _good_frozen_batchnorm_between_trainable_convs():
     return dict(model=m, inputs=torch.randn(2, 3, 10, 10), target=torch.tensor([0, 2]))
 
 
+def _bad_only_the_norm_layers_train():
+    # a freezing condition written the wrong way round: every conv and the head frozen, the norms train
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Conv2d(3, 8, 3), nn.GroupNorm(2, 8), nn.ReLU(), nn.Conv2d(8, 8, 3), nn.GroupNorm(2, 8),
+                      nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 3))
+    for name, p in m.named_parameters():
+        if not name.startswith(("1.", "4.")):
+            p.requires_grad_(False)
+    return dict(model=m, inputs=torch.randn(4, 3, 10, 10), target=torch.tensor([0, 1, 2, 0]))
+
+
 def _good_frozen_inference_model():
     torch.manual_seed(0)
     m = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2)).eval().requires_grad_(False)
@@ -150,15 +171,15 @@ RULE = Rule(
     ),
     fix="Unfreeze the parameters that should learn (`requires_grad_(True)`), then build the optimizer.",
     check=check,
-    bad=[_bad_all_frozen_with_loss, _bad_weights_frozen_bias_trains],
+    bad=[_bad_all_frozen_with_loss, _bad_weights_frozen_bias_trains, _bad_only_the_norm_layers_train],
     good=[_good_frozen_backbone_finetune, _good_frozen_inference_model,
           _good_frozen_batchnorm_between_trainable_convs],
     needs="forward",
     thresholds=(
         "No number; patterns. Error: every parameter frozen while a loss with a target (or an optimizer) "
-        "is given, or a module with some parameters frozen and others trainable. Warning: whole modules "
-        "frozen after a trainable one, unless frozen values outnumber trainable ones (adapters such as "
-        "LoRA: info). Info: a frozen prefix of whole modules (fine-tuning), and frozen normalisation "
+        "is given, or only normalisation layers left trainable then, or a module with some parameters frozen and others trainable. Warning: whole modules "
+        "frozen after a trainable one, unless frozen values outnumber trainable ones and some Linear/Conv "
+        "trains (adapters such as LoRA: info). Info: a frozen prefix of whole modules (fine-tuning), and frozen normalisation "
         "layers among trainable ones (frozen batch norm)."
     ),
 )
