@@ -541,6 +541,7 @@ def _adopt_loss_call(info: LossInfo, call) -> None:
     if info is None or call is None:
         return
     info.name = call.kind
+    info.own = True   # still the user's callable: it may read the model's other outputs in its own ways
     info.class_weighted = info.class_weighted or call.weighted
     if call.ignore_index is not None:
         info.ignore_index = call.ignore_index

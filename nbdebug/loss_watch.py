@@ -6,7 +6,8 @@ a custom loss runs, `torch.nn.functional`'s loss functions are wrapped (entry_po
 call is noted: which function, whether it got the model's output and the user's target themselves (the
 same objects, not a view or a transformed copy), and the class weighting and ignore_index it was given.
 The trace then treats the loss as that function when it made exactly one such call
-(`single_call`): a loss that mixes terms, or reshapes the output first, stays custom.
+(`single_call`): a loss that mixes terms, or reshapes the output first, stays custom. `LossInfo.own`
+keeps saying that it is the user's callable, which may read the model's other outputs too.
 """
 from __future__ import annotations
 
@@ -17,12 +18,14 @@ from typing import Optional
 
 import torch.nn.functional as F
 
-from .backward import CANONICAL
 from .entry_points import Wrapped
 
 MAX_RECORDS = 16
-_FUNCTIONS = ("cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
-              "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div")
+# torch.nn.functional's loss functions and the loss class each one is
+_KINDS = {"cross_entropy": "CrossEntropyLoss", "nll_loss": "NLLLoss", "binary_cross_entropy": "BCELoss",
+          "binary_cross_entropy_with_logits": "BCEWithLogitsLoss", "mse_loss": "MSELoss", "l1_loss": "L1Loss",
+          "smooth_l1_loss": "SmoothL1Loss", "huber_loss": "HuberLoss", "kl_div": "KLDivLoss"}
+_FUNCTIONS = tuple(_KINDS)
 
 
 @dataclass
@@ -46,15 +49,15 @@ class LossWatch:
             return
         try:
             bound = signature.bind(*args, **kwargs).arguments
-        except TypeError:
-            return  # the call itself raises; the loss's error says the rest
-        ignore = bound.get("ignore_index")
-        self.calls.append(LossCall(
-            function=function, kind=CANONICAL[function],
-            on_output=self.output is not None and bound.get("input") is self.output,
-            on_target=self.target is not None and bound.get("target") is self.target,
-            weighted=bound.get("weight") is not None or bound.get("pos_weight") is not None,
-            ignore_index=ignore if isinstance(ignore, int) else None))
+            ignore = bound.get("ignore_index")
+            self.calls.append(LossCall(
+                function=function, kind=_KINDS[function],
+                on_output=self.output is not None and bound.get("input") is self.output,
+                on_target=self.target is not None and bound.get("target") is self.target,
+                weighted=bound.get("weight") is not None or bound.get("pos_weight") is not None,
+                ignore_index=ignore if isinstance(ignore, int) and not isinstance(ignore, bool) else None))
+        except Exception:
+            return  # a note for the rules: never worth breaking the user's loss (a bad call raises itself)
 
     def single_call(self) -> Optional[LossCall]:
         """The one loss function called, when the loss was exactly that call on the output and target."""

@@ -134,3 +134,44 @@ def test_wrapped_installs_once_and_restores_after_the_last_watch():
         assert Owner.f(2) == 3
     assert Owner.__dict__["f"] is original
     assert noted == [("a", "t", 1), ("b", "t", 1), ("a", "t", 2)]
+
+
+@pytest.mark.parametrize("name, kind", list(loss_watch._KINDS.items()))
+def test_every_watched_function_is_known_and_never_breaks_the_loss(name, kind):
+    # each watched function, called inside a loss of the user's own, runs as it would without the watch
+    torch.manual_seed(0)
+    m = nn.Linear(4, 3)
+    x = torch.randn(6, 4)
+    targets = {"cross_entropy": torch.arange(6) % 3, "nll_loss": torch.arange(6) % 3,
+               "binary_cross_entropy": torch.rand(6, 3), "binary_cross_entropy_with_logits": torch.rand(6, 3),
+               "kl_div": torch.softmax(torch.randn(6, 3), 1)}
+    y = targets.get(name, torch.randn(6, 3))
+    fn = getattr(F, name)
+
+    def loss(out, t):
+        out = torch.sigmoid(out) if name == "binary_cross_entropy" else out
+        out = torch.log_softmax(out, 1) if name in ("nll_loss", "kl_div") else out
+        return fn(out, t)
+
+    t = nbdebug.trace(m, x, target=y, loss=loss)
+    assert t.error is None, t.error
+    assert t.loss.value is not None
+    assert _restored()
+
+
+def test_a_loss_over_several_outputs_is_still_known_as_the_users_own():
+    # the model returns (reconstruction, auxiliary loss) and the user's loss adds them: one F.mse_loss
+    # call names it, and `own` keeps saying it may read the other output too (NBD290 relies on it)
+    class WithAux(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+
+        def forward(self, x):
+            y = self.fc(x)
+            return y, y.pow(2).mean()
+
+    x = torch.randn(5, 4)
+    t = nbdebug.trace(WithAux(), x, target=x, loss=lambda out, y: F.mse_loss(out[0], y) + out[1])
+    assert (t.loss.name, t.loss.own) == ("MSELoss", True)
+    assert nbdebug.trace(WithAux(), x, target=x, loss="mse").loss.own is False

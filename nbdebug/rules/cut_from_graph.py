@@ -72,7 +72,9 @@ def check(trace):
     got_grad = [calls[p.module].index for p in trace.params
                 if p.requires_grad and p.grad_norm is not None and p.module in calls]
     first_trained = min(got_grad) if got_grad else None
-    multi_output = len(trace.outputs) > 1 and loss_kind(trace) not in ("custom", "stand-in")
+    # a torch loss sees only the first output; the user's own loss may read every output
+    own = trace.loss is not None and trace.loss.own
+    multi_output = len(trace.outputs) > 1 and loss_kind(trace) not in ("custom", "stand-in") and not own
     for top in group_by_ancestor(names, trace.params, cut):
         inner = sorted((n for n in names if n == top or n.startswith(top + ".")),
                        key=lambda n: calls[n].index if n in calls else 0)
