@@ -39,6 +39,12 @@ def _balanced(n, k):
     return (torch.arange(n) % k)[torch.randperm(n)]
 
 
+def _shuffled_labels(counts):
+    """Labels with exactly these per-class counts, in shuffled order (the global RNG: seed first)."""
+    y = torch.cat([torch.full((c,), k, dtype=torch.long) for k, c in enumerate(counts)])
+    return y[torch.randperm(len(y))]
+
+
 def _images(n, c, h, w):
     # smooth "natural-ish" images: low-resolution structure plus fine noise, standardised
     x = F.interpolate(torch.randn(n, c, 4, 4), size=(h, w), mode="bilinear", align_corners=False)
@@ -13652,3 +13658,1690 @@ def calibration_scale_parameter_from_numpy_float64():
 
     return dict(model=Net(), inputs=torch.randn(20, 12), target=torch.randn(20, 1), loss=nn.MSELoss(),
                 expect=["dtype-mismatch"], where=["calib", "proj"])
+
+
+# ====================================================================== blind batch 50 (seventh session): a second variant of every public acceptance-zoo case, in forms the first did not use; it found only normalisation layers left trainable read as adapters
+@case
+def conv_input_without_batch_dim_variant2_conv3d_single_volume():
+    # Bug: one grayscale volume passed as (1, D, H, W) instead of (1, 1, D, H, W): Conv3d silently reads
+    # it as unbatched (C=1, D, H, W), so the "batch" seen by the classifier is the 8 output channels.
+    _seed(5050)
+
+    class Stem(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv3d(1, 8, 3)
+
+        def forward(self, x):
+            return F.relu(self.conv(x))
+
+    class Encoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = Stem()
+            self.flat = nn.Flatten()
+            self.fc = nn.Linear(8 * 6 * 14 * 14, 2)
+
+        def forward(self, x):
+            return self.fc(self.flat(self.stem(x)))
+
+    class VolumeNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = Encoder()
+
+        def forward(self, x):
+            return self.encoder(x)
+
+    return dict(model=VolumeNet(), inputs=torch.randn(1, 8, 16, 16), expect=["shape-mismatch"])
+
+
+@case
+def flatten_before_conv_variant2_decoder_flatten_then_convtranspose():
+    # Bug: the decoder starts with nn.Flatten, so ConvTranspose2d receives (B, 128) instead of (B, 8, 4, 4).
+    _seed(5050)
+
+    class Generator(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.up = nn.Sequential(nn.Flatten(), nn.ConvTranspose2d(8, 4, 2, stride=2), nn.ReLU(),
+                                    nn.ConvTranspose2d(4, 3, 2, stride=2))
+
+        def forward(self, z):
+            return self.up(z)
+
+    class CondDecoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cond = nn.Linear(3, 8)
+            self.generator = Generator()
+
+        def forward(self, z, c):
+            z = z + self.cond(c)[:, :, None, None]
+            return torch.tanh(self.generator(z))
+
+    return dict(model=CondDecoder(), inputs=(torch.randn(6, 8, 4, 4), torch.randn(6, 3)),
+                expect=["shape-mismatch"], where=["generator.up.0", "generator.up.1"])
+
+
+@case
+def channels_last_image_variant2_video_channels_last_conv3d():
+    # Bug: a video clip batch stored as (B, T, H, W, C) fed to Conv3d, which expects (B, C, T, H, W).
+    _seed(5050)
+
+    class Backbone(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Sequential(nn.Conv3d(3, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool3d(1))
+
+        def forward(self, x):
+            return self.stem(x).flatten(1)
+
+    class ClipNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.backbone = Backbone()
+            self.head = nn.Linear(8, 4)
+
+        def forward(self, clip):
+            return self.head(self.backbone(clip))
+
+    clip = torch.randn(2, 6, 16, 16, 3)
+    return dict(model=ClipNet(), inputs=clip, target=torch.tensor([1, 3]), loss=nn.CrossEntropyLoss(),
+                expect=["shape-mismatch"], where=["backbone.stem.0", "input"])
+
+
+@case
+def int_pixels_into_conv_variant2_int16_pcm_audio_conv1d():
+    # Bug: an int16 PCM waveform (straight from the wav reader) fed to a float Conv1d front end.
+    _seed(5050)
+
+    class FrontEnd(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Sequential(nn.Conv1d(1, 16, 25, stride=10), nn.ReLU())
+
+        def forward(self, wave):
+            return self.conv(wave)
+
+    class KeywordSpotter(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.frontend = FrontEnd()
+            self.fc = nn.Linear(16, 5)
+
+        def forward(self, wave):
+            return self.fc(self.frontend(wave).mean(-1))
+
+    wave = torch.randint(-32768, 32767, (4, 1, 800), dtype=torch.int16)
+    return dict(model=KeywordSpotter(), inputs={"wave": wave}, expect=["dtype-mismatch"],
+                where=["frontend.conv.0", "input"])
+
+
+@case
+def double_model_float_input_variant2_grucell_loop_double():
+    # Bug: the whole model was cast with .double(), but the sequence batch is still float32.
+    _seed(5050)
+
+    class Encoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = nn.GRUCell(4, 16)
+
+        def forward(self, x):  # x: (B, T, F), stepped by hand
+            h = torch.zeros(x.shape[0], 16, dtype=x.dtype)
+            for t in range(x.shape[1]):
+                h = self.cell(x[:, t], h)
+            return h
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = Encoder()
+            self.fc = nn.Linear(16, 1)
+
+        def forward(self, x):
+            return self.fc(self.encoder(x))
+
+    m = Net().double()
+    return dict(model=m, inputs=torch.randn(5, 7, 4), expect=["dtype-mismatch"],
+                where=["encoder.cell", "input"])
+
+
+@case
+def half_meta_device_variant2_middle_projection_on_meta():
+    # Bug: a projection inside a nested block was built on the meta device (deferred init) and never
+    # materialised; the rest of the model is on the CPU.
+    _seed(5050)
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inp = nn.Linear(10, 32)
+            self.proj = nn.Linear(32, 32)
+
+        def forward(self, x):
+            return F.gelu(self.proj(F.gelu(self.inp(x))))
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = Block()
+            self.out = nn.Linear(32, 2)
+
+        def forward(self, features):
+            return self.out(self.encoder(features))
+
+    m = Net()
+    m.encoder.proj.to("meta")
+    return dict(model=m, inputs={"features": torch.randn(6, 10)}, expect=["device-mismatch"],
+                where="encoder.proj")
+
+
+@case
+def layer_returns_none_for_batches_variant2_custom_dropout_eval_branch():
+    # Bug: a hand-written dropout returns only in training mode; in eval mode it falls through -> None.
+    _seed(5050)
+
+    class MyDropout(nn.Module):
+        def __init__(self, p=0.1):
+            super().__init__()
+            self.p = p
+
+        def forward(self, x):
+            if self.training:
+                mask = (torch.rand_like(x) > self.p).float()
+                return x * mask / (1 - self.p)
+            # eval: forgot `return x`
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(24, 24)
+            self.drop = MyDropout()
+
+        def forward(self, x):
+            return self.drop(F.relu(self.fc(x)))
+
+    class Encoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(50, 24)
+            self.block = Block()
+
+        def forward(self, tokens):
+            return self.block(self.emb(tokens).mean(1))
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = Encoder()
+            self.head = nn.Linear(24, 3)
+
+        def forward(self, tokens):
+            return self.head(self.encoder(tokens))
+
+    return dict(model=Net().eval(), inputs=torch.randint(0, 50, (8, 10)), expect=["none-output"],
+                where="encoder.block.drop")
+
+
+@case
+def nan_in_features_variant2_log_zero_count_in_tuple():
+    # Bug: a metadata feature was log-transformed without +1; zero counts became -inf in the input.
+    _seed(5050)
+
+    class ImageMeta(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 16, 3, padding=1)
+            self.meta = nn.Linear(3, 16)
+            self.head = nn.Linear(32, 2)
+
+        def forward(self, img, meta):
+            a = F.relu(self.conv(img)).mean((-2, -1))
+            b = F.relu(self.meta(meta))
+            return self.head(torch.cat([a, b], 1))
+
+    img = torch.randn(16, 3, 12, 12)
+    counts = torch.randint(1, 50, (16, 3)).float()
+    counts[5, 1] = 0.0
+    counts[11, 2] = 0.0
+    meta = torch.log(counts)  # log(0) = -inf
+    return dict(model=ImageMeta(), inputs=(img, meta), target=torch.arange(16) % 2,
+                loss=nn.CrossEntropyLoss(), expect=["nonfinite-input"])
+
+
+@case
+def row_normalise_zero_rows_variant2_minmax_flat_sequence():
+    # Bug: per-sequence min-max scaling, and one sequence is all zeros (sensor off): 0/0 = NaN sample.
+    _seed(5050)
+
+    class SeqNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(3, 32, batch_first=True)
+            self.fc = nn.Linear(32, 1)
+
+        def forward(self, x):
+            out, _ = self.gru(x)
+            return self.fc(out[:, -1])
+
+    raw = torch.randn(128, 20, 3) * 4 + 10
+    raw[17] = 0.0
+    lo = raw.amin(dim=(1, 2), keepdim=True)
+    hi = raw.amax(dim=(1, 2), keepdim=True)
+    x = (raw - lo) / (hi - lo)
+    return dict(model=SeqNet(), inputs=x, target=torch.randn(128, 1), loss=nn.L1Loss(),
+                expect=["nonfinite-input"])
+
+
+@case
+def log_of_relu_output_variant2_fully_masked_attention_rows():
+    # Bug: hand-written attention fills padded keys with -inf; empty (all-padding) sequences get a row of
+    # all -inf, and softmax turns it into 0/0 = NaN inside the attention module.
+    _seed(5050)
+
+    class MaskedAttention(nn.Module):
+        def __init__(self, d):
+            super().__init__()
+            self.qkv = nn.Linear(d, 3 * d)
+            self.out = nn.Linear(d, d)
+            self.d = d
+
+        def forward(self, x, mask):  # mask: (B, T) True = real token
+            q, k, v = self.qkv(x).chunk(3, dim=-1)
+            s = torch.einsum("bqd,bkd->bqk", q, k) / math.sqrt(self.d)
+            s = s.masked_fill(~mask[:, None, :], float("-inf"))
+            a = s.softmax(-1)
+            return self.out(torch.einsum("bqk,bkd->bqd", a, v))
+
+    class Block(nn.Module):
+        def __init__(self, d):
+            super().__init__()
+            self.norm = nn.LayerNorm(d)
+            self.attn = MaskedAttention(d)
+
+        def forward(self, x, mask):
+            return x + self.attn(self.norm(x), mask)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(40, 32)
+            self.block = Block(32)
+            self.head = nn.Linear(32, 2)
+
+        def forward(self, tokens, mask):
+            return self.head(self.block(self.emb(tokens), mask)[:, 0])
+
+    tokens = torch.randint(0, 40, (8, 9))
+    mask = torch.ones(8, 9, dtype=torch.bool)
+    mask[:, 6:] = False
+    mask[2] = False  # empty document
+    mask[5] = False  # empty document
+    return dict(model=Net(), inputs={"tokens": tokens, "mask": mask}, target=torch.arange(8) % 2,
+                loss=nn.CrossEntropyLoss(), expect=["nonfinite-created"], where="block.attn")
+
+
+@case
+def loss_divides_by_zero_sum_variant2_mape_with_zero_targets():
+    # Bug: a hand-written MAPE loss divides by |target|, and many sales targets are exactly 0 -> inf.
+    _seed(5050)
+
+    class Forecaster(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv1d(1, 16, 7, padding=3)
+            self.fc = nn.Linear(16, 1)
+
+        def forward(self, history):
+            return self.fc(F.relu(self.conv(history)).mean(-1))
+
+    def mape(output, target):
+        return ((output - target).abs() / target.abs()).mean()
+
+    target = torch.randint(0, 5, (24, 1)).float()
+    target[:4] = 0.0
+    return dict(model=Forecaster(), inputs=torch.randn(24, 1, 28), target=target, loss=mape,
+                expect=["nonfinite-created"])
+
+
+@case
+def huge_uniform_init_variant2_einsum_mixer_std5():
+    # Bug: hand-made einsum layers initialise their weights with randn * 5 (std 5 at fan-in 128).
+    _seed(5050)
+
+    class EinsumDense(nn.Module):
+        def __init__(self, i, o):
+            super().__init__()
+            self.w = nn.Parameter(torch.randn(i, o) * 5.0)
+            self.b = nn.Parameter(torch.zeros(o))
+
+        def forward(self, x):
+            return torch.einsum("bi,io->bo", x, self.w) + self.b
+
+    class Mixer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = nn.ModuleList([EinsumDense(32, 128), EinsumDense(128, 128), EinsumDense(128, 128)])
+
+        def forward(self, x):
+            for layer in self.layers:
+                x = F.relu(layer(x))
+            return x
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.mixer = Mixer()
+            self.out = EinsumDense(128, 10)
+
+        def forward(self, x):
+            return self.out(self.mixer(x))
+
+    return dict(model=Net(), inputs=torch.randn(128, 32), expect=["bad-init", "exploding-activations"])
+
+
+@case
+def deep_sigmoid_mlp_variant2_deep_sigmoid_conv1d_blocks():
+    # Bug: 12 stacked Conv1d + sigmoid blocks: the gradient shrinks by orders of magnitude towards the input.
+    _seed(5050)
+
+    class Block(nn.Module):
+        def __init__(self, cin, cout):
+            super().__init__()
+            self.conv = nn.Conv1d(cin, cout, 3, padding=1)
+            self.act = nn.Sigmoid()
+
+        def forward(self, x):
+            return self.act(self.conv(x))
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = nn.ModuleList([Block(4, 32)] + [Block(32, 32) for _ in range(11)])
+            self.fc = nn.Linear(32, 1)
+
+        def forward(self, x):
+            for b in self.blocks:
+                x = b(x)
+            return self.fc(x.mean(-1))
+
+    return dict(model=Net(), inputs=torch.randn(16, 4, 24), target=torch.randn(16, 1),
+                loss=F.smooth_l1_loss, expect=["vanishing-gradients"])
+
+
+@case
+def raw_pixels_into_cnn_variant2_ct_hounsfield_conv3d():
+    # Bug: CT volumes in raw Hounsfield units (-1000..1500) fed to a Conv3d net without windowing/scaling.
+    _seed(5050)
+
+    class Net3d(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1 = nn.Conv3d(1, 8, 3, padding=1)
+            self.c2 = nn.Conv3d(8, 16, 3, stride=2, padding=1)
+            self.fc = nn.Linear(16, 2)
+
+        def forward(self, x):
+            x = F.relu(self.c1(x))
+            x = F.relu(self.c2(x))
+            return self.fc(x.mean((-3, -2, -1)))
+
+    x = torch.empty(2, 1, 8, 16, 16).uniform_(-1000, 1500)
+    return dict(model=Net3d(), inputs=x, target=torch.tensor([0, 1]), loss=nn.CrossEntropyLoss(),
+                expect=["unnormalized-input"])
+
+
+@case
+def sigmoid_on_unscaled_features_variant2_gated_selector_raw_prices():
+    # Bug: raw prices/areas (hundreds to thousands) go into a sigmoid gate, which pins at 0/1.
+    _seed(5050)
+
+    class Selector(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gate = nn.Linear(5, 32)
+            self.value = nn.Linear(5, 32)
+
+        def forward(self, x):
+            return torch.sigmoid(self.gate(x)) * self.value(x)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.selector = Selector()
+            self.head = nn.Linear(32, 1)
+
+        def forward(self, x):
+            return self.head(self.selector(x))
+
+    x = torch.rand(128, 5) * 3000 + 200
+    return dict(model=Net(), inputs=x, target=torch.randn(128, 1), loss="mse",
+                expect=["saturated-activation", "unnormalized-input"])
+
+
+@case
+def bias_kills_relus_variant2_embeddingbag_tower_bias():
+    # Bug: the tower's first Linear bias initialised to -10, so its ReLU never fires for any sample.
+    _seed(5050)
+
+    class Tower(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.mlp = nn.Sequential(nn.Linear(32, 64), nn.ReLU(), nn.Linear(64, 3))
+
+        def forward(self, h):
+            return self.mlp(h)
+
+    class TextClf(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bag = nn.EmbeddingBag(200, 32, mode="mean")
+            self.tower = Tower()
+
+        def forward(self, ids):
+            return self.tower(self.bag(ids))
+
+    m = TextClf()
+    nn.init.constant_(m.tower.mlp[0].bias, -10.0)
+    return dict(model=m, inputs={"ids": torch.randint(0, 200, (64, 8))}, target=torch.arange(64) % 3,
+                loss=nn.CrossEntropyLoss(), expect=["dead-relu"], where=["tower.mlp.0", "tower.mlp.1"])
+
+
+@case
+def output_stuck_after_relu_head_variant2_grucell_relu_head():
+    # Bug: the positive-valued forecast head ends in ReLU with bias -8; with tanh-bounded GRU states the
+    # pre-activation can never reach 0, so every prediction is exactly 0.
+    _seed(5050)
+
+    class Forecaster(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = nn.GRUCell(3, 32)
+            self.head = nn.Sequential(nn.Linear(32, 2), nn.ReLU())
+
+        def forward(self, x):  # (B, T, F), stepped by hand
+            h = x.new_zeros(x.shape[0], 32)
+            for t in range(x.shape[1]):
+                h = self.cell(x[:, t], h)
+            return self.head(h)
+
+    m = Forecaster()
+    nn.init.constant_(m.head[0].bias, -8.0)
+    return dict(model=m, inputs=torch.randn(128, 10, 3), target=torch.rand(128, 2), loss=nn.MSELoss(),
+                expect=["constant-output", "dead-relu"])
+
+
+@case
+def rnn_exploding_recurrence_variant2_rnncell_loop_large_hh():
+    # Bug: a ReLU RNNCell stepped by hand with recurrent weights of std 0.5 at hidden 48 (spectral radius
+    # ~3.5): activations and gradients grow by orders of magnitude over 20 steps.
+    _seed(5050)
+
+    class Encoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = nn.RNNCell(4, 48, nonlinearity="relu")
+            nn.init.normal_(self.cell.weight_hh, std=0.5)
+
+        def forward(self, x):  # (T, B, F)
+            h = x.new_zeros(x.shape[1], 48)
+            for t in range(x.shape[0]):
+                h = self.cell(x[t], h)
+            return h
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = Encoder()
+            self.fc = nn.Linear(48, 1)
+
+        def forward(self, x):
+            return self.fc(self.encoder(x))
+
+    return dict(model=Net(), inputs=torch.randn(20, 2, 4), target=torch.randn(2, 1), loss=nn.MSELoss(),
+                expect=["exploding-gradients", "exploding-activations", "bad-init"])
+
+
+@case
+def softmax_head_with_cross_entropy_variant2_transformer_decoder_softmax_head():
+    # Bug: the decoder's head ends in nn.Softmax, and F.cross_entropy applies log-softmax again.
+    _seed(5050)
+    V = 20
+
+    class Decoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(V, 32)
+            layer = nn.TransformerDecoderLayer(32, 4, 64, dropout=0.0, batch_first=True)
+            self.decoder = nn.TransformerDecoder(layer, 1)
+            self.head = nn.Sequential(nn.Linear(32, V), nn.Softmax(dim=-1))
+
+        def forward(self, tgt, memory):
+            h = self.decoder(self.emb(tgt), memory)
+            return self.head(h).reshape(-1, V)
+
+    tgt = torch.randint(0, V, (8, 10))
+    memory = torch.randn(8, 6, 32)
+    target = torch.randint(0, V, (8 * 10,))
+    return dict(model=Decoder(), inputs=(tgt, memory), target=target, loss=F.cross_entropy,
+                expect=["double-softmax"])
+
+
+@case
+def nll_on_raw_logits_variant2_token_tagger_conv1d_nll():
+    # Bug: nn.NLLLoss on the raw (B, C, T) logits of a token tagger, with no log_softmax.
+    _seed(5050)
+
+    class Tagger(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(60, 32)
+            self.conv = nn.Conv1d(32, 64, 3, padding=1)
+            self.out = nn.Conv1d(64, 7, 1)
+
+        def forward(self, tokens):
+            h = self.emb(tokens).transpose(1, 2)
+            return self.out(F.relu(self.conv(h)))
+
+    return dict(model=Tagger(), inputs=torch.randint(0, 60, (16, 15)), target=torch.randint(0, 7, (16, 15)),
+                loss=nn.NLLLoss(), expect=["loss-mismatch"])
+
+
+@case
+def bce_with_class_indices_variant2_star_ratings_bce_embeddingbag():
+    # Bug: 1-5 star ratings used directly as targets of binary cross-entropy with logits.
+    _seed(5050)
+
+    class ReviewNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bag = nn.EmbeddingBag(300, 32, mode="mean")
+            self.fc = nn.Sequential(nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 1))
+
+        def forward(self, ids, offsets):
+            return self.fc(self.bag(ids, offsets)).squeeze(-1)
+
+    lengths = torch.randint(3, 12, (64,))
+    offsets = torch.cat([torch.zeros(1, dtype=torch.long), lengths.cumsum(0)[:-1]])
+    ids = torch.randint(0, 300, (int(lengths.sum()),))
+    stars = torch.randint(1, 6, (64,)).float()
+    return dict(model=ReviewNet(), inputs=(ids, offsets), target=stars,
+                loss=F.binary_cross_entropy_with_logits, expect=["wrong-target", "loss-mismatch"])
+
+
+@case
+def float_labels_for_cross_entropy_variant2_float_tag_labels_gru():
+    # Bug: per-token class labels stored as float (B, T) and passed to CrossEntropyLoss over (B, C, T).
+    _seed(5050)
+
+    class Tagger(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(80, 24)
+            self.gru = nn.GRU(24, 32, batch_first=True)
+            self.fc = nn.Linear(32, 5)
+
+        def forward(self, tokens):
+            out, _ = self.gru(self.emb(tokens))
+            return self.fc(out).transpose(1, 2)  # (B, C, T)
+
+    target = torch.randint(0, 5, (12, 9)).float()
+    return dict(model=Tagger(), inputs=torch.randint(0, 80, (12, 9)), target=target,
+                loss=nn.CrossEntropyLoss(label_smoothing=0.05), expect=["wrong-target"])
+
+
+@case
+def ninety_five_percent_one_class_variant2_fraud_batch_bce():
+    # Bug: a fraud-detection batch with 125 negatives and only 3 positives (no re-weighting/sampling).
+    _seed(5050)
+
+    class Tabular(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(12, 64), nn.ReLU(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 1))
+
+        def forward(self, x):
+            return self.net(x)
+
+    target = torch.zeros(128, 1)
+    target[[7, 64, 100]] = 1.0
+    return dict(model=Tabular(), inputs=torch.randn(128, 12), target=target, loss=nn.BCEWithLogitsLoss(),
+                expect=["class-imbalance"])
+
+
+@case
+def adam_lr_1000_variant2_rmsprop_lr_5_embedding_clf():
+    # Bug: RMSprop with lr=5: the first steps throw the weights far away and the loss blows up.
+    _seed(5050)
+
+    class Clf(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(100, 32)
+            self.fc1 = nn.Linear(32, 64)
+            self.fc2 = nn.Linear(64, 4)
+
+        def forward(self, tokens):
+            return self.fc2(F.relu(self.fc1(self.emb(tokens).mean(1))))
+
+    m = Clf()
+    tokens = torch.randint(0, 100, (64, 10))
+    y = tokens[:, 0] % 4
+    return dict(model=m, inputs={"tokens": tokens}, target=y, loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.RMSprop(m.parameters(), lr=5.0), steps=15, expect=["lr-too-high"])
+
+
+@case
+def adam_lr_1e_minus_7_variant2_adagrad_1e_minus_7_mlp():
+    # Bug: Adagrad with lr=1e-7: after 20 steps on one batch the weights and the loss have not moved.
+    _seed(5050)
+
+    class Reg(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Linear(6, 64), nn.SiLU(), nn.Linear(64, 64), nn.SiLU())
+            self.out = nn.Linear(64, 1)
+
+        def forward(self, x):
+            return self.out(self.body(x))
+
+    m = Reg()
+    x = torch.randn(128, 6)
+    y = x[:, :2].sum(1, keepdim=True) - x[:, 2:3]
+    return dict(model=m, inputs=x, target=y, loss=nn.MSELoss(),
+                optimizer=torch.optim.Adagrad(m.parameters(), lr=1e-7), steps=20, expect=["lr-too-low"])
+
+
+@case
+def everything_frozen_variant2_inverted_freeze_condition_conv3d():
+    # Bug: meant to freeze only the normalisation layers, but the condition is inverted: every conv and
+    # the head get requires_grad=False, and only the GroupNorm affine parameters still train.
+    _seed(5050)
+
+    class Encoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv3d(1, 8, 3, padding=1)
+            self.norm = nn.GroupNorm(2, 8)
+            self.conv2 = nn.Conv3d(8, 16, 3, padding=1)
+
+        def forward(self, x):
+            x = F.relu(self.norm(self.conv1(x)))
+            return F.relu(self.conv2(x)).mean((-3, -2, -1))
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = Encoder()
+            self.head = nn.Linear(16, 3)
+
+        def forward(self, x):
+            return self.head(self.encoder(x))
+
+    m = Net()
+    for name, p in m.named_parameters():
+        if "norm" not in name:  # inverted: should have been `if "norm" in name`
+            p.requires_grad_(False)
+    return dict(model=m, inputs=torch.randn(2, 1, 6, 10, 10), target=torch.tensor([0, 2]),
+                loss=nn.CrossEntropyLoss(), expect=["no-gradient"], where=["encoder", "head"])
+
+
+@case
+def numpy_round_trip_in_forward_variant2_tolist_round_trip_nested():
+    # Bug: the bag embedding goes through .tolist() and back to a tensor, cutting the autograd graph:
+    # the encoder never receives a gradient.
+    _seed(5050)
+
+    class Tower(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = nn.EmbeddingBag(100, 32, mode="mean")
+            self.proj = nn.Linear(32, 16)
+
+        def forward(self, ids):
+            h = self.encoder(ids)
+            h = torch.tensor(h.tolist())  # "clean up" for logging: leaves the autograd graph
+            return F.relu(self.proj(h))
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.tower = Tower()
+            self.head = nn.Linear(16, 1)
+
+        def forward(self, ids):
+            return self.head(self.tower(ids))
+
+    return dict(model=Net(), inputs=(torch.randint(0, 100, (10, 7)),), target=torch.randn(10, 1),
+                loss=nn.HuberLoss(), expect=["no-gradient"], where="tower.encoder")
+
+
+@case
+def attention_batch_first_confusion_variant2_view_instead_of_transpose_lstm():
+    # Bug: (B, T, D) turned into LSTM's (T, B, D) layout with .view instead of .transpose, so each
+    # "sample" column is stitched together from pieces of different samples.
+    _seed(5050)
+
+    class Encoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(8, 32)  # expects (T, B, D)
+
+        def forward(self, x):  # x: (B, T, D)
+            B, T, D = x.shape
+            out, _ = self.lstm(x.view(T, B, D))  # should be x.transpose(0, 1)
+            return out[-1]
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = Encoder()
+            self.fc = nn.Linear(32, 3)
+
+        def forward(self, x):
+            return self.fc(self.encoder(x))
+
+    return dict(model=Net(), inputs=torch.randn(4, 12, 8), target=torch.tensor([0, 1, 2, 0]),
+                loss=nn.CrossEntropyLoss(), expect=["batch-mixing"])
+
+
+@case
+def batchnorm_single_sample_training_variant2_projector_bn_one_document():
+    # Bug: a training step on a single document while the projector's BatchNorm1d is in training mode.
+    _seed(5050)
+
+    class Projector(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.mlp = nn.Sequential(nn.Linear(32, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Linear(64, 16))
+
+        def forward(self, h):
+            return self.mlp(h)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(500, 32)
+            self.projector = Projector()
+
+        def forward(self, tokens):
+            return self.projector(self.emb(tokens).mean(1))
+
+    m = Net().train()
+    return dict(model=m, inputs={"tokens": torch.randint(0, 500, (1, 12))}, target=torch.randn(1, 16),
+                loss=nn.MSELoss(), expect=["train-eval-mode"], where="projector.mlp.1")
+
+
+@case
+def probabilities_over_batch_axis_variant2_implicit_dim_softmax_3d():
+    # Bug: nn.Softmax() without dim on a (B, T, C) output: the legacy implicit dim for 3-D input is 0,
+    # so the per-step "probabilities" are normalised over the batch.
+    _seed(5050)
+
+    class StepClf(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(6, 32, batch_first=True)
+            self.fc = nn.Linear(32, 4)
+            self.softmax = nn.Softmax()
+
+        def forward(self, x):
+            out, _ = self.gru(x)
+            return self.softmax(self.fc(out))
+
+    return dict(model=StepClf(), inputs=torch.randn(8, 5, 6), expect=["softmax-wrong-dim"])
+
+
+@case
+def layers_in_a_python_list_variant2_head_replaced_after_optimizer():
+    # Bug: the optimizer was built, then the classifier's fc was swapped for a 5-class layer: the new
+    # layer's parameters are in the model but in none of the optimizer's groups.
+    _seed(5050)
+
+    class Classifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pool = nn.AdaptiveAvgPool2d(1)
+            self.fc = nn.Linear(32, 1000)
+
+        def forward(self, x):
+            return self.fc(self.pool(x).flatten(1))
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+                                          nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ReLU())
+            self.classifier = Classifier()
+
+        def forward(self, x):
+            return self.classifier(self.features(x))
+
+    m = Net()
+    opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
+    m.classifier.fc = nn.Linear(32, 5)  # replaced after the optimizer captured the old parameters
+    return dict(model=m, inputs=torch.randn(20, 3, 16, 16), target=torch.arange(20) % 5,
+                loss=nn.CrossEntropyLoss(), optimizer=opt, steps=10, expect=["untrained-parameter"],
+                where="classifier.fc")
+
+
+@case
+def linear_stack_without_activation_variant2_moduledict_chain():
+    # Bug: the decoder applies three Linear layers from a ModuleDict back to back, no activation between.
+    _seed(5050)
+
+    class Decoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = nn.ModuleDict({"inp": nn.Linear(24, 96), "hid": nn.Linear(96, 96),
+                                         "out": nn.Linear(96, 6)})
+
+        def forward(self, x):
+            x = self.layers["inp"](x)
+            x = self.layers["hid"](x)
+            return self.layers["out"](x)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.decoder = Decoder()
+
+        def forward(self, a, b):
+            return self.decoder(torch.cat([a, b], dim=-1))
+
+    return dict(model=Net(), inputs=(torch.randn(128, 16), torch.randn(128, 8)), target=torch.arange(128) % 6,
+                loss=nn.CrossEntropyLoss(), expect=["missing-nonlinearity"],
+                where=["decoder.layers.inp", "decoder.layers.hid", "decoder.layers.out"])
+
+
+@case
+def ok_mlp_classifier_variant2_tabular_embedding_mlp_dict():
+    _seed(5050)
+
+    class TabNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cat_emb = nn.Embedding(12, 8)
+            self.mlp = nn.Sequential(nn.Linear(10 + 8, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(),
+                                     nn.Linear(64, 4))
+
+        def forward(self, num, cat):
+            return self.mlp(torch.cat([num, self.cat_emb(cat)], dim=-1))
+
+    num = torch.randn(128, 10)
+    cat = torch.randint(0, 12, (128,))
+    target = num[:, :4].argmax(1)
+    return dict(model=TabNet(), inputs={"num": num, "cat": cat}, target=target, loss=nn.CrossEntropyLoss(),
+                expect=[])
+
+
+@case
+def ok_small_cnn_eval_variant2_conv3d_clip_net_eval():
+    _seed(5050)
+    m = nn.Sequential(nn.Conv3d(1, 8, 3, stride=2, padding=1), nn.BatchNorm3d(8), nn.ReLU(),
+                      nn.Conv3d(8, 16, 3, padding=1), nn.ReLU(), nn.AdaptiveMaxPool3d(2), nn.Flatten(),
+                      nn.Linear(16 * 8, 5)).eval()
+    return dict(model=m, inputs=torch.randn(2, 1, 8, 16, 16), expect=[])
+
+
+@case
+def ok_lstm_regressor_sgd_steps_variant2_lstmcell_loop_rmsprop():
+    _seed(5050)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = nn.LSTMCell(3, 24)
+            self.fc = nn.Linear(24, 1)
+
+        def forward(self, x):  # (B, T, F), stepped by hand
+            h = x.new_zeros(x.shape[0], 24)
+            c = x.new_zeros(x.shape[0], 24)
+            for t in range(x.shape[1]):
+                h, c = self.cell(x[:, t], (h, c))
+            return self.fc(h)
+
+    m = Net()
+    x = torch.randn(32, 8, 3)
+    y = x[:, -1, :1] - 0.5 * x[:, -1, 1:2]
+    return dict(model=m, inputs=x, target=y, loss=nn.MSELoss(),
+                optimizer=torch.optim.RMSprop(m.parameters(), lr=7e-4), steps=20, expect=[])
+
+
+@case
+def ok_transformer_eval_variant2_decoder_with_causal_mask_kwargs():
+    _seed(5050)
+
+    class Captioner(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(30, 32)
+            layer = nn.TransformerDecoderLayer(32, 4, 64, batch_first=True)
+            self.decoder = nn.TransformerDecoder(layer, 2)
+            self.head = nn.Linear(32, 30)
+
+        def forward(self, tgt, memory, tgt_mask):
+            return self.head(self.decoder(self.emb(tgt), memory, tgt_mask=tgt_mask))
+
+    T = 9
+    causal = torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1)  # True = not allowed to attend
+    inputs = {"tgt": torch.randint(0, 30, (4, T)), "memory": torch.randn(4, 6, 32), "tgt_mask": causal}
+    return dict(model=Captioner().eval(), inputs=inputs, expect=[])
+
+
+@case
+def ok_regression_adam_steps_variant2_sgd_momentum_huber():
+    _seed(5050)
+
+    class Reg(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(4, 32)
+            self.fc2 = nn.Linear(32, 1)
+
+        def forward(self, x):
+            return self.fc2(torch.tanh(self.fc1(x)))
+
+    m = Reg()
+    x = torch.randn(96, 4)
+    y = 0.8 * x[:, :1] - 0.5 * x[:, 1:2] + 0.3 * x[:, 2:3] * x[:, 3:4]
+    return dict(model=m, inputs=x, target=y, loss=nn.HuberLoss(),
+                optimizer=torch.optim.SGD(m.parameters(), lr=0.05, momentum=0.5), steps=20, expect=[])
+
+
+@case
+def ok_keyword_inputs_variant2_einsum_bilinear_recommender():
+    _seed(5050)
+
+    class Recommender(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.users = nn.Embedding(50, 16)
+            self.items = nn.Embedding(80, 16)
+            self.ctx = nn.Sequential(nn.Linear(4, 16), nn.Tanh())
+            self.bilinear = nn.Parameter(torch.randn(16, 16) / 4.0)
+
+        def forward(self, user_ids, item_ids, context):
+            u = self.users(user_ids) + self.ctx(context)
+            v = self.items(item_ids)
+            return torch.einsum("bd,de,be->b", u, self.bilinear, v) / 4.0
+
+    inputs = {"user_ids": torch.randint(0, 50, (32,)), "item_ids": torch.randint(0, 80, (32,)),
+              "context": torch.randn(32, 4)}
+    return dict(model=Recommender(), inputs=inputs, expect=[])
+
+
+# ====================================================================== blind batch 52 (seventh session): causes easy to get subtly wrong (imbalance, scale, modes, softmax axes, exploding gradients, learning rates); it found Adam 0.1 on a Transformer, which lurches and settles at chance, unflagged
+@case
+def sound_event_conv1d_batch128_mostly_background():
+    # Bug: 120 of the 128 clips in the batch are class 0 ("background"); the 4 event classes share 8 clips.
+    _seed(5252)
+    m = nn.Sequential(nn.Conv1d(2, 16, 5, padding=2), nn.GELU(), nn.Conv1d(16, 16, 5, padding=2), nn.GELU(),
+                      nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(16, 5))
+    y = _shuffled_labels([120, 2, 2, 2, 2])
+    x = torch.randn(128, 2, 64)
+    return dict(model=m, inputs=x, target=y, loss=nn.CrossEntropyLoss(), expect=["class-imbalance"])
+
+
+@case
+def fraud_detector_bce_three_percent_positives():
+    # Bug: binary fraud labels as float 0/1 with only 8 positives in a batch of 256 (97% negatives).
+    _seed(5252)
+
+    class FraudNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Linear(12, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU())
+            self.logit = nn.Linear(32, 1)
+
+        def forward(self, x):
+            return self.logit(self.body(x))
+
+    y = torch.zeros(256, 1)
+    y[torch.randperm(256)[:8]] = 1.0
+    x = torch.randn(256, 12)
+    return dict(model=FraudNet(), inputs=x, target=y, loss=nn.BCEWithLogitsLoss(), expect=["class-imbalance"])
+
+
+@case
+def intent_gru_batch32_one_intent_dominates():
+    # Bug: 29 of 32 utterances in the batch carry intent 3; the other five intents get 3 samples total.
+    _seed(5252)
+
+    class IntentGRU(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(100, 32)
+            self.gru = nn.GRU(32, 48, batch_first=True)
+            self.cls = nn.Linear(48, 6)
+
+        def forward(self, tokens):
+            _, h = self.gru(self.emb(tokens))
+            return self.cls(h[-1])
+
+    y = _shuffled_labels([1, 1, 0, 29, 1, 0])
+    tokens = torch.randint(0, 100, (32, 12))
+    return dict(model=IntentGRU(), inputs=tokens, target=y, loss=nn.CrossEntropyLoss(),
+                expect=["class-imbalance"])
+
+
+@case
+def household_power_watts_into_conv1d():
+    # Bug: raw smart-meter readings in watts (~3000 +- 500) fed straight into a Conv1d forecaster.
+    _seed(5252)
+    m = nn.Sequential(nn.Conv1d(3, 32, 7, padding=3), nn.ReLU(), nn.Conv1d(32, 32, 5, padding=2), nn.ReLU(),
+                      nn.AdaptiveMaxPool1d(1), nn.Flatten(), nn.Linear(32, 1))
+    x = 3000.0 + 500.0 * torch.randn(16, 3, 96)
+    return dict(model=m, inputs=x, target=torch.randn(16, 1), loss=nn.MSELoss(),
+                expect=["unnormalized-input"], where=["input", "0"])
+
+
+@case
+def credit_table_income_column_in_dollars():
+    # Bug: 7 standardised features plus a raw annual-income column in dollars (~55,000) left unscaled.
+    _seed(5252)
+
+    class CreditMLP(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 1))
+
+        def forward(self, x):
+            return self.net(x)
+
+    x = torch.randn(64, 8)
+    x[:, 3] = torch.exp(10.9 + 0.35 * torch.randn(64))  # income: log-normal, median ~54k dollars
+    y = _shuffled_labels([32, 32]).float().unsqueeze(1)
+    return dict(model=CreditMLP(), inputs=x, target=y, loss=nn.BCEWithLogitsLoss(),
+                expect=["unnormalized-input"], where=["input", "net.0"])
+
+
+@case
+def rgb_0_255_float_into_flatten_linear():
+    # Bug: images converted with .float() but never divided by 255, into a Flatten -> Linear classifier.
+    _seed(5252)
+    m = nn.Sequential(nn.Flatten(), nn.Linear(3 * 24 * 24, 128), nn.ReLU(), nn.Linear(128, 10))
+    x = torch.randint(0, 256, (16, 3, 24, 24)).float()
+    y = torch.arange(16) % 10
+    return dict(model=m, inputs=x, target=y, loss=nn.CrossEntropyLoss(),
+                expect=["unnormalized-input"], where=["input", "0", "1"])
+
+
+@case
+def batchnorm2d_cnn_online_finetune_one_image():
+    # Bug: fine-tuning one image per step (batch size 1) while BatchNorm2d is in training mode.
+    _seed(5252)
+
+    class SmallCNN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(3, 16, 3, padding=1)
+            self.bn1 = nn.BatchNorm2d(16)
+            self.conv2 = nn.Conv2d(16, 32, 3, padding=1, stride=2)
+            self.bn2 = nn.BatchNorm2d(32)
+            self.fc = nn.Linear(32, 5)
+
+        def forward(self, x):
+            x = F.relu(self.bn1(self.conv1(x)))
+            x = F.relu(self.bn2(self.conv2(x)))
+            return self.fc(x.mean((2, 3)))
+
+    m = SmallCNN().train()
+    return dict(model=m, inputs=torch.randn(1, 3, 32, 32), target=torch.tensor([2]),
+                loss=nn.CrossEntropyLoss(), expect=["train-eval-mode"], where=["bn1", "bn2"])
+
+
+@case
+def single_request_prediction_dropout_still_active():
+    # Bug: serving one request (batch of 1, no target) without calling model.eval(): dropout is live.
+    _seed(5252)
+
+    class Scorer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(20, 64)
+            self.drop1 = nn.Dropout(0.3)
+            self.fc2 = nn.Linear(64, 64)
+            self.drop2 = nn.Dropout(0.3)
+            self.out = nn.Linear(64, 3)
+
+        def forward(self, x):
+            x = self.drop1(F.gelu(self.fc1(x)))
+            x = self.drop2(F.gelu(self.fc2(x)))
+            return self.out(x)
+
+    m = Scorer()  # freshly built modules are in training mode
+    return dict(model=m, inputs=torch.randn(1, 20), expect=["train-eval-mode"], where=["drop1", "drop2", ""])
+
+
+@case
+def recsys_embedding_batchnorm_one_interaction_per_step():
+    # Bug: online learning on one (user, item) pair at a time with BatchNorm1d in training mode
+    # ("Expected more than 1 value per channel when training").
+    _seed(5252)
+
+    class RecNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.user = nn.Embedding(50, 16)
+            self.item = nn.Embedding(80, 16)
+            self.bn = nn.BatchNorm1d(32)
+            self.mlp = nn.Sequential(nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 1))
+
+        def forward(self, user, item):
+            z = torch.cat([self.user(user), self.item(item)], dim=1)
+            return self.mlp(self.bn(z))
+
+    inputs = {"user": torch.tensor([7]), "item": torch.tensor([42])}
+    return dict(model=RecNet().train(), inputs=inputs, target=torch.tensor([[4.0]]), loss=nn.MSELoss(),
+                expect=["train-eval-mode"], where=["bn"])
+
+
+@case
+def pos_tagger_log_softmax_over_time_then_permute_nll():
+    # Bug: tagger logits are (N, T, C) but log_softmax normalises dim=1 (time), then permuted for NLLLoss.
+    _seed(5252)
+
+    class Tagger(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(200, 32)
+            self.lstm = nn.LSTM(32, 32, batch_first=True, bidirectional=True)
+            self.proj = nn.Linear(64, 7)
+
+        def forward(self, tokens):
+            h, _ = self.lstm(self.emb(tokens))
+            logits = self.proj(h)                      # (N, T, C)
+            logp = F.log_softmax(logits, dim=1)        # should be dim=-1
+            return logp.permute(0, 2, 1)               # (N, C, T) for NLLLoss
+
+    tokens = torch.randint(0, 200, (8, 20))
+    tags = torch.randint(0, 7, (8, 20))
+    return dict(model=Tagger(), inputs=tokens, target=tags, loss=nn.NLLLoss(),
+                expect=["softmax-wrong-dim", "loss-mismatch"])
+
+
+@case
+def conv1d_encoder_attn_pool_weights_normalised_over_batch():
+    # Bug: attention-pooling scores are (N, L) but F.softmax(scores, dim=0) normalises across the batch.
+    _seed(5252)
+
+    class AttnPool(nn.Module):
+        def __init__(self, d):
+            super().__init__()
+            self.score = nn.Linear(d, 1, bias=False)  # a bias is softmax-invariant
+
+        def forward(self, h):                           # h: (N, L, d)
+            s = self.score(h).squeeze(-1)               # (N, L)
+            w = F.softmax(s, dim=0)                     # should be dim=1
+            return (w.unsqueeze(-1) * h).sum(1)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Conv1d(6, 32, 5, padding=2)
+            self.pool = AttnPool(32)
+            self.head = nn.Linear(32, 3)
+
+        def forward(self, x):                           # x: (N, 6, L)
+            h = F.gelu(self.enc(x)).transpose(1, 2)     # (N, L, 32)
+            return self.head(self.pool(h))
+
+    x = torch.randn(16, 6, 30)
+    y = torch.arange(16) % 3
+    return dict(model=Net(), inputs=x, target=y, loss=nn.CrossEntropyLoss(),
+                expect=["softmax-wrong-dim", "batch-mixing"], where=["pool", ""])
+
+
+@case
+def mlp_head_logsoftmax_module_dim0_with_nll():
+    # Bug: nn.LogSoftmax(dim=0) at the end of the head normalises over the 32 samples, not the 4 classes.
+    _seed(5252)
+
+    class Classifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Linear(24, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU())
+            self.head = nn.Sequential(nn.Linear(64, 4), nn.LogSoftmax(dim=0))
+
+        def forward(self, x):
+            return self.head(self.body(x))
+
+    x = torch.randn(32, 24)
+    y = _shuffled_labels([8, 8, 8, 8])
+    return dict(model=Classifier(), inputs=x, target=y, loss=nn.NLLLoss(),
+                expect=["softmax-wrong-dim", "batch-mixing", "loss-mismatch"], where=["head"])
+
+
+@case
+def residual_mlp_no_norm_kaiming_times_three():
+    # Bug: 8 un-normalised residual blocks whose weights are kaiming_normal_ multiplied by 3.
+    _seed(5252)
+
+    class Block(nn.Module):
+        def __init__(self, d):
+            super().__init__()
+            self.fc1 = nn.Linear(d, d)
+            self.fc2 = nn.Linear(d, d)
+            for lin in (self.fc1, self.fc2):
+                nn.init.kaiming_normal_(lin.weight, nonlinearity="relu")
+                with torch.no_grad():
+                    lin.weight.mul_(3.0)
+                nn.init.zeros_(lin.bias)
+
+        def forward(self, x):
+            return x + self.fc2(F.relu(self.fc1(x)))
+
+    class ResMLP(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Linear(20, 64)
+            self.blocks = nn.ModuleList([Block(64) for _ in range(8)])
+            self.head = nn.Linear(64, 1)
+
+        def forward(self, x):
+            x = self.stem(x)
+            for b in self.blocks:
+                x = b(x)
+            return self.head(x)
+
+    return dict(model=ResMLP(), inputs=torch.randn(32, 20), target=torch.randn(32, 1), loss=nn.MSELoss(),
+                expect=["exploding-gradients", "exploding-activations", "bad-init"])
+
+
+@case
+def relu_rnn_recurrent_identity_1p5_over_50_steps():
+    # Bug: ReLU RNN whose recurrent matrix is 1.5 * I: the hidden state (and BPTT gradient) grows 1.5^50.
+    _seed(5252)
+
+    class Seq(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.RNN(8, 64, batch_first=True, nonlinearity="relu")
+            with torch.no_grad():
+                self.rnn.weight_hh_l0.copy_(1.5 * torch.eye(64))
+            self.fc = nn.Linear(64, 1)
+
+        def forward(self, x):
+            out, _ = self.rnn(x)
+            return self.fc(out[:, -1])
+
+    return dict(model=Seq(), inputs=torch.randn(16, 50, 8), target=torch.randn(16, 1), loss=nn.MSELoss(),
+                expect=["exploding-gradients", "exploding-activations", "bad-init"])
+
+
+@case
+def wavenet_like_conv1d_stack_init_gain_3():
+    # Bug: 10 plain Conv1d layers (no norm, no residual) re-initialised with kaiming std times 3.
+    _seed(5252)
+    layers = [nn.Conv1d(1, 32, 3, padding=1), nn.ReLU()]
+    for i in range(9):
+        d = 2 ** (i % 4)
+        layers += [nn.Conv1d(32, 32, 3, padding=d, dilation=d), nn.ReLU()]
+    m = nn.Sequential(*layers, nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(32, 1))
+    for mod in m:
+        if isinstance(mod, nn.Conv1d):
+            nn.init.kaiming_normal_(mod.weight, nonlinearity="relu")
+            with torch.no_grad():
+                mod.weight.mul_(3.0)
+            nn.init.zeros_(mod.bias)
+    return dict(model=m, inputs=torch.randn(16, 1, 128), target=torch.randn(16, 1), loss=nn.MSELoss(),
+                expect=["exploding-gradients", "exploding-activations", "bad-init"])
+
+
+@case
+def token_transformer_classifier_adam_lr_0p1():
+    # Bug: Adam with lr=0.1 on a LayerNorm Transformer classifier (typical: 1e-4..1e-3).
+    _seed(5252)
+
+    class TokCls(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(64, 32)
+            self.pos = nn.Parameter(torch.randn(1, 16, 32) * 0.02)
+            layer = nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=True)
+            self.enc = nn.TransformerEncoder(layer, 2)
+            self.norm = nn.LayerNorm(32)
+            self.head = nn.Linear(32, 4)
+
+        def forward(self, tokens):
+            h = self.enc(self.emb(tokens) + self.pos)
+            return self.head(self.norm(h.mean(1)))
+
+    m = TokCls()
+    y = _shuffled_labels([8, 8, 8, 8])
+    tokens = torch.randint(0, 64, (32, 16))
+    tokens[:, 0] = y * 16  # class-marker token: learnable (lr=1e-3 takes the loss 1.5 -> ~0.6)
+    # lr=0.1: no NaN, but the loss spikes to 2-3x its start and then collapses to chance (ln 4)
+    return dict(model=m, inputs=tokens, target=y, loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.Adam(m.parameters(), lr=0.1), steps=20, expect=["lr-too-high"])
+
+
+@case
+def logistic_regression_noisy_labels_sgd_lr_100():
+    # Bug: plain SGD with lr=100 on logistic regression (standardised features, overlapping classes):
+    # every step overshoots, the loss jumps from ~0.7 to tens and oscillates.
+    # (lr=5 would NOT be a bug here: on standardised features it still converges monotonically.)
+    _seed(5252)
+    m = nn.Linear(10, 1)
+    x = torch.randn(256, 10)
+    w = torch.randn(10) / math.sqrt(10)
+    y = ((x @ w + torch.randn(256)) > 0).float().unsqueeze(1)
+    return dict(model=m, inputs=x, target=y, loss=nn.BCEWithLogitsLoss(),
+                optimizer=torch.optim.SGD(m.parameters(), lr=100.0), steps=20, expect=["lr-too-high"])
+
+
+@case
+def mlp_regressor_sgd_momentum_lr_2():
+    # Bug: SGD lr=2.0 with momentum 0.9 on an MLP regressor: the loss blows up within a few steps.
+    _seed(5252)
+    m = nn.Sequential(nn.Linear(10, 64), nn.Tanh(), nn.Linear(64, 64), nn.Tanh(), nn.Linear(64, 1))
+    x = torch.randn(64, 10)
+    y = x[:, :3].sum(1, keepdim=True)
+    return dict(model=m, inputs=x, target=y, loss=nn.MSELoss(),
+                optimizer=torch.optim.SGD(m.parameters(), lr=2.0, momentum=0.9), steps=15,
+                expect=["lr-too-high"])
+
+
+@case
+def small_cnn_adam_lr_5():
+    # Bug: Adam with lr=5 (meant 5e-4) on a small image CNN.
+    _seed(5252)
+
+    class CNN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                                          nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1))
+            self.classifier = nn.Linear(32, 10)
+
+        def forward(self, x):
+            return self.classifier(self.features(x).flatten(1))
+
+    m = CNN()
+    x = torch.randn(40, 1, 16, 16)
+    y = torch.arange(40) % 10
+    return dict(model=m, inputs=x, target=y, loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.Adam(m.parameters(), lr=5.0), steps=20, expect=["lr-too-high"])
+
+
+@case
+def gru_sentiment_adamw_lr_1e_7():
+    # Bug: AdamW with lr=1e-7: twenty steps move the weights by ~2e-6, the loss does not change.
+    _seed(5252)
+
+    class Sentiment(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(300, 32)
+            self.gru = nn.GRU(32, 64, batch_first=True)
+            self.out = nn.Linear(64, 2)
+
+        def forward(self, tokens):
+            h, _ = self.gru(self.emb(tokens))
+            return self.out(h.mean(1))
+
+    m = Sentiment()
+    tokens = torch.randint(0, 300, (32, 15))
+    y = _shuffled_labels([16, 16])
+    return dict(model=m, inputs=tokens, target=y, loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.AdamW(m.parameters(), lr=1e-7), steps=20, expect=["lr-too-low"])
+
+
+@case
+def cnn_plain_sgd_lr_1e_5_no_momentum():
+    # Bug: vanilla SGD with lr=1e-5 and no momentum on a CNN: updates ~1e-6 of the weight scale.
+    _seed(5252)
+    m = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                      nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                      nn.Linear(32, 5))
+    x = torch.randn(30, 3, 16, 16)
+    y = torch.arange(30) % 5
+    return dict(model=m, inputs=x, target=y, loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.SGD(m.parameters(), lr=1e-5), steps=20, expect=["lr-too-low"])
+
+
+@case
+def embeddingbag_topic_classifier_adam_lr_1e_6():
+    # Bug: Adam lr=1e-6 on an EmbeddingBag classifier: the loss is flat over the probe steps.
+    _seed(5252)
+
+    class BagCls(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bag = nn.EmbeddingBag(500, 48, mode="mean")
+            self.fc = nn.Linear(48, 4)
+
+        def forward(self, tokens):
+            return self.fc(self.bag(tokens))
+
+    m = BagCls()
+    tokens = torch.randint(0, 500, (48, 20))
+    y = _shuffled_labels([12, 12, 12, 12])
+    return dict(model=m, inputs=tokens, target=y, loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.Adam(m.parameters(), lr=1e-6), steps=20, expect=["lr-too-low"])
+
+
+@case
+def ok_sound_event_conv1d_balanced_batch128_adam():
+    # Healthy: 5 balanced classes (~26 each) in a batch of 128, standardised signal, Adam 3e-3.
+    _seed(5252)
+    m = nn.Sequential(nn.Conv1d(2, 16, 5, padding=2), nn.GELU(), nn.Conv1d(16, 16, 5, padding=2), nn.GELU(),
+                      nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(16, 5))
+    y = _shuffled_labels([26, 26, 26, 25, 25])
+    level = torch.tensor([-1.0, -0.5, 0.0, 0.5, 1.0])
+    x = torch.randn(128, 2, 64)
+    x[:, 0] += 1.5 * level[y].unsqueeze(1)           # class shifts the level of channel 0
+    x[:, 1] *= (0.6 + 0.4 * (y % 2)).view(-1, 1)      # and the energy of channel 1
+    x = (x - x.mean((0, 2), keepdim=True)) / x.std((0, 2), keepdim=True)
+    return dict(model=m, inputs=x, target=y, loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.Adam(m.parameters(), lr=3e-3), steps=20, expect=[])
+
+
+@case
+def ok_credit_bce_balanced_float_targets_log_income_standardised():
+    # Healthy: income log-transformed and standardised with the rest; 50/50 float 0/1 targets.
+    _seed(5252)
+
+    class CreditMLP(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(8, 32), nn.GELU(), nn.Linear(32, 32), nn.GELU(), nn.Linear(32, 1))
+
+        def forward(self, x):
+            return self.net(x)
+
+    raw = torch.randn(64, 8)
+    raw[:, 3] = torch.exp(10.9 + 0.35 * torch.randn(64))
+    raw[:, 3] = torch.log(raw[:, 3])
+    x = (raw - raw.mean(0)) / raw.std(0)
+    y = _shuffled_labels([32, 32]).float().unsqueeze(1)
+    return dict(model=CreditMLP(), inputs=x, target=y, loss=nn.BCEWithLogitsLoss(), expect=[])
+
+
+@case
+def ok_rgb_imagenet_normalised_into_flatten_linear():
+    # Healthy: pixels divided by 255 and standardised with the ImageNet mean/std before Flatten -> Linear.
+    _seed(5252)
+    m = nn.Sequential(nn.Flatten(), nn.Linear(3 * 24 * 24, 128), nn.ReLU(), nn.Linear(128, 10))
+    raw = torch.randint(0, 256, (16, 3, 24, 24)).float()
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    x = (raw / 255.0 - mean) / std
+    y = torch.arange(16) % 10
+    return dict(model=m, inputs=x, target=y, loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def ok_groupnorm_cnn_single_image_training_step():
+    # Healthy: batch size 1 in training mode is fine with GroupNorm (per-sample statistics).
+    _seed(5252)
+
+    class KeypointCNN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(3, 16, 3, padding=1)
+            self.gn1 = nn.GroupNorm(4, 16)
+            self.conv2 = nn.Conv2d(16, 32, 3, padding=1, stride=2)
+            self.gn2 = nn.GroupNorm(8, 32)
+            self.fc = nn.Linear(32, 4)
+
+        def forward(self, x):
+            x = F.silu(self.gn1(self.conv1(x)))
+            x = F.silu(self.gn2(self.conv2(x)))
+            return self.fc(x.mean((2, 3)))
+
+    m = KeypointCNN().train()
+    return dict(model=m, inputs=torch.randn(1, 3, 32, 32), target=torch.randn(1, 4) * 0.5,
+                loss=nn.MSELoss(), expect=[])
+
+
+@case
+def ok_layernorm_dropout_scorer_eval_single_request():
+    # Healthy: single-request inference after model.eval(): dropout is off, LayerNorm is per-sample.
+    _seed(5252)
+
+    class Scorer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(20, 64)
+            self.ln1 = nn.LayerNorm(64)
+            self.drop1 = nn.Dropout(0.3)
+            self.fc2 = nn.Linear(64, 64)
+            self.ln2 = nn.LayerNorm(64)
+            self.drop2 = nn.Dropout(0.3)
+            self.out = nn.Linear(64, 3)
+
+        def forward(self, x):
+            x = self.drop1(F.gelu(self.ln1(self.fc1(x))))
+            x = self.drop2(F.gelu(self.ln2(self.fc2(x))))
+            return self.out(x)
+
+    return dict(model=Scorer().eval(), inputs=torch.randn(1, 20), expect=[])
+
+
+@case
+def ok_pos_tagger_log_softmax_over_tags_then_permute_nll():
+    # Healthy: log_softmax over the tag axis (dim=-1) of (N, T, C), then permuted to (N, C, T) for NLLLoss.
+    _seed(5252)
+
+    class Tagger(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(200, 32)
+            self.lstm = nn.LSTM(32, 32, batch_first=True, bidirectional=True)
+            self.proj = nn.Linear(64, 7)
+
+        def forward(self, tokens):
+            h, _ = self.lstm(self.emb(tokens))
+            return F.log_softmax(self.proj(h), dim=-1).permute(0, 2, 1)
+
+    tokens = torch.randint(0, 200, (8, 20))
+    tags = torch.arange(8 * 20).view(8, 20) % 7
+    tags = tags[:, torch.randperm(20)]
+    return dict(model=Tagger(), inputs=tokens, target=tags, loss=nn.NLLLoss(), expect=[])
+
+
+@case
+def ok_conv1d_encoder_attn_pool_softmax_over_length():
+    # Healthy: attention-pooling weights normalised over the sequence axis (dim=1) of the (N, L) scores.
+    _seed(5252)
+
+    class AttnPool(nn.Module):
+        def __init__(self, d):
+            super().__init__()
+            self.score = nn.Linear(d, 1, bias=False)  # a bias is softmax-invariant
+
+        def forward(self, h):
+            w = F.softmax(self.score(h).squeeze(-1), dim=1)
+            return torch.einsum("nl,nld->nd", w, h)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Conv1d(6, 32, 5, padding=2)
+            self.pool = AttnPool(32)
+            self.head = nn.Linear(32, 3)
+
+        def forward(self, x):
+            h = F.gelu(self.enc(x)).transpose(1, 2)
+            return self.head(self.pool(h))
+
+    x = torch.randn(16, 6, 30)
+    y = torch.arange(16) % 3
+    return dict(model=Net(), inputs=x, target=y, loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def ok_prenorm_residual_mlp_default_init_deep():
+    # Healthy: 8 pre-LayerNorm residual blocks with PyTorch's default init; gradients stay moderate.
+    _seed(5252)
+
+    class Block(nn.Module):
+        def __init__(self, d):
+            super().__init__()
+            self.norm = nn.LayerNorm(d)
+            self.fc1 = nn.Linear(d, 2 * d)
+            self.fc2 = nn.Linear(2 * d, d)
+
+        def forward(self, x):
+            return x + self.fc2(F.gelu(self.fc1(self.norm(x))))
+
+    class ResMLP(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Linear(20, 64)
+            self.blocks = nn.ModuleList([Block(64) for _ in range(8)])
+            self.norm = nn.LayerNorm(64)
+            self.head = nn.Linear(64, 1)
+
+        def forward(self, x):
+            x = self.stem(x)
+            for b in self.blocks:
+                x = b(x)
+            return self.head(self.norm(x))
+
+    x = torch.randn(32, 20)
+    y = x[:, :2].sum(1, keepdim=True) / math.sqrt(2)
+    return dict(model=ResMLP(), inputs=x, target=y, loss=nn.MSELoss(), expect=[])
+
+
+@case
+def ok_token_transformer_classifier_adamw_1e_3():
+    # Healthy: the same kind of LayerNorm Transformer classifier with AdamW lr=1e-3 for 20 steps.
+    _seed(5252)
+
+    class TokCls(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(64, 32)
+            self.pos = nn.Parameter(torch.randn(1, 16, 32) * 0.02)
+            layer = nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=True, norm_first=True)
+            self.enc = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+            self.norm = nn.LayerNorm(32)
+            self.head = nn.Linear(32, 4)
+
+        def forward(self, tokens):
+            h = self.enc(self.emb(tokens) + self.pos)
+            return self.head(self.norm(h.mean(1)))
+
+    m = TokCls()
+    y = _shuffled_labels([8, 8, 8, 8])
+    tokens = torch.randint(0, 64, (32, 16))
+    tokens[:, 0] = y * 16  # a class-marker token makes the batch learnable
+    return dict(model=m, inputs=tokens, target=y, loss=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.AdamW(m.parameters(), lr=1e-3), steps=20, expect=[])
+
+
+@case
+def ok_logistic_regression_standardised_sgd_lr_0p5():
+    # Healthy: logistic regression on standardised features, plain SGD lr=0.5 for 20 steps.
+    _seed(5252)
+    m = nn.Linear(10, 1)
+    x = torch.randn(128, 10)
+    w = torch.randn(10)
+    y = ((x @ w + 0.5 * torch.randn(128)) > 0).float().unsqueeze(1)
+    return dict(model=m, inputs=x, target=y, loss=nn.BCEWithLogitsLoss(),
+                optimizer=torch.optim.SGD(m.parameters(), lr=0.5), steps=20, expect=[])
