@@ -15345,3 +15345,718 @@ def ok_logistic_regression_standardised_sgd_lr_0p5():
     y = ((x @ w + 0.5 * torch.randn(128)) > 0).float().unsqueeze(1)
     return dict(model=m, inputs=x, target=y, loss=nn.BCEWithLogitsLoss(),
                 optimizer=torch.optim.SGD(m.parameters(), lr=0.5), steps=20, expect=[])
+
+
+# ====================================================================== blind batch 53 (seventh session): a third variant of every public acceptance-zoo case (factory-built models, mixed input types, batch sizes 3, 7, 48); all passed as written
+@case
+def conv_input_without_batch_dim_variant3_factory_conv1d_single_signal():
+    # One 2-channel ECG trace passed as (2, 100): Conv1d reads it as unbatched, crash at the Linear.
+    _seed(5353)
+    cfg = {"in_ch": 2, "width": 16, "k": 5, "length": 100, "classes": 3}
+
+    def build(c):
+        return nn.Sequential(nn.Conv1d(c["in_ch"], c["width"], c["k"]), nn.ReLU(), nn.Flatten(),
+                             nn.Linear(c["width"] * (c["length"] - c["k"] + 1), c["classes"]))
+
+    return dict(model=build(cfg), inputs=torch.randn(2, 100), expect=["shape-mismatch"])
+
+
+@case
+def flatten_before_conv_variant3_factory_flatten_then_conv1d():
+    # The config's layer list puts "flatten" first, so Conv1d receives (B, C*L).
+    _seed(5353)
+    cfg = [("flatten",), ("conv", 4, 16, 3), ("relu",), ("conv", 16, 16, 3)]
+
+    def build(spec):
+        mods = []
+        for s in spec:
+            if s[0] == "flatten":
+                mods.append(nn.Flatten())
+            elif s[0] == "conv":
+                mods.append(nn.Conv1d(s[1], s[2], s[3]))
+            else:
+                mods.append(nn.ReLU())
+        return nn.Sequential(*mods)
+
+    return dict(model=build(cfg), inputs=torch.randn(6, 4, 50), expect=["shape-mismatch"], where=["0", "1"])
+
+
+@case
+def channels_last_image_variant3_dict_image_and_metadata():
+    # Image loaded HWC from PIL/numpy and never permuted: (B, H, W, 3) into Conv2d(3, ...).
+    _seed(5353)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.backbone = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                                          nn.Flatten())
+            self.meta = nn.Linear(5, 8)
+            self.head = nn.Linear(16, 2)
+
+        def forward(self, image, meta):
+            return self.head(torch.cat([self.backbone(image), F.relu(self.meta(meta))], 1))
+
+    inputs = {"image": torch.rand(7, 24, 24, 3), "meta": torch.randn(7, 5)}
+    return dict(model=Net(), inputs=inputs, expect=["shape-mismatch"], where=["backbone.0", "backbone", "input"])
+
+
+@case
+def int_pixels_into_conv_variant3_long_label_map_into_unet_stem():
+    # A segmentation label map (int64) fed straight to the conv stem.
+    _seed(5353)
+
+    class Stem(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 16, 3, padding=1)
+            self.act = nn.GELU()
+
+        def forward(self, x):
+            return self.act(self.conv(x))
+
+    m = Stem()
+    x = torch.randint(0, 21, (3, 1, 32, 32))  # torch.int64
+    return dict(model=m, inputs=x, expect=["dtype-mismatch"], where=["conv", "input"])
+
+
+@case
+def double_model_float_input_variant3_factory_double_lstm():
+    # The factory casts the model to float64 "for precision"; the batch is float32.
+    _seed(5353)
+    cfg = {"dtype": torch.float64, "hidden": 24}
+
+    class Net(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.rnn = nn.LSTM(3, c["hidden"], batch_first=True)
+            self.fc = nn.Linear(c["hidden"], 1)
+
+        def forward(self, x):
+            return self.fc(self.rnn(x)[0][:, -1])
+
+    m = Net(cfg).to(cfg["dtype"])
+    return dict(model=m, inputs=torch.randn(7, 12, 3), expect=["dtype-mismatch"], where=["rnn", "input"])
+
+
+@case
+def half_meta_device_variant3_embedding_classifier_head_on_meta():
+    # The classifier head was materialised on the meta device and never moved back.
+    _seed(5353)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.EmbeddingBag(100, 32, mode="mean")
+            self.head = nn.Linear(32, 4)
+
+        def forward(self, tokens):
+            return self.head(self.emb(tokens))
+
+    m = Net()
+    m.head.to("meta")
+    return dict(model=m, inputs=torch.randint(0, 100, (7, 10)), expect=["device-mismatch"], where="head")
+
+
+@case
+def layer_returns_none_for_batches_variant3_residual_block_no_return():
+    # A residual block computes x + body(x) and forgets the return statement.
+    _seed(5353)
+
+    class Residual(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Conv1d(8, 8, 3, padding=1), nn.ReLU(), nn.Conv1d(8, 8, 3, padding=1))
+
+        def forward(self, x):
+            x = x + self.body(x)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv1d(2, 8, 3, padding=1)
+            self.block = Residual()
+            self.head = nn.Linear(8, 1)
+
+        def forward(self, x):
+            h = self.block(F.relu(self.stem(x)))
+            return self.head(h.mean(-1))
+
+    return dict(model=Net(), inputs=torch.randn(7, 2, 40), expect=["none-output"], where="block")
+
+
+@case
+def nan_in_features_variant3_tuple_sequence_and_static_inf():
+    # The static-feature tensor carries +inf from a failed log-ratio in preprocessing.
+    _seed(5353)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 16, batch_first=True)
+            self.static = nn.Linear(3, 16)
+            self.out = nn.Linear(32, 1)
+
+        def forward(self, seq, static):
+            h = self.gru(seq)[0][:, -1]
+            return self.out(torch.cat([h, torch.relu(self.static(static))], 1))
+
+    seq = torch.randn(7, 9, 4)
+    static = torch.randn(7, 3)
+    static[3, 2] = float("inf")
+    return dict(model=Net(), inputs=(seq, static), target=torch.randn(7, 1), loss=nn.MSELoss(),
+                expect=["nonfinite-input"])
+
+
+@case
+def row_normalise_zero_rows_variant3_empty_histogram_rows():
+    # Bag-of-words counts turned into frequencies by dividing by the row total; empty docs give 0/0 = NaN.
+    _seed(5353)
+    counts = torch.randint(0, 5, (48, 20)).float()
+    counts[[5, 17, 30]] = 0.0
+    x = counts / counts.sum(1, keepdim=True)
+    m = nn.Sequential(nn.Linear(20, 32), nn.SiLU(), nn.Linear(32, 3))
+    return dict(model=m, inputs=x, target=torch.arange(48) % 3, loss=nn.CrossEntropyLoss(),
+                expect=["nonfinite-input"])
+
+
+@case
+def log_of_relu_output_variant3_sqrt_of_linear_features():
+    # "Root-compressed" features: sqrt of a raw Linear output, which is negative for about half the units.
+    _seed(5353)
+
+    class RootCompress(nn.Module):
+        def forward(self, x):
+            return torch.sqrt(x)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.proj = nn.Linear(12, 24)
+            self.compress = RootCompress()
+            self.head = nn.Linear(24, 2)
+
+        def forward(self, x):
+            return self.head(self.compress(self.proj(x)))
+
+    return dict(model=Net(), inputs=torch.randn(48, 12), expect=["nonfinite-created"], where="compress")
+
+
+@case
+def loss_divides_by_zero_sum_variant3_normalised_error_over_dead_output():
+    # A custom "relative" loss divides by the batch sum of non-negative outputs, which are all zero: 0/0.
+    _seed(5353)
+    m = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 2), nn.ReLU())
+    nn.init.constant_(m[2].weight, -0.5)
+    nn.init.constant_(m[2].bias, -3.0)
+
+    def relative_loss(out, target):
+        return ((out - target).abs() * out).sum() / out.sum()
+
+    return dict(model=m, inputs=torch.randn(7, 6), target=torch.rand(7, 2), loss=relative_loss,
+                expect=["nonfinite-created"])
+
+
+@case
+def huge_uniform_init_variant3_factory_init_std_from_config():
+    # The config says init_std=50 (meant 0.05): every conv/linear weight drawn from N(0, 50^2).
+    _seed(5353)
+    cfg = {"channels": [3, 16, 32], "classes": 5, "init_std": 50.0}
+
+    def build(c):
+        layers = []
+        for a, b in zip(c["channels"][:-1], c["channels"][1:]):
+            layers += [nn.Conv2d(a, b, 3, padding=1), nn.ReLU()]
+        m = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c["channels"][-1], c["classes"]))
+        for mod in m.modules():
+            if isinstance(mod, (nn.Conv2d, nn.Linear)):
+                nn.init.normal_(mod.weight, std=c["init_std"])
+        return m
+
+    return dict(model=build(cfg), inputs=torch.randn(3, 3, 16, 16),
+                expect=["bad-init", "exploding-activations"])
+
+
+@case
+def deep_sigmoid_mlp_variant3_sigmoid_blocks_from_depth_config():
+    # Fourteen Linear+Sigmoid blocks built in a loop from a depth setting: gradients vanish toward the input.
+    _seed(5353)
+    cfg = {"depth": 14, "width": 64}
+
+    class Block(nn.Module):
+        def __init__(self, w):
+            super().__init__()
+            self.fc = nn.Linear(w, w)
+
+        def forward(self, x):
+            return torch.sigmoid(self.fc(x))
+
+    class Net(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.inp = nn.Linear(8, c["width"])
+            self.blocks = nn.ModuleList([Block(c["width"]) for _ in range(c["depth"])])
+            self.out = nn.Linear(c["width"], 1)
+
+        def forward(self, x):
+            x = torch.sigmoid(self.inp(x))
+            for b in self.blocks:
+                x = b(x)
+            return self.out(x)
+
+    return dict(model=Net(cfg), inputs=torch.randn(48, 8), target=torch.randn(48, 1), loss=nn.MSELoss(),
+                expect=["vanishing-gradients"])
+
+
+@case
+def raw_pixels_into_cnn_variant3_residual_cnn_uint8_cast_only():
+    # uint8 frames only cast with .float(): values 0..255 go into a residual CNN.
+    _seed(5353)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv2d(3, 16, 3, padding=1)
+            self.res = nn.Sequential(nn.Conv2d(16, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+                                     nn.Conv2d(16, 16, 3, padding=1))
+            self.head = nn.Linear(16, 6)
+
+        def forward(self, x):
+            h = F.relu(self.stem(x))
+            h = F.relu(h + self.res(h))
+            return self.head(h.mean((2, 3)))
+
+    x = torch.randint(0, 256, (7, 3, 24, 24), dtype=torch.uint8).float()
+    return dict(model=Net(), inputs=x, target=torch.arange(7) % 6, loss=nn.CrossEntropyLoss(),
+                expect=["unnormalized-input"])
+
+
+@case
+def sigmoid_on_unscaled_features_variant3_tanh_gate_on_sensor_counts():
+    # Raw sensor counts (0..5000) into a tanh-gated layer: gates pinned at +-1.
+    _seed(5353)
+
+    class Gated(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.val = nn.Linear(6, 32)
+            self.gate = nn.Linear(6, 32)
+            self.out = nn.Linear(32, 1)
+
+        def forward(self, x):
+            return self.out(torch.tanh(self.val(x)) * torch.sigmoid(self.gate(x)))
+
+    x = torch.rand(48, 6) * 5000
+    return dict(model=Gated(), inputs=x, target=torch.randn(48, 1), loss=nn.MSELoss(),
+                expect=["saturated-activation", "unnormalized-input"])
+
+
+@case
+def bias_kills_relus_variant3_conv1d_bias_from_config():
+    # The config's "bias_init": -10 is applied to the first conv: every ReLU unit after it is dead.
+    _seed(5353)
+    cfg = {"bias_init": -10.0}
+
+    class Net(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.net = nn.Sequential(nn.Conv1d(4, 32, 5, padding=2), nn.ReLU())
+            nn.init.constant_(self.net[0].bias, c["bias_init"])
+            self.head = nn.Linear(32, 3)
+
+        def forward(self, x):
+            return self.head(self.net(x).amax(-1))
+
+    return dict(model=Net(cfg), inputs=torch.randn(48, 4, 30), target=torch.arange(48) % 3,
+                loss=nn.CrossEntropyLoss(), expect=["dead-relu"], where=["net.0", "net.1", "net"])
+
+
+@case
+def output_stuck_after_relu_head_variant3_functional_relu_on_price_head():
+    # "Predictions are always 0": F.relu on a regression output whose bias went very negative.
+    _seed(5353)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Linear(7, 32), nn.GELU(), nn.Linear(32, 32), nn.GELU())
+            self.price = nn.Linear(32, 1)
+            nn.init.constant_(self.price.bias, -20.0)
+
+        def forward(self, x):
+            return F.relu(self.price(self.body(x)))
+
+    return dict(model=Net(), inputs=torch.randn(48, 7), expect=["constant-output", "dead-relu"])
+
+
+@case
+def rnn_exploding_recurrence_variant3_factory_relu_rnn_large_hh():
+    # Recurrent weights initialised with std 0.4 on 48 units (spectral radius ~2.8): the state blows up.
+    _seed(5353)
+    cfg = {"hidden": 48, "hh_std": 0.4}
+
+    class Net(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.enc = nn.RNN(3, c["hidden"], nonlinearity="relu", batch_first=True)
+            nn.init.normal_(self.enc.weight_hh_l0, std=c["hh_std"])
+            self.fc = nn.Linear(c["hidden"], 1)
+
+        def forward(self, x):
+            return self.fc(self.enc(x)[1][-1])
+
+    return dict(model=Net(cfg), inputs=torch.randn(3, 40, 3), target=torch.randn(3, 1), loss=nn.MSELoss(),
+                expect=["exploding-gradients", "exploding-activations", "bad-init"])
+
+
+@case
+def softmax_head_with_cross_entropy_variant3_image_plus_tabular_softmax():
+    # The fusion model returns F.softmax(...) and is trained with CrossEntropyLoss.
+    _seed(5353)
+
+    class Fusion(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cnn = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+            self.tab = nn.Sequential(nn.Linear(4, 8), nn.ReLU())
+            self.cls = nn.Linear(16, 5)
+
+        def forward(self, img, tab):
+            return F.softmax(self.cls(torch.cat([self.cnn(img), self.tab(tab)], 1)), dim=1)
+
+    inputs = (torch.randn(48, 1, 12, 12), torch.randn(48, 4))
+    return dict(model=Fusion(), inputs=inputs, target=torch.arange(48) % 5, loss=nn.CrossEntropyLoss(),
+                expect=["double-softmax"])
+
+
+@case
+def nll_on_raw_logits_variant3_transformer_classifier_functional_nll():
+    # F.nll_loss applied to raw Linear logits (no log_softmax anywhere).
+    _seed(5353)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(50, 32)
+            self.enc = nn.TransformerEncoderLayer(32, 4, 64, batch_first=True)
+            self.cls = nn.Linear(32, 6)
+
+        def forward(self, tokens):
+            return self.cls(self.enc(self.emb(tokens)).mean(1))
+
+    return dict(model=Net(), inputs=torch.randint(0, 50, (7, 11)), target=torch.arange(7) % 6,
+                loss=lambda out, t: F.nll_loss(out, t), expect=["loss-mismatch"])
+
+
+@case
+def bce_with_class_indices_variant3_star_rating_bce_with_logits_batch48():
+    # 0..5 star ratings used as BCE targets on a single logit.
+    _seed(5353)
+    m = nn.Sequential(nn.Linear(10, 32), nn.Tanh(), nn.Linear(32, 1))
+    target = (torch.arange(48) % 6).float().unsqueeze(1)
+    return dict(model=m, inputs=torch.randn(48, 10), target=target, loss=nn.BCEWithLogitsLoss(),
+                expect=["wrong-target", "loss-mismatch"])
+
+
+@case
+def float_labels_for_cross_entropy_variant3_functional_ce_float_labels_conv2d():
+    # Labels read from a CSV as float32 class ids and passed to F.cross_entropy.
+    _seed(5353)
+    m = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 4))
+    target = (torch.arange(7) % 4).float()
+    return dict(model=m, inputs=torch.randn(7, 3, 16, 16), target=target,
+                loss=lambda out, t: F.cross_entropy(out, t), expect=["wrong-target"])
+
+
+@case
+def ninety_five_percent_one_class_variant3_gru_intent_batch48():
+    # 46 of 48 utterances labelled "other" (class 0) in a 4-intent classifier batch.
+    _seed(5353)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(80, 16)
+            self.gru = nn.GRU(16, 32, batch_first=True)
+            self.fc = nn.Linear(32, 4)
+
+        def forward(self, tokens):
+            return self.fc(self.gru(self.emb(tokens))[1][-1])
+
+    target = torch.zeros(48, dtype=torch.long)
+    target[10], target[33] = 2, 3
+    return dict(model=Net(), inputs=torch.randint(0, 80, (48, 8)), target=target, loss=nn.CrossEntropyLoss(),
+                expect=["class-imbalance"])
+
+
+@case
+def adam_lr_1000_variant3_adagrad_lr_300_regression():
+    # Adagrad with lr=300 (meant 3e-2): the first step throws every weight hundreds of units away.
+    _seed(5353)
+    m = nn.Sequential(nn.Linear(5, 32), nn.ReLU(), nn.Linear(32, 1))
+    x = torch.randn(48, 5)
+    y = x[:, :1] - 0.5 * x[:, 1:2]
+    return dict(model=m, inputs=x, target=y, loss=nn.MSELoss(),
+                optimizer=torch.optim.Adagrad(m.parameters(), lr=300), steps=25, expect=["lr-too-high"])
+
+
+@case
+def adam_lr_1e_minus_7_variant3_adamw_lr_1e_minus_8_conv1d():
+    # AdamW with lr=1e-8: 30 steps leave the weights and loss essentially where they started.
+    _seed(5353)
+    m = nn.Sequential(nn.Conv1d(2, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool1d(1), nn.Flatten(),
+                      nn.Linear(8, 1))
+    x = torch.randn(7, 2, 20)
+    y = x.mean((1, 2)).unsqueeze(1) * 3 + 2
+    return dict(model=m, inputs=x, target=y, loss=nn.MSELoss(),
+                optimizer=torch.optim.AdamW(m.parameters(), lr=1e-8, weight_decay=0.0), steps=30,
+                expect=["lr-too-low"])
+
+
+@case
+def everything_frozen_variant3_text_model_only_head_bias_trains():
+    # A "freeze the backbone" loop over named_parameters() froze everything except head.bias.
+    _seed(5353)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(60, 16)
+            self.encoder = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU())
+            self.head = nn.Linear(32, 3)
+
+        def forward(self, tokens):
+            return self.head(self.encoder(self.embed(tokens).mean(1)))
+
+    m = Net()
+    for name, p in m.named_parameters():
+        p.requires_grad_(name == "head.bias")
+    return dict(model=m, inputs=torch.randint(0, 60, (7, 6)), target=torch.arange(7) % 3,
+                loss=nn.CrossEntropyLoss(), expect=["no-gradient"], where=["embed", "encoder", "head"])
+
+
+@case
+def numpy_round_trip_in_forward_variant3_dot_data_after_gru():
+    # Uses .data on the GRU output "to save memory": the GRU never receives a gradient.
+    _seed(5353)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(3, 16, batch_first=True)
+            self.fc = nn.Linear(16, 1)
+
+        def forward(self, x):
+            h = self.gru(x)[0][:, -1].data  # cut from the graph
+            return self.fc(h)
+
+    return dict(model=Net(), inputs=torch.randn(7, 10, 3), target=torch.randn(7, 1), loss=nn.MSELoss(),
+                expect=["no-gradient"], where="gru")
+
+
+@case
+def attention_batch_first_confusion_variant3_config_batch_first_false():
+    # Config says batch_first=False but the loader yields (batch, seq, dim): attention runs across samples.
+    _seed(5353)
+    cfg = {"dim": 24, "heads": 4, "batch_first": False}
+
+    class Net(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.attn = nn.MultiheadAttention(c["dim"], c["heads"], batch_first=c["batch_first"])
+            self.norm = nn.LayerNorm(c["dim"])
+            self.fc = nn.Linear(c["dim"], 3)
+
+        def forward(self, x):  # x: (batch, seq, dim)
+            h = self.norm(x + self.attn(x, x, x)[0])
+            return self.fc(h.mean(1))
+
+    return dict(model=Net(cfg), inputs=torch.randn(7, 5, 24), target=torch.arange(7) % 3,
+                loss=nn.CrossEntropyLoss(), expect=["batch-mixing"])
+
+
+@case
+def batchnorm_single_sample_training_variant3_cnn_embedding_bn1d_head_one_image():
+    # A single image through a projection head with BatchNorm1d in training mode.
+    _seed(5353)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                                          nn.Flatten())
+            self.proj = nn.Linear(16, 32)
+            self.bn = nn.BatchNorm1d(32)
+            self.out = nn.Linear(32, 2)
+
+        def forward(self, x):
+            return self.out(F.relu(self.bn(self.proj(self.features(x)))))
+
+    m = Net().train()
+    return dict(model=m, inputs=torch.randn(1, 3, 20, 20), target=torch.tensor([1]),
+                loss=nn.CrossEntropyLoss(), expect=["train-eval-mode"], where="bn")
+
+
+@case
+def probabilities_over_batch_axis_variant3_log_softmax_dim0_conv1d():
+    # log_softmax over dim 0: each class column is normalised across the batch.
+    _seed(5353)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv1d(3, 16, 5, padding=2)
+            self.fc = nn.Linear(16, 4)
+
+        def forward(self, x):
+            return F.log_softmax(self.fc(F.relu(self.conv(x)).mean(-1)), dim=0)
+
+    return dict(model=Net(), inputs=torch.randn(48, 3, 25), expect=["softmax-wrong-dim"])
+
+
+@case
+def layers_in_a_python_list_variant3_parameters_in_plain_list():
+    # Raw weight matrices kept in a Python list of nn.Parameter: not registered, never optimised.
+    _seed(5353)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.mix = [nn.Parameter(torch.randn(12, 12) / math.sqrt(12)) for _ in range(3)]  # should be ParameterList
+            self.head = nn.Linear(12, 2)
+
+        def forward(self, x):
+            for w in self.mix:
+                x = F.gelu(x @ w)
+            return self.head(x)
+
+    return dict(model=Net(), inputs=torch.randn(48, 12), target=torch.arange(48) % 2,
+                loss=nn.CrossEntropyLoss(), expect=["untrained-parameter"])
+
+
+@case
+def linear_stack_without_activation_variant3_factory_conv1d_stack_no_act():
+    # The factory stacks Conv1d layers from a channel list but never inserts an activation.
+    _seed(5353)
+    cfg = {"channels": [6, 32, 32, 32]}
+
+    class Net(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            ch = c["channels"]
+            self.net = nn.Sequential(*[nn.Conv1d(a, b, 3, padding=1) for a, b in zip(ch[:-1], ch[1:])])
+            self.head = nn.Linear(ch[-1], 3)
+
+        def forward(self, x):
+            return self.head(F.relu(self.net(x)).mean(-1))
+
+    return dict(model=Net(cfg), inputs=torch.randn(7, 6, 30), target=torch.arange(7) % 3,
+                loss=nn.CrossEntropyLoss(), expect=["missing-nonlinearity"], where=["net"])
+
+
+@case
+def ok_mlp_classifier_variant3_factory_silu_layernorm_batch48():
+    _seed(5353)
+    cfg = {"in": 16, "hidden": [96, 48], "classes": 4}
+
+    def build(c):
+        layers, d = [], c["in"]
+        for h in c["hidden"]:
+            layers += [nn.Linear(d, h), nn.LayerNorm(h), nn.SiLU()]
+            d = h
+        return nn.Sequential(*layers, nn.Linear(d, c["classes"]))
+
+    x = torch.randn(48, 16)
+    return dict(model=build(cfg), inputs=x, target=torch.arange(48) % 4, loss=nn.CrossEntropyLoss(), expect=[])
+
+
+@case
+def ok_small_cnn_eval_variant3_depthwise_separable_groupnorm_batch3():
+    _seed(5353)
+
+    def ds(cin, cout):
+        return nn.Sequential(nn.Conv2d(cin, cin, 3, padding=1, groups=cin), nn.GroupNorm(1, cin), nn.ReLU(),
+                             nn.Conv2d(cin, cout, 1), nn.GroupNorm(4, cout), nn.ReLU())
+
+    m = nn.Sequential(nn.Conv2d(3, 16, 3, stride=2, padding=1), nn.GroupNorm(4, 16), nn.ReLU(),
+                      ds(16, 32), nn.MaxPool2d(2), ds(32, 64), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                      nn.Linear(64, 10)).eval()
+    return dict(model=m, inputs=torch.randn(3, 3, 40, 40), expect=[])
+
+
+@case
+def ok_lstm_regressor_sgd_steps_variant3_stacked_lstm_nesterov_sgd():
+    _seed(5353)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inp = nn.Linear(4, 8)
+            self.lstm = nn.LSTM(8, 16, batch_first=True)
+            self.fc = nn.Linear(16, 1)
+
+        def forward(self, x):  # x: (B, T, 4)
+            return self.fc(self.lstm(torch.tanh(self.inp(x)))[0][:, -1])
+
+    m = Net()
+    x = torch.randn(48, 8, 4)
+    y = x[:, -3:, 0].mean(1, keepdim=True)
+    return dict(model=m, inputs=x, target=y, loss=nn.MSELoss(),
+                optimizer=torch.optim.SGD(m.parameters(), lr=0.05, momentum=0.9, nesterov=True), steps=25,
+                expect=[])
+
+
+@case
+def ok_transformer_eval_variant3_tiny_vit_patch_embed_eval():
+    _seed(5353)
+
+    class TinyViT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.patch = nn.Conv2d(3, 32, 4, stride=4)
+            self.cls = nn.Parameter(torch.zeros(1, 1, 32))
+            self.pos = nn.Parameter(torch.randn(1, 17, 32) * 0.02)
+            self.enc = nn.TransformerEncoder(
+                nn.TransformerEncoderLayer(32, 4, 64, batch_first=True, norm_first=True, activation="gelu"), 2)
+            self.norm = nn.LayerNorm(32)
+            self.head = nn.Linear(32, 10)
+
+        def forward(self, img):
+            t = self.patch(img).flatten(2).transpose(1, 2)
+            t = torch.cat([self.cls.expand(t.shape[0], -1, -1), t], 1) + self.pos
+            return self.head(self.norm(self.enc(t))[:, 0])
+
+    return dict(model=TinyViT().eval(), inputs=torch.randn(3, 3, 16, 16), expect=[])
+
+
+@case
+def ok_regression_adam_steps_variant3_radam_gelu_sine_batch7():
+    _seed(5353)
+    m = nn.Sequential(nn.Linear(2, 32), nn.GELU(), nn.Linear(32, 32), nn.GELU(), nn.Linear(32, 1))
+    x = torch.randn(7, 2)
+    y = torch.sin(x[:, :1]) + 0.5 * x[:, 1:]
+    return dict(model=m, inputs=x, target=y, loss=nn.MSELoss(),
+                optimizer=torch.optim.RAdam(m.parameters(), lr=0.01), steps=20, expect=[])
+
+
+@case
+def ok_keyword_inputs_variant3_tokens_image_and_mask_kwargs():
+    _seed(5353)
+
+    class Multi(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(40, 16)
+            self.img = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                                     nn.Linear(8, 16))
+            self.head = nn.Linear(32, 3)
+
+        def forward(self, tokens, image, mask):
+            m = mask.unsqueeze(-1).float()
+            txt = (self.emb(tokens) * m).sum(1) / m.sum(1).clamp_min(1.0)
+            return self.head(torch.cat([txt, self.img(image)], 1))
+
+    mask = torch.ones(7, 9, dtype=torch.bool)
+    mask[:, 6:] = False
+    inputs = {"tokens": torch.randint(0, 40, (7, 9)), "image": torch.randn(7, 1, 14, 14), "mask": mask}
+    return dict(model=Multi(), inputs=inputs, target=torch.arange(7) % 3, loss=nn.CrossEntropyLoss(), expect=[])
