@@ -17,7 +17,6 @@ import math
 import numbers
 import time
 import warnings
-from typing import Optional
 
 import torch
 import torch.nn as nn
@@ -124,6 +123,7 @@ class _Tracer:
             self.t.checks["module_dicts"] = self.index.keyed[:200]
         self.recorder = Recorder(self.index, self.batch, grads=backward, max_calls=max_calls)
         self.output = None
+        self.batch_layout = (None, 0)   # (batch size, batch dim) the batch-mixing experiment used
         self.loss_value = None
         self.grad_tensors: list = []
         self.timings: dict = {}
@@ -324,7 +324,7 @@ class _Tracer:
             return True
         # a loss of the user's own is watched for the one torch loss function it may amount to
         custom = not spec.stand_in and spec.kind not in CANONICAL.values()
-        watch = loss_watch.watching(loss_input(self.output), _first_tensor(self.target)) if custom else \
+        watch = loss_watch.watching(loss_input(self.output), loss_input(self.target)) if custom else \
             contextlib.nullcontext()
         try:
             with torch.enable_grad() if self.want_backward else torch.no_grad(), watch as seen:
@@ -398,7 +398,7 @@ class _Tracer:
                                         "(raise max_calls to run this check)"}
         elif self.want_backward and t.error is None and not self.on_meta:
             try:
-                batch, dim = batch_mixing.batch_layout(self.args, self.kwargs, self.target)
+                batch, dim = self.batch_layout = batch_mixing.batch_layout(self.args, self.kwargs, self.target)
                 static, reason = per_sample.per_sample_by_construction(self.model, t)
                 if static and batch is not None and batch >= 2:
                     # nothing in the model can move data across the batch: the experiment would cost
@@ -421,8 +421,7 @@ class _Tracer:
         mixing = t.checks.get("batch_mixing")
         if isinstance(mixing, dict):  # settle() leaves static, skipped and unmixed verdicts as they are
             try:
-                batch, dim = batch_mixing.batch_layout(self.args, self.kwargs, self.target)
-                batch_mixing.settle(mixing, self.root, self.args, self.kwargs, batch, dim)
+                batch_mixing.settle(mixing, self.root, self.args, self.kwargs, *self.batch_layout)
             except Exception as e:
                 mixing.clear()
                 mixing["skipped"] = describe(e)[:300]
@@ -530,11 +529,6 @@ def _scripted_children(model: nn.Module) -> list:
     return found
 
 
-def _first_tensor(value):
-    found = tensors(value) if value is not None else []
-    return found[0][1] if found else None
-
-
 def _adopt_loss_call(info: LossInfo, call) -> None:
     """A custom loss that was exactly one torch loss function on the output and the target is that
     loss to the rules (loss_watch); its description says so."""
@@ -552,13 +546,6 @@ def _setter(obj, attr):
     def fill(values):
         setattr(obj, attr, values[0])
     return fill
-
-
-def _batch_size(args, kwargs) -> Optional[int]:
-    for _, v in tensors((args, kwargs)):
-        if v.dim() >= 1:
-            return int(v.shape[0])
-    return None
 
 
 def _input_path(path: str) -> str:
