@@ -74,19 +74,23 @@ class LossSpec:
         self.description = description
 
 
+def _loss_option(fn, name: str):
+    """An argument a loss was built with: the attribute of an nn loss module
+    (`nn.CrossEntropyLoss(ignore_index=255).ignore_index`), or a `functools.partial`'s keyword."""
+    keywords = getattr(fn, "keywords", None) or {}
+    return keywords.get(name, getattr(fn, name, None))
+
+
 def class_weighted(fn) -> bool:
     """Whether a loss weights its classes itself: `nn.CrossEntropyLoss(weight=w)`,
     `nn.BCEWithLogitsLoss(pos_weight=p)`, or a `functools.partial` of a loss function with either."""
-    keywords = getattr(fn, "keywords", None) or {}
-    return any(getattr(fn, name, None) is not None or keywords.get(name) is not None
-               for name in ("weight", "pos_weight"))
+    return any(_loss_option(fn, name) is not None for name in ("weight", "pos_weight"))
 
 
 def ignore_index(fn) -> Optional[int]:
     """The label a class loss skips: `nn.CrossEntropyLoss(ignore_index=255)` or a `functools.partial`
     of a loss function with it; None when the loss does not say (the rules assume torch's -100)."""
-    keywords = getattr(fn, "keywords", None) or {}
-    value = keywords.get("ignore_index", getattr(fn, "ignore_index", None))
+    value = _loss_option(fn, "ignore_index")
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
