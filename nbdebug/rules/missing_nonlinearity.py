@@ -168,13 +168,15 @@ def children_of(trace, index) -> list:
 
 def check(trace):
     for chain in _chains(_pairs(trace)):
-        low_rank = all(_bottleneck(a, b) or _between_blocks(trace, a, b) for a, b in zip(chain, chain[1:]))
+        links = list(zip(chain, chain[1:]))
+        low_rank = all(_bottleneck(a, b) for a, b in links)
+        by_design = low_rank or all(_bottleneck(a, b) or _between_blocks(trace, a, b) for a, b in links)
         names = " → ".join(f"`{c.name}` ({c.type})" for c in chain)
         message = (f"{names} follow each other with no activation in between, so together they compute "
                    f"no more than {_collapsed(chain)}.")
-        if low_rank and all(_bottleneck(a, b) for a, b in zip(chain, chain[1:])):
+        if low_rank:
             message += " The middle width is smaller than both ends: a low-rank factorisation, if intended."
-        elif low_rank:
+        elif by_design:
             message += (" They end one block and start the next: the linear bottleneck of inverted-residual "
                         "designs (MobileNetV2/V3), if intended.")
         after = ", ".join(f"`{c.name}`" for c in chain[:-1])
@@ -191,8 +193,9 @@ def check(trace):
             fix = (f"Give the slope first: `nn.{fake[0].type}(0.2, inplace=True)` (or "
                    f"`nn.{fake[0].type}(negative_slope=0.2)`).")
         yield RULE.finding(chain[0].name, message, fix, call=chain[0].index,
-                           severity="info" if low_rank else None,
-                           evidence={"chain": [c.name for c in chain], "low_rank": low_rank})
+                           severity="info" if by_design else None,
+                           evidence={"chain": [c.name for c in chain], "low_rank": low_rank,
+                                     "between_blocks": by_design and not low_rank})
 
 
 def _bad_conv_stack():

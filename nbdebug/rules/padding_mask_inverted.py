@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 
 from .base import Rule
-from .helpers import fmt, pct
+from .helpers import pct
 
 MOSTLY = 0.5           # more than half the positions hidden: padding is rarely the majority
 
