@@ -21,7 +21,7 @@ import warnings
 import torch
 import torch.nn as nn
 
-from . import fused, loss_watch, signals, softmax_watch, stats
+from . import fused, loss_watch, signals, softmax_watch, stats, weight_grads
 from .backward import (CANONICAL, LossSpec, NormUnavailable, accumulated_grad_norms, class_weighted,
                        compute_loss, ignore_index, loss_input, norm_vector, param_grad_norms, resolve_loss)
 from .capture import MAX_CALLS, ModelIndex, Recorder, recording
@@ -345,6 +345,19 @@ class _Tracer:
             t.checks["loss_without_grad"] = True
         return True
 
+    def _layer_calls(self, params: list) -> dict:
+        """weight_grads.plan for this trace: the large weights whose norm is taken without their
+        gradient (an empty plan, and so the ordinary path, if planning fails)."""
+        calls = [c for c in self.recorder.weight_calls.values() if c is not None]
+        self.recorder.weight_calls = {}
+        if not calls:
+            return {}
+        try:
+            return weight_grads.plan(self.loss_value, params, calls)
+        except Exception as e:
+            self.recorder.internal_errors.append(f"weight-gradient plan: {type(e).__name__}: {e}")
+            return {}
+
     def _backward(self):
         trainable = [(info, p) for info, p in self.named_params if p.requires_grad]
         params = [p for _, p in trainable]
@@ -367,7 +380,7 @@ class _Tracer:
                                     "runs only under .backward(): nbdebug ran that, with every .grad it could "
                                     "write set aside and put back")
             else:
-                norms = param_grad_norms(self.loss_value, params)
+                norms = param_grad_norms(self.loss_value, params, self._layer_calls(params))
         except Exception as e:
             self.t.error = error_info(e, "backward")
             return

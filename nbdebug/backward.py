@@ -20,7 +20,7 @@ from typing import Callable, Optional
 import torch
 import torch.nn.functional as F
 
-from . import fused, stats
+from . import fused, stats, weight_grads
 from .errors import misuse
 from .structure import tensors
 
@@ -166,7 +166,7 @@ def compute_loss(spec: LossSpec, output, target) -> Optional[torch.Tensor]:
     return value
 
 
-def param_grad_norms(loss: torch.Tensor, params: list) -> list:
+def param_grad_norms(loss: torch.Tensor, params: list, layer_calls: Optional[dict] = None) -> list:
     """The L2 norm of the loss's gradient w.r.t. each parameter: a float (CPU), a 0-d device tensor,
     None where the parameter got no gradient, or a NormUnavailable saying why there is no norm.
     `.grad` is never touched (torch.autograd.grad).
@@ -174,7 +174,11 @@ def param_grad_norms(loss: torch.Tensor, params: list) -> list:
     The gradients themselves are not kept: a hook on each parameter takes the norm as its gradient
     arrives and hands autograd a zero-stride stand-in to capture, so each gradient is freed at once
     instead of all being held until autograd.grad returns (on a ResNet-18, 47 MB of fresh memory per
-    trace, whose page faults alone cost ~5 % of a forward+backward)."""
+    trace, whose page faults alone cost ~5 % of a forward+backward).
+
+    `layer_calls` ({index: weight_grads.LayerCall}, from weight_grads.plan) names large weights whose
+    gradient is never materialised at all: they are left out of autograd's inputs and their norm is
+    taken slice by slice from the layer's output gradient (weight_grads explains why)."""
     if not params:
         return []
     norms: list = [None] * len(params)
@@ -187,11 +191,19 @@ def param_grad_norms(loss: torch.Tensor, params: list) -> list:
             return g.new_zeros(()).expand(g.shape)
         return hook
 
+    layer_calls = layer_calls or {}
+
+    def store(i, value):
+        norms[i] = NormUnavailable(f"{type(value).__name__}: {value}") if isinstance(value, Exception) else value
+
     handles = []
     try:
+        for i, call in layer_calls.items():
+            handles.append(call.node.register_prehook(weight_grads.norm_hook(call, store, i)))
         for i, p in enumerate(params):
-            handles.append(p.register_hook(hook_for(i)))
-        torch.autograd.grad(loss, params, allow_unused=True)
+            if i not in layer_calls:
+                handles.append(p.register_hook(hook_for(i)))
+        torch.autograd.grad(loss, [p for i, p in enumerate(params) if i not in layer_calls], allow_unused=True)
     finally:
         for h in handles:  # hooks restored whatever happened, as the user's model must be
             h.remove()
@@ -239,8 +251,13 @@ def _norm(g: torch.Tensor):
         squares = fused.sum_of_squares(g.reshape(-1))
         if squares is not None:
             return math.sqrt(squares)  # NaN and Inf pass through
-    g = g.float() if g.dtype in (torch.float16, torch.bfloat16) else g
-    v = torch.linalg.vector_norm(g)
+    # float64 (float32 on MPS, which has none): a float32 sum of squares overflows above ~1e19 and
+    # underflows below ~1e-19, reporting a finite gradient as Inf or a vanishing one as zero
+    if g.device.type == "mps":
+        wide = torch.complex64 if g.is_complex() else torch.float32
+    else:
+        wide = torch.complex128 if g.is_complex() else torch.float64
+    v = torch.linalg.vector_norm(g, dtype=wide)
     return v.item() if host else v
 
 

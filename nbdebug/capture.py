@@ -23,7 +23,7 @@ import torch
 import torch.nn as nn
 from torch.nn.modules import module as module_mod
 
-from . import signals
+from . import signals, weight_grads
 from .stats import StatsBatch
 from .structure import kind, tensors
 from .trace import Call
@@ -129,6 +129,7 @@ class Recorder:
         self._stack: list = []           # (Call | None, id(module))
         self._grad_handles: list = []
         self.leaf_outputs: dict = {}     # call index -> grad_fn of a leaf module's first output
+        self.weight_calls: dict = {}     # id(layer) -> weight_grads.LayerCall, None once seen twice
         self._thread = threading.get_ident()
         self.active = False
         self.root_kwargs: dict = {}
@@ -219,6 +220,10 @@ class Recorder:
         if outs and not module._modules and outs[0][1].grad_fn is not None:
             # how many ops consume a layer's output is read off the graph later (graph.survey)
             self.leaf_outputs[call.index] = outs[0][1].grad_fn
+        if self.want_grads and weight_grads.large_weight(module):
+            key = id(module)  # a layer called twice sums two gradients: the ordinary path then
+            self.weight_calls[key] = (None if key in self.weight_calls
+                                      else weight_grads.layer_call(module, args, result))
         if self.want_grads and torch.is_grad_enabled():
             for pos, (p, t) in enumerate(outs):
                 if t.requires_grad and t.grad_fn is not None:
@@ -263,6 +268,7 @@ class Recorder:
             current = child
 
     def remove_grad_hooks(self):
+        self.weight_calls = {}
         for h in self._grad_handles:
             try:
                 h.remove()

@@ -56,6 +56,14 @@ def survey(roots: list, watched: Optional[dict] = None) -> tuple:
     return leaves, reentrant, {key: uses[node] for key, node in watched.items()}
 
 
+def edges_into(roots: list, nodes: list) -> dict:
+    """{node: how many graph edges lead into it} over the graph of these tensors' grad_fn; None
+    when the graph is larger than MAX_NODES, so the counts would be incomplete."""
+    uses = dict.fromkeys(nodes, 0)
+    visited = sum(1 for _ in _nodes(roots, uses))
+    return uses if visited < MAX_NODES else None
+
+
 def reachable_leaves(roots: list) -> list:
     """The leaf tensors (AccumulateGrad variables) reached from these tensors' grad_fn."""
     return survey(roots)[0]
