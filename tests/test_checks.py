@@ -207,6 +207,124 @@ def test_seq_first_layers_and_hooks_need_the_experiment():
     assert not ok and "hooks" in why
 
 
+def _class_from_source(src: str, name: str = "M"):
+    """An instance of class `name` defined by `src` in a real file, so its source is readable."""
+    import importlib.util
+    import pathlib
+    import sys
+    import tempfile
+    import textwrap
+
+    path = pathlib.Path(tempfile.mkdtemp()) / "custom_class.py"
+    path.write_text("import torch, torch.nn as nn\n" + textwrap.dedent(src))
+    spec = importlib.util.spec_from_file_location(f"custom_cls_{abs(hash(src))}", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return getattr(mod, name)()
+
+
+MIXES = """
+class Mixer(nn.Module):
+    def forward(self, x):
+        return x - x.mean(0)
+"""
+
+
+@pytest.mark.parametrize("src,per_sample", [
+    # the receiver need not be called self
+    ("""
+class M(nn.Module):
+    def __init__(s):
+        super().__init__()
+        s.fc = nn.Linear(6, 6)
+    def forward(s, x):
+        return torch.relu(s.fc(x))
+""", True),
+    # a stack of blocks looped over, enumerated, zipped or indexed: each block is judged on its own
+    ("""
+class M(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.ModuleList(nn.Linear(6, 6) for _ in range(3))
+        self.norms = nn.ModuleList(nn.LayerNorm(6) for _ in range(3))
+    def forward(self, x):
+        for blk in self.blocks:
+            x = blk(x)
+        for i, blk in enumerate(self.blocks):
+            x = x + blk(x)
+        for blk, norm in zip(self.blocks, self.norms):
+            x = norm(blk(x))
+        return self.blocks[0](x)
+""", True),
+    (MIXES + """
+class M(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.ModuleList([nn.Linear(6, 6), Mixer()])
+    def forward(self, x):
+        for blk in self.blocks:
+            x = blk(x)
+        return x
+""", False),
+    # a plain list of callables is not a module container: its calls stay unknown
+    ("""
+class M(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(6, 6)
+        self.fns = [torch.relu, torch.tanh]
+    def forward(self, x):
+        for fn in self.fns:
+            x = fn(self.fc(x))
+        return x
+""", False),
+    # positions, masks and a broadcast token hold no sample's data
+    ("""
+class M(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(6, 6)
+        self.token = nn.Parameter(torch.zeros(1, 6))
+    def forward(self, x):
+        pos = torch.arange(x.shape[1]).float()
+        mask = torch.triu(torch.ones(6, 6), 1)
+        return self.fc(x + pos) + self.token.expand(x.size(0), -1) + torch.zeros_like(x)
+""", True),
+    ("""
+class M(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(6, 6)
+    def forward(self, x):
+        return torch.ones(x.shape[0], x.shape[0]) @ self.fc(x)
+""", False),
+    # [0] of an attention's or an RNN's tuple is its output; [0] of a tensor is the first sample
+    ("""
+class M(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(6, 2, batch_first=True)
+        self.rnn = nn.GRU(6, 6, batch_first=True)
+    def forward(self, x):
+        h = self.attn(x, x, x, need_weights=False)[0]
+        return self.rnn(h)[0]
+""", True),
+    ("""
+class M(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(6, 6)
+    def forward(self, x):
+        return self.fc(x)[0] + x
+""", False),
+])
+def test_stacks_positions_and_tuple_outputs_are_read(src, per_sample):
+    model = _class_from_source(src)
+    ok, why = _verdict(model, torch.randn(3, 4, 6))
+    assert ok is per_sample, why
+
+
 def test_unreadable_source_needs_the_experiment():
     ns = {}
     exec("import torch.nn as nn\nclass Dyn(nn.Module):\n    def forward(self, x):\n        return x * 2\n", ns)

@@ -71,6 +71,11 @@ SAFE_CALLS = {
     "adaptive_avg_pool3d", "interpolate", "upsample", "pad", "embedding", "one_hot", "pixel_shuffle",
     # shape queries
     "size", "dim", "numel", "ndimension",
+    # new tensors that hold no sample's data (positions, masks, noise): what they are combined with
+    # is judged where it happens. expand can only widen size-1 dims, never change a batch of B.
+    "arange", "ones", "zeros", "full", "empty", "eye", "linspace", "tensor", "as_tensor",
+    "ones_like", "zeros_like", "full_like", "empty_like", "rand", "randn", "rand_like", "randn_like",
+    "triu", "tril", "expand", "expand_as",
     # Python builtins on shapes and loops
     "len", "range", "enumerate", "zip", "isinstance", "int", "float", "bool", "super", "getattr",
     "hasattr", "tuple", "list", "dict", "print", "min", "max", "abs", "sum", "all", "any",
@@ -80,6 +85,7 @@ DIM_CALLS = {"mean", "sum", "prod", "std", "var", "amax", "amin", "max", "min", 
              "logsumexp", "norm", "softmax", "log_softmax", "softmin", "cumsum", "cumprod", "cat",
              "concat", "concatenate", "stack", "split", "chunk", "unbind", "all", "any", "nansum",
              "nanmean", "median", "unsqueeze", "squeeze", "glu", "flip"}
+TUPLE_LAYERS = (nn.MultiheadAttention, nn.RNNBase)   # return (output, extra): [0] is the output
 MODULE_ROOTS = ("torch", "torch.nn", "torch.nn.functional", "F", "nn", "nn.functional", "math")
 
 
@@ -133,6 +139,37 @@ class _Scan(ast.NodeVisitor):
         self.methods = methods          # name -> FunctionDef of the user's classes
         self.pending: list = []         # this class's methods called from forward, still to scan
         self.risk: Optional[str] = None
+        self.receiver = "self"          # the method's first parameter, whatever it is called
+        self.submodules: set = set()    # loop variables bound to a container's submodules
+
+    def scan_method(self, fn) -> None:
+        args = fn.args.posonlyargs + fn.args.args
+        self.receiver = args[0].arg if args else "self"
+        self.submodules = set()
+        for stmt in fn.body:
+            self.visit(stmt)
+
+    def _container(self, node) -> bool:
+        """`self.blocks`, `self.blocks.values()`, `enumerate(self.blocks)` or `zip(self.a, self.b)`
+        over nn.Module containers: iterating it yields submodules (each judged on its own)."""
+        if isinstance(node, ast.Call):
+            f = node.func
+            if isinstance(f, ast.Name) and f.id in ("enumerate", "zip", "reversed") and node.args:
+                return all(self._container(a) for a in node.args[:1 if f.id != "zip" else None])
+            if isinstance(f, ast.Attribute) and f.attr in ("values", "children") and not node.args:
+                return self._container(f.value)
+            return False
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == self.receiver:
+            return isinstance(getattr(self.instance, node.attr, None),
+                              (nn.ModuleList, nn.Sequential, nn.ModuleDict))
+        return False
+
+    def visit_For(self, node: ast.For):
+        if self._container(node.iter):
+            for name in ast.walk(node.target):
+                if isinstance(name, ast.Name):
+                    self.submodules.add(name.id)
+        self.generic_visit(node)
 
     def flag(self, node, why: str):
         if self.risk is None:
@@ -145,16 +182,20 @@ class _Scan(ast.NodeVisitor):
     def _call(self, node: ast.Call):
         f = node.func
         if isinstance(f, ast.Name):
+            if f.id in self.submodules:
+                return
             if f.id not in SAFE_CALLS:
                 self.flag(node, f"call of {f.id}()")
             elif f.id == "normalize":
                 self._normalize_dim(node)
             return
+        if isinstance(f, ast.Subscript) and self._container(f.value):
+            return  # self.blocks[i](x): a submodule
         if not isinstance(f, ast.Attribute):
             self.flag(node, "a computed call")
             return
         name, owner = f.attr, _dotted(f.value)
-        if owner == "self":
+        if owner == self.receiver:
             if name in self.methods:
                 self.pending.append(name)
                 return
@@ -201,14 +242,26 @@ class _Scan(ast.NodeVisitor):
 
     def visit_Subscript(self, node: ast.Subscript):
         target = node.value
-        on_self = isinstance(target, ast.Attribute) and _dotted(target).startswith("self.")
+        on_self = isinstance(target, ast.Attribute) and _dotted(target).startswith(self.receiver + ".")
         index = node.slice.elts[0] if isinstance(node.slice, ast.Tuple) and node.slice.elts else node.slice
         keeps_batch = (isinstance(index, ast.Slice) and index.lower is None and index.upper is None
                        and index.step is None) or (isinstance(index, ast.Constant) and index.value is Ellipsis)
         shape_query = isinstance(target, ast.Attribute) and target.attr == "shape"
-        if not (on_self or keeps_batch or shape_query or isinstance(node.ctx, ast.Store)):
+        if not (on_self or keeps_batch or shape_query or isinstance(node.ctx, ast.Store)
+                or self._tuple_output(target, index)):
             self.flag(node, "indexing that may select along dim 0")
         self.generic_visit(node)
+
+    def _tuple_output(self, target, index) -> bool:
+        """`self.attn(q, k, v)[0]`, `self.lstm(x)[0]`: a constant index into the tuple that these
+        torch layers return, not into a batch."""
+        if not (isinstance(target, ast.Call) and isinstance(target.func, ast.Attribute)
+                and isinstance(index, ast.Constant) and isinstance(index.value, int)):
+            return False
+        f = target.func
+        layer = (getattr(self.instance, f.attr, None)
+                 if isinstance(f.value, ast.Name) and f.value.id == self.receiver else None)
+        return isinstance(layer, TUPLE_LAYERS)
 
     def visit_Global(self, node):
         self.flag(node, "global state")
@@ -288,8 +341,7 @@ def _source_risk(module: nn.Module) -> Optional[str]:
         if name in done or name not in methods:
             continue
         done.add(name)
-        for stmt in methods[name].body:
-            scan.visit(stmt)
+        scan.scan_method(methods[name])
         todo.extend(scan.pending)
         scan.pending = []
     return f"{type(module).__name__}: {scan.risk}" if scan.risk else None
