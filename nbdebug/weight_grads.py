@@ -78,7 +78,27 @@ def layer_call(module, args, result) -> Optional[LayerCall]:
         return None
     if len(module_mod._global_forward_hooks) > 1:  # another global hook (beside the recorder's) may
         return None                                 # have replaced the output
-    return LayerCall(module, w, x, x._version, result.grad_fn, result.output_nr)
+    node, output_nr = _op_node(result)
+    if node is None:
+        return None
+    return LayerCall(module, w, x, x._version, node, output_nr)
+
+
+# The node of the layer's own product, whose incoming gradient is the one the weight's gradient is
+# built from. A 3-d input's Linear output is a view of it: an in-place op on that view (ReLU(inplace))
+# rebuilds the view's node and orphans it, while the product's node stays on the gradient's path.
+_OP_NODES = {"ConvolutionBackward0", "AddmmBackward0", "MmBackward0"}
+_VIEW_NODES = {"ViewBackward0", "UnsafeViewBackward0", "ReshapeAliasBackward0"}
+
+
+def _op_node(result: torch.Tensor):
+    node, output_nr = result.grad_fn, result.output_nr
+    while node is not None and type(node).__name__ in _VIEW_NODES:
+        nxt = [(fn, nr) for fn, nr in node.next_functions if fn is not None]
+        if len(nxt) != 1:
+            return None, 0
+        node, output_nr = nxt[0]
+    return (node, output_nr) if node is not None and type(node).__name__ in _OP_NODES else (None, 0)
 
 
 def plan(loss: torch.Tensor, params: list, calls: list) -> dict:
@@ -97,10 +117,12 @@ def plan(loss: torch.Tensor, params: list, calls: list) -> dict:
         return {}
     # the weight used once in the whole graph of the loss (a tied weight, or a penalty on it in the
     # loss, adds a use), and that use inside this call
-    uses = graph.edges_into([loss], [acc for _, acc in found.values()])
+    watched = [acc for _, acc in found.values()] + [call.node for call, _ in found.values()]
+    uses = graph.edges_into([loss], watched)
     if uses is None:
         return {}
-    chosen = {i: call for i, (call, acc) in found.items() if uses[acc] == 1}
+    # ... and the layer's node still on the loss's path (a hook on a node off it would never run)
+    chosen = {i: call for i, (call, acc) in found.items() if uses[acc] == 1 and uses[call.node] >= 1}
     if len(chosen) == len(params):  # autograd needs one input: the smallest goes the usual way
         chosen.pop(min(chosen, key=lambda i: params[i].numel()))
     # autograd runs a node only on the way to an input it was asked for: drop the layers whose

@@ -81,6 +81,18 @@ def test_linear_on_a_sequence_matches_autograd(shortcut):
     assert_norms(t, reference_norms(model, x, mse_to(y)))
 
 
+def test_linear_on_a_sequence_then_an_inplace_relu_matches_autograd(shortcut):
+    # the 3-d output is a view; ReLU(inplace=True) on it rebuilds the view's autograd node, so the
+    # norm must hang on the product's node (a hook on the old view node would never run)
+    torch.manual_seed(15)
+    model = nn.Sequential(nn.Linear(32, 64), nn.ReLU(inplace=True), nn.Linear(64, 8), nn.ReLU(inplace=True),
+                          nn.Linear(8, 3))
+    x, y = torch.randn(4, 10, 32), torch.randn(4, 10, 3)
+    t, names = shortcut(model, x, small=True, target=y, loss="mse")
+    assert {"0.weight", "2.weight"} <= names
+    assert_norms(t, reference_norms(model, x, mse_to(y)))
+
+
 @pytest.mark.parametrize("conv, shape", [
     (lambda: nn.Conv1d(8, 16, 5, stride=2, padding=2, dilation=1), (4, 8, 40)),
     (lambda: nn.Conv2d(8, 16, 3, stride=2, padding=1, dilation=2, bias=False), (4, 8, 20, 20)),
