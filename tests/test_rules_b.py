@@ -454,6 +454,101 @@ def test_frozen_head_after_trainable_layers_is_a_warning(untouched):
     assert f and f[0].severity == "warning"
 
 
+class _FrozenMiddle(nn.Module):
+    """A large projection between a trainable stem and a trainable head."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(4), nn.Flatten())
+        self.proj = nn.Linear(128, 256)
+        self.head = nn.Linear(256, 3)
+
+    def forward(self, x):
+        return self.head(torch.relu(self.proj(self.stem(x))))
+
+
+def test_one_large_frozen_layer_between_trainable_ones_is_a_warning(untouched):
+    # most values frozen, a Linear head trains: not adapters, a freezing loop that hit the wrong module
+    torch.manual_seed(0)
+    m = _FrozenMiddle()
+    m.proj.requires_grad_(False)
+    t = trace(untouched, m, torch.randn(4, 3, 8, 8), target=torch.randint(0, 3, (4,)))
+    f = found(t, "no-gradient", "proj")
+    assert f and f[0].severity == "warning"
+
+
+class _LoRAWrapped(nn.Module):
+    def __init__(self, base: nn.Linear, rank: int = 2):
+        super().__init__()
+        self.base = base.requires_grad_(False)
+        self.lora_a = nn.Linear(base.in_features, rank, bias=False)
+        self.lora_b = nn.Linear(rank, base.out_features, bias=False)
+        nn.init.zeros_(self.lora_b.weight)
+
+    def forward(self, x):
+        return self.base(x) + self.lora_b(self.lora_a(x))
+
+
+def test_a_single_lora_wrapped_layer_stays_info(untouched):
+    torch.manual_seed(0)
+    m = _FrozenMiddle()
+    m.proj = _LoRAWrapped(m.proj)
+    t = trace(untouched, m, torch.randn(4, 3, 8, 8), target=torch.randint(0, 3, (4,)))
+    assert not [f for f in t.findings if f.rule == "NBD291" and f.severity != "info"], [str(f) for f in t.findings]
+
+
+class _Distil(nn.Module):
+    """A student trained against a frozen teacher that runs without gradient."""
+
+    def __init__(self):
+        super().__init__()
+        self.student = nn.Sequential(nn.Linear(6, 32), nn.ReLU(), nn.Linear(32, 3))
+        self.teacher = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3)).requires_grad_(False)
+
+    def forward(self, x):
+        logits = self.student(x)  # the teacher runs after the student: frozen layers "after" trainable ones
+        with torch.no_grad():
+            soft = self.teacher(x).softmax(-1)
+        return torch.cat([logits, soft], 1)
+
+
+def test_a_frozen_teacher_run_without_gradient_is_not_a_warning(untouched):
+    torch.manual_seed(0)
+
+    def loss(out, y):
+        return F.cross_entropy(out[:, :3], y) + F.kl_div(out[:, :3].log_softmax(-1), out[:, 3:], reduction="batchmean")
+
+    t = trace(untouched, _Distil(), torch.randn(8, 6), target=torch.randint(0, 3, (8,)), loss=loss)
+    frozen = [f for f in t.findings if f.rule == "NBD291"]
+    assert frozen and all(f.severity == "info" for f in frozen) and "without any gradient" in frozen[0].message
+
+
+class _ReZero(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.ff = nn.Sequential(nn.Linear(8, 16), nn.GELU(), nn.Linear(16, 8))
+        self.alpha = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        return x + self.alpha * self.ff(x)
+
+
+def test_rezero_branches_get_exact_zeros_by_design(untouched):
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Linear(4, 8), _ReZero(), _ReZero(), nn.Linear(8, 2))
+    t = trace(untouched, m, torch.randn(6, 4), target=torch.randint(0, 2, (6,)))
+    assert not serious(t), [str(f) for f in serious(t)]
+    m[1].alpha.data.fill_(0.5)  # without the zero gate, a round inside a branch is still found
+    m[1].ff[1] = _Round()
+    t = trace(untouched, m, torch.randn(6, 4), target=torch.randint(0, 2, (6,)))
+    assert found(t, "no-gradient", "1.ff.0")
+
+
+class _Round(nn.Module):
+    def forward(self, x):
+        return torch.round(x)
+
+
 def test_forward_under_no_grad_with_a_loss(untouched):
     torch.manual_seed(0)
 

@@ -60,6 +60,7 @@ RULE_MODULES = [
     "zero_lr_group",
     "cut_from_graph",
     "zero_gradient",
+    "output_zero_derivative",
     "cell_state_not_carried",
     "requires_grad_attribute",
     "padding_mask_inverted",
@@ -75,7 +76,7 @@ RULE_MODULES = [
     "labels_out_of_range", "bce_target_range", "target_shape", "target_outside_output_range",
     "class_imbalance",
     "vanishing_gradients", "rnn_long_sequence", "exploding_gradients", "unscaled_regression_target",
-    "lr_too_high", "lr_too_low",
+    "lr_too_high", "lr_too_low", "target_out_of_reach",
     "target_loss_error",
     # -- the last word on a failed trace that nothing above explained ---------------------------
     "unexplained_exception",

@@ -4,6 +4,7 @@ sequence-first RNN fed a batch-first input turned something else into rows; the 
 "Expected input batch_size (M) to match target batch_size (N)" and the target gets the blame."""
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from .base import Rule
 from .helpers import batch_size, leaf_calls, shape
@@ -48,6 +49,9 @@ def check(trace):
     m, t_rows = _rows(out), _rows(tgt)
     if n is None or n < 2 or m is None or t_rows != n or m == n:
         return
+    dim = (trace.checks.get("batch_mixing") or {}).get("batch_dim", 0)
+    if dim and out is not None and len(out.shape) > dim and out.shape[dim] == n:
+        return  # sequence-first data kept sequence-first (CTC's (T, N, C) log-probs): the batch is dim 1
     head = f"The model was given {n} samples and the target has {n} rows, but the output {shape(out)} has {m}"
     rnn = _sequence_first_layer(trace, n, m)
     if rnn is not None:
@@ -141,6 +145,27 @@ def _good_sequence_first_fed_sequence_first():
     return dict(model=Net(), inputs=torch.randn(15, 6, 10), target=torch.randint(0, 2, (6,)))
 
 
+def _good_time_major_outputs_for_ctc():
+    # CTC wants (time, batch, classes) log-probabilities: a time-major output of a time-major batch
+    torch.manual_seed(0)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.LSTM(8, 16, bidirectional=True)
+            self.fc = nn.Linear(32, 6)
+
+        def forward(self, x):  # x: (time, batch, features)
+            return self.fc(self.rnn(x)[0]).log_softmax(-1)
+
+    def ctc(log_probs, targets):
+        t, n = log_probs.shape[:2]
+        return F.ctc_loss(log_probs, targets, torch.full((n,), t, dtype=torch.long),
+                          torch.full((n,), targets.shape[1], dtype=torch.long))
+
+    return dict(model=Net(), inputs=torch.randn(20, 4, 8), target=torch.randint(1, 6, (4, 5)), loss=ctc)
+
+
 RULE = Rule(
     code="NBD112",
     cause="shape-mismatch",
@@ -157,7 +182,8 @@ RULE = Rule(
     fix="Keep the batch dimension (`x.flatten(1)`, `x.view(x.size(0), -1)`), or set `batch_first=True`.",
     check=check,
     bad=[_bad_hard_coded_view, _bad_sequence_first_gru],
-    good=[_good_token_rows_with_token_targets, _good_sequence_first_fed_sequence_first],
+    good=[_good_token_rows_with_token_targets, _good_sequence_first_fed_sequence_first,
+          _good_time_major_outputs_for_ctc],
     needs="loss",
     thresholds=("Structural: the first input's first dimension N ≥ 2 equals the target's, and the single "
                 "output's first dimension differs from it."),

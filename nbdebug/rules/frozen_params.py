@@ -4,7 +4,8 @@ import torch
 import torch.nn as nn
 
 from .base import Rule
-from .helpers import NORM_TYPES, WEIGHTED_TYPES, first_calls, module_expr, training_intent, values_in
+from .helpers import (NORM_TYPES, WEIGHTED_TYPES, backward_ran, first_calls, module_expr, training_intent,
+                      values_in)
 from .params_not_in_optimizer import module_order
 
 
@@ -24,6 +25,26 @@ def _type_of(trace, module: str) -> str:
     return call.type if call is not None else ""
 
 
+def _adapter_beside(trace, module: str, learners: list) -> bool:
+    """A trainable Linear/Conv shares `module`'s parent, and that parent is not the model itself (a
+    LoRA wrapper holds the frozen base layer and its trainable low-rank pair)."""
+    if "." not in module:
+        return False
+    parent = module.rsplit(".", 1)[0] + "."
+    return any(p.module.startswith(parent) and not p.module.startswith(module + ".") and p.module != module
+               and _type_of(trace, p.module) in WEIGHTED_TYPES for p in learners)
+
+
+def _on_gradient_path(trace, module: str) -> bool:
+    """Whether a gradient reached the output of `module`'s first call (True when no backward ran)."""
+    if not backward_ran(trace):
+        return True
+    call = first_calls(trace).get(module)
+    if call is None or not call.outputs:
+        return True
+    return any(g is not None for g in (call.grads or []))
+
+
 def check(trace):
     frozen = [p for p in trace.params if not p.requires_grad]
     if not frozen:
@@ -40,7 +61,10 @@ def check(trace):
     # frozen normalisation layers among trainable ones are "frozen batch norm" (detection and
     # segmentation fine-tuning with small batches keep the pretrained statistics and affine): deliberate
     norm_only = {m for m in whole if _type_of(trace, m) in FROZEN_NORM_TYPES}
-    after = [m for m in whole if first_trainable is not None and key(m) > first_trainable and m not in norm_only]
+    # a frozen module no gradient passes through (an EMA/teacher network run under no_grad, or its
+    # output detached) stops nothing: only frozen modules on the loss's gradient path count
+    after = [m for m in whole if first_trainable is not None and key(m) > first_trainable and m not in norm_only
+             and _on_gradient_path(trace, m)]
     first_frozen = sorted({p.module for p in frozen}, key=key)[0]
     intent = training_intent(trace)
     n_train = sum(p.requires_grad for p in trace.params)
@@ -73,12 +97,22 @@ def check(trace):
                    f"{'it' if len(after) == 1 else 'them'} train, so gradients pass through a fixed layer.")
         # adapters (LoRA and the like) interleave a few trainable tensors with a frozen majority
         # ... in layers of their own (Linear/Conv); only norm parameters left training is not that
+        # ... around a frozen base of several layers, or beside the frozen layer inside one wrapper
+        # module; one frozen layer on the main path between trainable ones is a freezing loop that
+        # hit the wrong module
         learners = [p for p in trace.params if p.requires_grad]
+        frozen_layers = [m for m in whole if _type_of(trace, m) in WEIGHTED_TYPES]
         adapters = values_in(frozen) > values_in(learners) and any(
-            _type_of(trace, p.module) in WEIGHTED_TYPES for p in learners)
+            _type_of(trace, p.module) in WEIGHTED_TYPES for p in learners) and (
+            len(frozen_layers) >= 2 or any(_adapter_beside(trace, m, learners) for m in after))
         severity = "info" if adapters else "warning"
         if adapters:
             message += " Most values are frozen, as with adapters (LoRA): fine if intended."
+    elif whole and not half and not any(_on_gradient_path(trace, m) for m in whole):
+        names = ", ".join(f"`{m}`" for m in whole[:4]) + (" …" if len(whole) > 4 else "")
+        message = (f"{summary}: the frozen modules ({names}) run without any gradient reaching them, as a "
+                   f"target, teacher or EMA copy does; freezing them changes nothing.")
+        severity = "info"
     elif norm_only and first_trainable is not None and any(key(m) > first_trainable for m in norm_only):
         names = ", ".join(f"`{m}`" for m in sorted(norm_only, key=key)[:4]) + (" …" if len(norm_only) > 4 else "")
         message = (f"{summary}: normalisation layers ({names}) are frozen among trainable layers, the "

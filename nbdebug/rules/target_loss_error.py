@@ -7,10 +7,11 @@ import torch.nn as nn
 
 from .base import Rule
 from .helpers import shape
-from .loss_signals import CLASS_LOSSES, user_loss
+from .loss_signals import CLASS_LOSSES, inferred, user_loss
 
 TARGET = re.compile(r"target|label", re.I)
 NOT_TENSOR = re.compile(r"must be Tensor, not (\w+)|'(list|tuple|int|float|ndarray|str)' object has no attribute")
+OUT_OF_BOUNDS = re.compile(r"Target (-?\d+) is out of bounds")
 SIZE = re.compile(r"size|shape|dimension|same number|match|\b[0-9]D\b|multi-target", re.I)
 
 
@@ -27,6 +28,18 @@ def check(trace):
                            "Convert it once, before training: `y = torch.as_tensor(y)` (class indices as "
                            "`torch.long`, regression targets as `torch.float32`), on the output's device.",
                            evidence={"message": e.message[:200]})
+        return
+    m = OUT_OF_BOUNDS.search(e.message)
+    if m and not inferred(trace):  # with a loss nbdebug guessed, the guess may be what is wrong (NBD412)
+        label = int(m.group(1))
+        what = ("negative, and not the loss's ignore_index" if label < 0 else
+                "at least the number of classes the logits it was paired with have")
+        yield RULE.finding("target", f"The loss raised '{m.group(0)}': a class label, {label}, is {what}. "
+                           f"With C logits per sample the labels must be 0..C-1.",
+                           "Count the classes, the extra ones included ('no object', 'background', padding): "
+                           "give the head that many outputs, or map those labels into 0..C-1; labels to skip "
+                           "go to the loss's `ignore_index` (-100 by default).",
+                           evidence={"message": e.message[:200], "label": label})
         return
     if SIZE.search(e.message) and out is not None and tgt is not None:
         text = e.message.splitlines()[0][:160].rstrip(". ")
@@ -66,6 +79,20 @@ def _bad_nll_target_with_two_columns():
     return dict(model=m, inputs=torch.randn(5, 4), target=torch.randint(0, 3, (5, 2)), loss=nn.NLLLoss())
 
 
+def _bad_no_object_label_past_the_head_in_a_custom_loss():
+    # a set-prediction loss: (labels, boxes) targets, "no object" labelled one past the last logit
+    torch.manual_seed(0)
+    head = nn.Linear(8, 4)  # 3 classes + "no object" = 4 logits: indices 0..3
+
+    def loss(out, target):
+        labels, boxes = target
+        return nn.functional.cross_entropy(out.flatten(0, 1), labels.flatten()) + (boxes - 0.5).abs().mean()
+
+    labels = torch.randint(0, 3, (2, 5))
+    labels[:, -2:] = 4  # "no object" should be 3
+    return dict(model=head, inputs=torch.randn(2, 5, 8), target=(labels, torch.rand(2, 5, 4)), loss=loss)
+
+
 def _good_matching_target():
     torch.manual_seed(0)
     return dict(model=nn.Linear(4, 2), inputs=torch.randn(3, 4), target=torch.rand(3, 2),
@@ -85,7 +112,8 @@ RULE = Rule(
     ),
     fix="Convert the target with `torch.as_tensor` and give it the shape the loss expects.",
     check=check,
-    bad=[_bad_target_is_a_list, _bad_bce_target_wider_than_output, _bad_nll_target_with_two_columns],
+    bad=[_bad_target_is_a_list, _bad_bce_target_wider_than_output, _bad_nll_target_with_two_columns,
+         _bad_no_object_label_past_the_head_in_a_custom_loss],
     good=[_good_matching_target],
     needs="loss",
     thresholds="A fallback: only when the loss raised, the message concerns the target, and no other rule "

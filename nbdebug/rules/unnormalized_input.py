@@ -22,11 +22,20 @@ def rms(s) -> float:
 
 
 def first_consumer(trace, s):
-    """The first leaf call that reads this input's values (the tensor itself or a view/flatten of it)."""
-    for c in leaf_calls(trace):
+    """The first leaf call that reads this input's values (the tensor itself or a view/flatten of it);
+    failing that, the model's very first leaf call when it is a layer reading a part of the input at
+    the input's scale (`x1, x2 = x.chunk(2, -1)` in a coupling layer, `x[:, :k]`): no layer ran before
+    it, so what it reads can only have come from the input."""
+    calls = leaf_calls(trace)
+    for c in calls:
         if c.status == "ok" and c.inputs and (c.inputs[0].ref == s.ref or same_data(c.inputs[0], s)):
             if c.type in WEIGHTED_TYPES + GATED + NORMALISING:
                 return c
+    first = calls[0] if calls else None
+    if (first is not None and first.status == "ok" and first.inputs and first.type in WEIGHTED_TYPES + GATED
+            and len(trace.inputs) == 1 and first.inputs[0].has_values and first.inputs[0].numel <= s.numel
+            and rms(first.inputs[0]) >= 0.1 * rms(s)):
+        return first
     return None
 
 
@@ -99,6 +108,30 @@ def _bad_prices_in_thousands():
     return dict(model=m, inputs=x, target=torch.randn(20, 1), loss=nn.MSELoss())
 
 
+class _Coupling(nn.Module):
+    """A flow's affine coupling: the first layer reads half of the input's columns."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(3, 16), nn.SiLU(), nn.Linear(16, 6))
+
+    def forward(self, x):
+        x1, x2 = x.chunk(2, dim=-1)
+        s, t = self.net(x1).chunk(2, dim=-1)
+        return torch.cat([x1, x2 * torch.exp(torch.tanh(s)) + t], -1)
+
+
+def _bad_raw_readings_into_a_coupling_layer():
+    torch.manual_seed(0)
+    x = torch.tensor([300.0, 1e5, 50.0, 2e3, 800.0, 1.2e4]) * (1 + 0.1 * torch.randn(32, 6))
+    return dict(model=_Coupling(), inputs=x, target=torch.randn(32, 6), loss=nn.MSELoss())
+
+
+def _good_standardised_readings_into_a_coupling_layer():
+    torch.manual_seed(0)
+    return dict(model=_Coupling(), inputs=torch.randn(32, 6), target=torch.randn(32, 6), loss=nn.MSELoss())
+
+
 def _good_standardised_features():
     torch.manual_seed(0)
     m = nn.Sequential(nn.Linear(3, 16), nn.Tanh(), nn.Linear(16, 1))
@@ -149,9 +182,9 @@ RULE = Rule(
     fix="Scale pixels to [0, 1] and standardise per channel; standardise tabular features with the "
         "training set's mean and std.",
     check=check,
-    bad=[_bad_raw_grayscale_pixels, _bad_prices_in_thousands],
-    good=[_good_standardised_features, _good_batchnorm_first, _good_scaled_inside_forward,
-          _good_raw_pixels_into_conv_then_batchnorm],
+    bad=[_bad_raw_grayscale_pixels, _bad_prices_in_thousands, _bad_raw_readings_into_a_coupling_layer],
+    good=[_good_standardised_features, _good_standardised_readings_into_a_coupling_layer, _good_batchnorm_first,
+          _good_scaled_inside_forward, _good_raw_pixels_into_conv_then_batchnorm],
     needs="forward",
     thresholds=f"Input RMS sqrt(mean² + std²) >= {RMS_LIMIT:g} (unit-scale data has RMS ≈ 1; my reasoning: an "
                f"order of magnitude above what initialisers assume, as in CS231n's preprocessing notes) AND the "

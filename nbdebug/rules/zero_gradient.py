@@ -12,12 +12,14 @@ from .helpers import (RELU_TYPES, SQUASH_TYPES, WEIGHTED_TYPES, backward_ran, fm
 DEAD = 0.9   # a ReLU this dead, or a squash this saturated, after the layer explains a zero gradient
 
 
-def _explained(trace, call) -> bool:
+def explained(trace, call) -> bool:
     """A ReLU-family layer after `call` with nearly all units dead, a sigmoid/tanh nearly saturated, a
     later layer with an all-zero weight or an all-zero output, or `call`'s own output all ≤ 0 (a
     functional relu zeroes it)."""
     out = call.outputs[0] if call.outputs else None
     if out is not None and out.has_values and out.numel and out.max is not None and out.max <= 0:
+        return True
+    if zero_gate_above(trace, call):
         return True
     for c in trace.calls[call.index + 1:]:
         if c.type in RELU_TYPES and c.outputs and (c.outputs[0].extra.get("dead_unit_frac") or 0) >= DEAD:
@@ -28,6 +30,20 @@ def _explained(trace, call) -> bool:
             return True
         if c.outputs and c.outputs[0].has_values and c.outputs[0].numel and c.outputs[0].zero_frac == 1.0:
             return True  # a later layer outputs only zeros (Dropout(p=1), a mask of zeros): its finding
+    return False
+
+
+def zero_gate_above(trace, call) -> bool:
+    """A module enclosing `call` owns a parameter that is exactly zero and learns: a ReZero alpha or a
+    zero-initialised LayerScale gates the branch, whose layers get exact zeros until its first step."""
+    seen = 0
+    while call.parent is not None and seen < 64:
+        call, seen = trace.calls[call.parent], seen + 1
+        for p in params_of(trace, call.name):
+            st = p.stats
+            if (st is not None and st.has_values and st.min == 0 and st.max == 0 and p.requires_grad
+                    and (p.grad_norm or 0) > 0):
+                return True
     return False
 
 
@@ -44,7 +60,7 @@ def check(trace):
         if not own or any(p.grad_norm != 0.0 for p in own):
             continue  # None is NBD290's (cut from the graph); a non-zero norm trains
         grad = call.grads[0] if call.grads else None
-        if grad is None or not grad.has_values or grad.norm != 0.0 or _explained(trace, call):
+        if grad is None or not grad.has_values or grad.norm != 0.0 or explained(trace, call):
             continue
         later = [p.name for p in trained if p.module != call.name][:3]
         message = (f"`{call.name}` ({call.type}) gets a gradient of exactly zero for all its {len(own)} "
