@@ -23,7 +23,8 @@ import torch.nn as nn
 
 from . import fused, loss_watch, signals, softmax_watch, stats, weight_grads
 from .backward import (CANONICAL, LossSpec, NormUnavailable, accumulated_grad_norms, class_weighted,
-                       compute_loss, ignore_index, loss_input, norm_vector, param_grad_norms, resolve_loss)
+                       compute_loss, ignore_index, log_input, loss_input, norm_vector, param_grad_norms,
+                       resolve_loss)
 from .capture import MAX_CALLS, ModelIndex, Recorder, recording
 from .checks import backward_origin, batch_mixing, functional_dropout, graph, nonfinite_origin, per_sample
 from .errors import describe, error_info, misuse
@@ -309,7 +310,7 @@ class _Tracer:
         spec = self.spec
         t.loss = LossInfo(name=spec.kind if not spec.stand_in else "stand-in", stand_in=spec.stand_in,
                           description=spec.description, class_weighted=class_weighted(spec.fn),
-                          ignore_index=ignore_index(spec.fn))
+                          ignore_index=ignore_index(spec.fn), log_input=log_input(spec.fn))
         t.loss.output = t.outputs[0] if t.outputs else None
         if self.target is not None:
             out = next((v for _, v in tensors(self.output)), None)
@@ -335,6 +336,7 @@ class _Tracer:
         finally:
             if custom:
                 _adopt_loss_call(t.loss, seen.single_call())
+        self._queue_shift_signal()
         if isinstance(value, torch.Tensor) and value.numel() == 1:
             self.batch.add_vector(value.detach().float().reshape(1), _setter(t.loss, "value"))
             if value.requires_grad and self.want_backward:
@@ -357,6 +359,26 @@ class _Tracer:
         except Exception as e:
             self.recorder.internal_errors.append(f"weight-gradient plan: {type(e).__name__}: {e}")
             return {}
+
+    def _queue_shift_signal(self):
+        """For an integer input and target of the same shape (a language model's ids): how much of the
+        target is the input shifted by one step along dim 0, and along dim 1, which tells the time axis
+        (rules.batch_mixing.time_axis_from_shift). Rides in the stats' one transfer."""
+        tgt = self.target
+        if not isinstance(tgt, torch.Tensor) or tgt.dim() < 2 or tgt.is_floating_point() or tgt.is_complex():
+            return
+        ids = [a for a in self.args if isinstance(a, torch.Tensor) and a.shape == tgt.shape
+               and a.dtype == tgt.dtype and a.device == tgt.device]
+        if not ids or min(tgt.shape[0], tgt.shape[1]) < 3:
+            return
+        with torch.no_grad():  # a seq2seq model takes (source, shifted target): the best-matching input
+            along0 = torch.stack([(a[1:] == tgt[:-1]).float().mean() for a in ids]).max()
+            along1 = torch.stack([(a[:, 1:] == tgt[:, :-1]).float().mean() for a in ids]).max()
+        checks = self.t.checks
+
+        def fill(values):
+            checks["shifted_target"] = {"dim0": values[0], "dim1": values[1]}
+        self.batch.add_vector(torch.stack([along0, along1]), fill)
 
     def _backward(self):
         trainable = [(info, p) for info, p in self.named_params if p.requires_grad]

@@ -87,6 +87,13 @@ def class_weighted(fn) -> bool:
     return any(_loss_option(fn, name) is not None for name in ("weight", "pos_weight"))
 
 
+def log_input(fn) -> Optional[bool]:
+    """`nn.PoissonNLLLoss(log_input=...)` (or a partial of `F.poisson_nll_loss` with it); None when
+    the loss has no such option."""
+    value = _loss_option(fn, "log_input")
+    return value if isinstance(value, bool) else None
+
+
 def ignore_index(fn) -> Optional[int]:
     """The label a class loss skips: `nn.CrossEntropyLoss(ignore_index=255)` or a `functools.partial`
     of a loss function with it; None when the loss does not say (the rules assume torch's -100)."""

@@ -61,6 +61,8 @@ def for_model_output(numel: int) -> dict:
         "sum1_err_d0": stats.sum_to_one_err(0),
         "sum1_err_d1": stats.sum_to_one_err(1),
         "sum1_err_dlast": lambda x: stats.sum_to_one_err(x.dim() - 1)(x) if x.dim() > 2 else None,
+        # a softmax over a flattened feature map (`z.view(b, c, h * w).softmax(-1)`): each map sums to 1
+        "sum1_err_spatial": lambda x: stats.sum_to_one_err(2)(x.flatten(2)) if x.dim() > 3 else None,
         "logsumexp_d1": stats.logsumexp_abs,
         # log-probabilities over the batch (log_softmax on dim 0): logsumexp over dim 0 is 0
         "logsumexp_d0": lambda x: (x.float().logsumexp(0).abs().mean()

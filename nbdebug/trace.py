@@ -141,6 +141,7 @@ class LossInfo:
     class_weighted: bool = False    # the loss weights classes itself (weight= or pos_weight= given)
     ignore_index: Optional[int] = None   # the label a class loss skips, when it says (torch's default: -100)
     own: bool = False               # the user's own callable, named after the torch loss it calls (loss_watch)
+    log_input: Optional[bool] = None    # PoissonNLLLoss: whether it reads its input as a log-rate
 
 
 @dataclass

@@ -748,3 +748,61 @@ def test_healthy_variants_raise_no_group_b_alarm(untouched, name):
     t = trace(untouched, model, inputs, **kw)
     loud = [str(f) for f in t.findings if group_b(f) and f.severity in SERIOUS]
     assert not loud, loud
+
+
+class _LSTMLM(nn.Module):
+    def __init__(self, batch_first: bool):
+        super().__init__()
+        self.emb = nn.Embedding(50, 16)
+        self.lstm = nn.LSTM(16, 16, batch_first=batch_first)
+        self.out = nn.Linear(16, 50)
+
+    def forward(self, ids):
+        return self.out(self.lstm(self.emb(ids))[0])
+
+
+def _lm_loss(logits, target):
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))
+
+
+def test_a_next_token_shift_tells_the_time_axis_to_the_batch_mixing_rule(untouched):
+    # (batch, time) ids into an LSTM left sequence-first: the shifted target says dim 1 is time
+    torch.manual_seed(0)
+    data = torch.randint(0, 50, (6, 21))
+    t = trace(untouched, _LSTMLM(batch_first=False), data[:, :-1], target=data[:, 1:], loss=_lm_loss)
+    f = found(t, "batch-mixing", "lstm")
+    assert f and f[0].severity == "error" and "shifted by one along dimension 1" in f[0].message
+    assert t.checks["shifted_target"]["dim1"] == 1.0
+
+
+def test_a_time_major_lm_batch_keeps_the_ambiguity(untouched):
+    # the same ids laid out (time, batch), shifted along dim 0: a sequence-first LSTM is right for them
+    torch.manual_seed(0)
+    data = torch.randint(0, 50, (21, 6))
+    t = trace(untouched, _LSTMLM(batch_first=False), data[:-1], target=data[1:], loss=_lm_loss)
+    assert not [f for f in t.findings if f.cause == "batch-mixing" and f.severity == "error"], \
+        [str(f) for f in t.findings]
+    assert t.checks["shifted_target"]["dim0"] == 1.0
+
+
+class _TimeMajorCTC(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(8, 16, 3, 2, 1)
+        self.head = nn.Linear(16, 6)
+
+    def forward(self, feats):  # (N, mels, T) -> (T', N, C) log-probabilities, as CTC wants them
+        h = torch.relu(self.conv(feats)).transpose(1, 2)
+        return self.head(h).log_softmax(-1).transpose(0, 1)
+
+
+def test_a_time_major_output_made_for_ctc_is_not_lost_rows(untouched):
+    torch.manual_seed(0)
+
+    def ctc(log_probs, target):
+        steps, n = log_probs.shape[:2]
+        return F.ctc_loss(log_probs, target, torch.full((n,), steps, dtype=torch.long),
+                          torch.full((n,), target.shape[1], dtype=torch.long))
+
+    t = trace(untouched, _TimeMajorCTC(), torch.randn(4, 8, 20), target=torch.randint(1, 6, (4, 3)), loss=ctc)
+    assert not [f for f in t.findings if f.rule == "NBD112"], [str(f) for f in t.findings]

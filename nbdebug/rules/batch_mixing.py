@@ -63,10 +63,31 @@ def _seq_first_misread(trace, c):
         return None
     n0, n1 = x.shape[0], x.shape[1]
     clear = out is not None and len(out.shape) < 3 and out.shape and out.shape[0] == n0
+    shifted = time_axis_from_shift(trace) == 1
+    why = ("the target is the input shifted by one along dimension 1, so dimension 1 is time and "
+           "dimension 0 the batch" if shifted and not clear else "dimension 0 is the batch the output keeps")
     part = (f"`{c.name}` ({c.type}, batch_first=False) reads its {shape(x)} input as (seq={n0}, "
-            f"batch={n1}, features), but dimension 0 is the batch the output keeps, so it mixes the "
+            f"batch={n1}, features), but {why}, so it mixes the "
             f"{n0} samples across what it takes for time")
-    return clear, part
+    return clear or shifted, part
+
+
+SHIFTED = 0.9   # next-token targets: this fraction of target[t] equals input[t + 1] along the time axis
+
+
+def time_axis_from_shift(trace):
+    """1 (or 0) when the integer target is the integer input shifted by one step along dimension 1 (0)
+    and not along the other: a next-token language-model batch, whose shift gives away the time axis;
+    None when it says nothing."""
+    shift = trace.checks.get("shifted_target") or {}
+    d0, d1 = shift.get("dim0"), shift.get("dim1")
+    if d0 is None or d1 is None:
+        return None
+    if d1 >= SHIFTED and d0 < 0.5:
+        return 1
+    if d0 >= SHIFTED and d1 < 0.5:
+        return 0
+    return None
 
 
 def _percent(change: float) -> str:

@@ -52,6 +52,8 @@ def check(trace):
     dim = (trace.checks.get("batch_mixing") or {}).get("batch_dim", 0)
     if dim and out is not None and len(out.shape) > dim and out.shape[dim] == n:
         return  # sequence-first data kept sequence-first (CTC's (T, N, C) log-probs): the batch is dim 1
+    if out is not None and len(out.shape) >= 3 and out.shape[1] == n:
+        return  # a time-major output, (T, N, C), made on purpose from batch-first data (CTC wants it)
     head = f"The model was given {n} samples and the target has {n} rows, but the output {shape(out)} has {m}"
     rnn = _sequence_first_layer(trace, n, m)
     if rnn is not None:

@@ -106,6 +106,23 @@ def _between_blocks(trace, a, b) -> bool:
     return any(c.type in ACTIVATING for c in inside)
 
 
+NORMALISING = NORM_TYPES + ("LayerNorm", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
+                            "RMSNorm")
+
+
+def _into_unit(trace, a, b) -> bool:
+    """b opens an nn.Sequential unit of its own (conv/linear, then a norm or an activation) that a is
+    not part of: a sub-network's linear output (an FPN level, a projection) entering the next stage's
+    conv-norm-act block, a boundary between modules rather than a forgotten activation."""
+    if b.parent is None or not 0 <= b.parent < len(trace.calls) or a.parent == b.parent:
+        return False
+    unit = trace.calls[b.parent]
+    kids = children_of(trace, unit.index)
+    if unit.type != "Sequential" or not kids or kids[0].index != b.index or unit in _ancestors(trace, a):
+        return False
+    return any(c.type in NORMALISING or c.type in ACTIVATING for c in kids[1:])
+
+
 def _pairs(trace) -> list:
     leaves = leaf_calls(trace)
     by_input: dict = {}
@@ -170,12 +187,18 @@ def check(trace):
     for chain in _chains(_pairs(trace)):
         links = list(zip(chain, chain[1:]))
         low_rank = all(_bottleneck(a, b) for a, b in links)
-        by_design = low_rank or all(_bottleneck(a, b) or _between_blocks(trace, a, b) for a, b in links)
+        by_design = low_rank or all(_bottleneck(a, b) or _between_blocks(trace, a, b) or _into_unit(trace, a, b)
+                                    for a, b in links)
+        unit_start = not low_rank and any(_into_unit(trace, a, b) for a, b in links)
         names = " → ".join(f"`{c.name}` ({c.type})" for c in chain)
         message = (f"{names} follow each other with no activation in between, so together they compute "
                    f"no more than {_collapsed(chain)}.")
         if low_rank:
             message += " The middle width is smaller than both ends: a low-rank factorisation, if intended."
+        elif by_design and unit_start:
+            message += (f" `{chain[-1].name}` opens a unit of its own with a normalisation or activation after "
+                        f"it, and the first layer's output is another module's result (an FPN level, a "
+                        f"projection): redundant at most, if intended.")
         elif by_design:
             message += (" They end one block and start the next: the linear bottleneck of inverted-residual "
                         "designs (MobileNetV2/V3), if intended.")
@@ -383,6 +406,32 @@ def _good_low_rank_adapter():
     return dict(model=LoRALinear(), inputs=torch.randn(3, 32))
 
 
+class _PyramidHead(nn.Module):
+    """FPN style: a linear 3x3 smoothing conv per level, then each level's conv-norm-act head."""
+
+    def __init__(self):
+        super().__init__()
+        self.lateral = nn.ModuleList([nn.Conv2d(c, 8, 1) for c in (4, 8)])
+        self.smooth = nn.ModuleList([nn.Conv2d(8, 8, 3, padding=1) for _ in range(2)])
+        self.heads = nn.ModuleList([nn.Sequential(nn.Conv2d(8, 8, 3, padding=1), nn.GroupNorm(2, 8), nn.ReLU())
+                                    for _ in range(2)])
+        self.down = nn.Sequential(nn.Conv2d(4, 8, 3, 2, 1), nn.ReLU())
+        self.cls = nn.Conv2d(8, 3, 1)
+
+    def forward(self, x):
+        c2 = x
+        c3 = self.down(x)
+        p3 = self.lateral[1](c3)
+        p2 = self.lateral[0](c2) + F.interpolate(p3, size=c2.shape[-2:])
+        outs = [self.heads[i](self.smooth[i](p)) for i, p in enumerate((p2, p3))]
+        return self.cls(outs[0] + F.interpolate(outs[1], size=c2.shape[-2:]))
+
+
+def _good_fpn_levels_into_conv_norm_act_heads():
+    torch.manual_seed(0)
+    return dict(model=_PyramidHead(), inputs=torch.randn(2, 4, 8, 8), target=torch.randint(0, 3, (2, 8, 8)))
+
+
 RULE = Rule(
     code="NBD260",
     cause="missing-nonlinearity",
@@ -402,7 +451,7 @@ RULE = Rule(
     good=[_good_with_activations, _good_conv_bn_relu_blocks, _good_depthwise_separable,
           _good_low_rank_adapter, _good_residual_stream_into_block, _good_residual_around_nested_blocks,
           _good_post_norm_residual_message_passing, _good_linear_bottleneck_between_blocks,
-          _good_normalised_embedding_also_used_by_the_loss],
+          _good_normalised_embedding_also_used_by_the_loss, _good_fpn_levels_into_conv_norm_act_heads],
     needs="forward",
     thresholds=(
         "No number: the output tensor of a Linear/Conv call (same tensor identity, followed through "

@@ -21,13 +21,30 @@ def _module_case(trace, out):
     return None
 
 
+def _class_map_target(trace, out) -> bool:
+    """The target is a map of class indices, (N, H, W) against the (N, C, H, W) output, below C: the
+    channels are classes, so each pixel, not each map, must be a distribution."""
+    tgt = trace.target[0] if trace.target else None
+    return (tgt is not None and tgt.has_values and len(tgt.shape) == len(out.shape) - 1
+            and tuple(tgt.shape) == (out.shape[0],) + tuple(out.shape[2:])
+            and tgt.extra.get("integral_frac", 0) >= 0.999 and tgt.min >= 0 and tgt.max < out.shape[1])
+
+
 def _functional_case(trace, out):
-    errs = normalised_along(out, "sum1_err_dlast", "sum1_err_d1")
-    if errs is None or out.shape[1] < 2:
-        return None
-    dlast, d1 = errs
-    src = last_of_shape(trace, out, CONV_TYPES)
-    return (src, d1, dlast) if src is not None else None
+    """(scores' conv, error over the classes, error over the spatial axis, which axis) when the output
+    sums to 1 over its last dimension or over its whole feature map, and not over the classes."""
+    for key, axis in (("sum1_err_dlast", "its last dimension, a spatial axis"),
+                      ("sum1_err_spatial", "each whole feature map (height × width)")):
+        if key == "sum1_err_spatial" and not _class_map_target(trace, out):
+            continue  # a spatial softmax over keypoint heatmaps (soft-argmax) is one distribution per map
+        errs = normalised_along(out, key, "sum1_err_d1")
+        if errs is None or out.shape[1] < 2:
+            continue
+        along, d1 = errs
+        src = last_of_shape(trace, out, CONV_TYPES)
+        if src is not None:
+            return src, d1, along, axis
+    return None
 
 
 def check(trace):
@@ -48,9 +65,9 @@ def check(trace):
     found = _functional_case(trace, out)
     if found is None:
         return
-    src, d1, dlast = found
+    src, d1, dlast, axis = found
     owner = producer(trace, out.ref)
-    message = (f"The output {shape(out)} sums to 1 over its last dimension, a spatial axis (off by "
+    message = (f"The output {shape(out)} sums to 1 over {axis} (off by "
                f"{fmt(dlast)}), and not over dimension 1, the {out.shape[1]} classes of `{src.name}` "
                f"({src.type}; off by {fmt(d1)} on average): a softmax in forward normalises along the "
                f"image, not over the classes.")
@@ -87,6 +104,29 @@ def _good_softmax_over_classes():
     return dict(model=_Segmenter(1, functional=True).eval(), inputs=torch.randn(2, 3, 8, 8))
 
 
+class _FlatSoftmaxSegmenter(_Segmenter):
+    def forward(self, x):
+        z = self.conv(x)
+        return F.softmax(z.flatten(2), dim=-1).view_as(z)
+
+
+def _dice(probs, labels):
+    onehot = F.one_hot(labels, probs.shape[1]).permute(0, 3, 1, 2).float()
+    return 1 - (2 * (probs * onehot).sum() + 1) / (probs.sum() + onehot.sum() + 1)
+
+
+def _bad_softmax_over_the_flattened_map_before_dice():
+    torch.manual_seed(0)
+    return dict(model=_FlatSoftmaxSegmenter(1), inputs=torch.randn(2, 3, 8, 8),
+                target=torch.randint(0, 5, (2, 8, 8)), loss=_dice)
+
+
+def _good_softmax_over_classes_before_dice():
+    torch.manual_seed(0)
+    return dict(model=_Segmenter(1, functional=True), inputs=torch.randn(2, 3, 8, 8),
+                target=torch.randint(0, 5, (2, 8, 8)), loss=_dice)
+
+
 def _good_spatial_softmax_keypoints():
     # one heatmap per keypoint normalised over the flattened image (spatial softmax): dims >= 2 joined
     torch.manual_seed(0)
@@ -117,8 +157,9 @@ RULE = Rule(
     ),
     fix="Pass the class dimension: `nn.Softmax(dim=1)` / `F.softmax(scores, dim=1)` for conv scores.",
     check=check,
-    bad=[_bad_softmax_over_width, _bad_functional_softmax_over_width],
-    good=[_good_softmax_over_classes, _good_spatial_softmax_keypoints],
+    bad=[_bad_softmax_over_width, _bad_functional_softmax_over_width,
+         _bad_softmax_over_the_flattened_map_before_dice],
+    good=[_good_softmax_over_classes, _good_spatial_softmax_keypoints, _good_softmax_over_classes_before_dice],
     needs="forward",
     thresholds=(
         "Module form: a Softmax/LogSoftmax/Softmin whose output is the model's ≥ 4-D output, over a dim "

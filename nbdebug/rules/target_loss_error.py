@@ -5,6 +5,7 @@ import re
 import torch
 import torch.nn as nn
 
+from . import dense_output_size
 from .base import Rule
 from .helpers import shape
 from .loss_signals import CLASS_LOSSES, inferred, user_loss
@@ -41,7 +42,7 @@ def check(trace):
                            "go to the loss's `ignore_index` (-100 by default).",
                            evidence={"message": e.message[:200], "label": label})
         return
-    if SIZE.search(e.message) and out is not None and tgt is not None:
+    if SIZE.search(e.message) and out is not None and tgt is not None and dense_output_size.mismatch(trace) is None:
         text = e.message.splitlines()[0][:160].rstrip(". ")
         kind = user_loss(trace)
         if kind in CLASS_LOSSES and len(out.shape) >= 2 and len(tgt.shape) != len(out.shape) - 1:

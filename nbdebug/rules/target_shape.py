@@ -7,7 +7,7 @@ from .base import Rule
 from .helpers import shape
 from .loss_signals import (BCE_LOSSES, CLASS_LOSSES, REGRESSION_LOSSES, guessed_severity, is_integral,
                            output, output_call, target, user_loss)
-from . import regression_loss_on_labels
+from . import dense_output_size, regression_loss_on_labels
 
 
 def _reshape_fix(out_shape: tuple, tgt_shape: tuple) -> str:
@@ -22,6 +22,8 @@ def _elementwise(trace, kind, out, tgt):
     """MSE/L1/BCE compare element by element: the shapes must be equal."""
     if tuple(tgt.shape) == tuple(out.shape):
         return None
+    if dense_output_size.mismatch(trace) is not None:
+        return None  # a dense output at the wrong resolution: the model's shape (NBD115), not the target's
     if kind in REGRESSION_LOSSES and regression_loss_on_labels.applies(trace):
         return None  # class indices against C logits: NBD415
     if kind in BCE_LOSSES and len(out.shape) == 2 and out.shape[1] >= 2:
