@@ -62,6 +62,7 @@ RULE_MODULES = [
     "cut_from_graph",
     "zero_gradient",
     "output_zero_derivative",
+    "numpy_in_forward",
     "cell_state_not_carried",
     "requires_grad_attribute",
     "padding_mask_inverted",

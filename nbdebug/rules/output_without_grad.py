@@ -14,7 +14,17 @@ def check(trace):
         return  # everything frozen: NBD291 says so
     owners = {p.module for p in trace.params if p.requires_grad}
     in_graph = [c for c in leaf_calls(trace) if c.name in owners and c.outputs and c.outputs[0].requires_grad]
-    if in_graph:
+    out = trace.outputs[0] if len(trace.outputs) == 1 else None
+    if in_graph and out is not None and out.requires_grad and trace.loss is not None and not trace.loss.stand_in:
+        # the model's output is in the graph: the user's loss function broke it
+        message = ("The model's output is in the autograd graph, but the loss the loss function returns is "
+                   "not: it was rebuilt outside the graph (`.item()`, `float(...)`, `torch.tensor(value)`, "
+                   "`.detach()`, a numpy round trip), so `loss.backward()` raises 'element 0 of tensors does "
+                   "not require grad' and nothing can train.")
+        fix = ("Return the loss as the tensor torch computed (`return torch.sqrt(F.mse_loss(out, y))`); call "
+               "`.item()` only to log the value, on a copy, after backward.")
+        where, call = "loss", None
+    elif in_graph:
         last = in_graph[-1]
         message = (f"The loss does not depend on any trainable parameter: `{last.name}` ({last.type}) still "
                    f"produced a tensor in the autograd graph, but the output was rebuilt from it outside the "
@@ -81,6 +91,31 @@ def _good_inference_without_target():
     return dict(model=Net(), inputs=torch.randn(6, 4))
 
 
+def _bad_loss_rebuilt_from_item():
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 1))
+
+    def rmse(out, y):
+        return torch.tensor(torch.sqrt(nn.functional.mse_loss(out, y)).item())
+
+    x = torch.randn(12, 5)
+    return dict(model=m, inputs=x, target=x[:, :1], loss=rmse)
+
+
+def _good_loss_logged_with_item():
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 1))
+    logged = []
+
+    def rmse(out, y):
+        value = torch.sqrt(nn.functional.mse_loss(out, y))
+        logged.append(value.item())
+        return value
+
+    x = torch.randn(12, 5)
+    return dict(model=m, inputs=x, target=x[:, :1], loss=rmse)
+
+
 RULE = Rule(
     code="NBD293",
     cause="no-gradient",
@@ -95,8 +130,8 @@ RULE = Rule(
     ),
     fix="Run forward with gradients enabled and keep the output a torch tensor in the graph.",
     check=check,
-    bad=[_bad_no_grad_decorator, _bad_output_rebuilt_from_numpy],
-    good=[_good_plain, _good_inference_without_target],
+    bad=[_bad_no_grad_decorator, _bad_output_rebuilt_from_numpy, _bad_loss_rebuilt_from_item],
+    good=[_good_plain, _good_inference_without_target, _good_loss_logged_with_item],
     needs="loss",
     thresholds="No number: a real loss (with a target) whose value does not require grad while the model has "
                "trainable parameters.",

@@ -58,11 +58,27 @@ def _mixed_modes(trace, active):
                        evidence={"training_layers": [c.name for c in active], "outermost": top.name})
 
 
+def _generator(trace) -> bool:
+    """A latent vector in, an image out: a GAN generator or a decoder sampling from noise, which is
+    trained without a target (its loss comes from a discriminator) and, in most GAN code, also sampled
+    in training mode. A forward without a target says nothing about inference here."""
+    floats = [s for s in trace.inputs if s.shape and s.has_values and not s.dtype.startswith(("int", "bool", "uint"))]
+    if len(floats) != 1 or len(trace.outputs) != 1 or not trace.outputs[0].shape:
+        return False  # one noise vector (a conditional generator adds integer labels)
+    z, out = floats[0], trace.outputs[0]
+    if z.shape[0] < 2:
+        return False  # one sample: batch norm then normalises with that one sample's statistics
+    latent = len(z.shape) == 2 or (len(z.shape) >= 3 and all(d == 1 for d in z.shape[2:]))
+    per_z, per_out = z.numel // max(z.shape[0], 1), out.numel // max(out.shape[0], 1)
+    # classifiers and regressors contract; generators expand, into an image when only a little
+    return latent and (per_out >= 4 * per_z or (len(out.shape) >= 3 and per_out >= 2 * per_z))
+
+
 def check(trace):
     if trace.error is not None or not inference_run(trace):
         return
     active = stochastic_calls(trace)
-    if not active:
+    if not active or _generator(trace):
         return
     if not trace.training:
         yield from _mixed_modes(trace, active)
@@ -132,6 +148,20 @@ def _good_no_dropout_or_norm():
                 inputs=torch.randn(4, 8))
 
 
+def _good_dcgan_generator_in_training_mode():
+    torch.manual_seed(0)
+    g = nn.Sequential(nn.ConvTranspose2d(16, 32, 4, 1, 0, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
+                      nn.ConvTranspose2d(32, 3, 4, 2, 1), nn.Tanh())
+    return dict(model=g, inputs=torch.randn(8, 16, 1, 1))
+
+
+def _bad_single_sample_from_a_generator_in_training_mode():
+    torch.manual_seed(0)
+    g = nn.Sequential(nn.ConvTranspose2d(16, 32, 4, 1, 0, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
+                      nn.ConvTranspose2d(32, 3, 4, 2, 1), nn.Tanh())
+    return dict(model=g, inputs=torch.randn(1, 16, 1, 1))
+
+
 RULE = Rule(
     code="NBD161",
     cause="train-eval-mode",
@@ -146,8 +176,9 @@ RULE = Rule(
     ),
     fix="Call `model.eval()` before inference or evaluation, and `model.train()` before training.",
     check=check,
-    bad=[_bad_predict_without_eval, _bad_transformer_left_in_train_mode, _bad_head_replaced_after_eval],
-    good=[_good_predict_in_eval, _good_training_step_with_target, _good_no_dropout_or_norm,
+    bad=[_bad_predict_without_eval, _bad_transformer_left_in_train_mode, _bad_head_replaced_after_eval,
+         _bad_single_sample_from_a_generator_in_training_mode],
+    good=[_good_predict_in_eval, _good_dcgan_generator_in_training_mode, _good_training_step_with_target, _good_no_dropout_or_norm,
           _good_monte_carlo_dropout],
     needs="forward",
     thresholds="Structural: the model is in training mode, at least one Dropout (p > 0) or BatchNorm "

@@ -23,19 +23,21 @@ def rms(s) -> float:
 
 def first_consumer(trace, s):
     """The first leaf call that reads this input's values (the tensor itself or a view/flatten of it);
-    failing that, the model's very first leaf call when it is a layer reading a part of the input at
-    the input's scale (`x1, x2 = x.chunk(2, -1)` in a coupling layer, `x[:, :k]`): no layer ran before
-    it, so what it reads can only have come from the input."""
+    failing that, the model's very first leaf call when it is a layer reading a part of the input, or
+    the inputs joined, at the input's scale (`x1, x2 = x.chunk(2, -1)` in a coupling layer, `x[:, :k]`,
+    `torch.cat([x_t, t], 1)`): no layer ran before it, so what it reads can only have come from the
+    inputs."""
     calls = leaf_calls(trace)
     for c in calls:
         if c.status == "ok" and c.inputs and (c.inputs[0].ref == s.ref or same_data(c.inputs[0], s)):
             if c.type in WEIGHTED_TYPES + GATED + NORMALISING:
                 return c
     first = calls[0] if calls else None
+    total = sum(i.numel for i in trace.inputs if i.has_values)
     if (first is not None and first.status == "ok" and first.inputs and first.type in WEIGHTED_TYPES + GATED
-            and len(trace.inputs) == 1 and first.inputs[0].has_values and first.inputs[0].numel <= s.numel
+            and first.inputs[0].has_values and first.inputs[0].numel <= total
             and rms(first.inputs[0]) >= 0.1 * rms(s)):
-        return first
+        return first  # a part of the input, or the inputs joined (`torch.cat([x_t, t], 1)`)
     return None
 
 
@@ -132,6 +134,29 @@ def _good_standardised_readings_into_a_coupling_layer():
     return dict(model=_Coupling(), inputs=torch.randn(32, 6), target=torch.randn(32, 6), loss=nn.MSELoss())
 
 
+class _TimeConditioned(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(7, 32), nn.SiLU(), nn.Linear(32, 6))
+
+    def forward(self, x_t, t):
+        return self.net(torch.cat([x_t, t], dim=1))
+
+
+def _bad_raw_timestep_joined_to_the_input():
+    torch.manual_seed(0)
+    t = torch.randint(0, 1000, (32, 1)).float()
+    return dict(model=_TimeConditioned(), inputs={"x_t": torch.randn(32, 6), "t": t}, target=torch.randn(32, 6),
+                loss=nn.MSELoss())
+
+
+def _good_scaled_timestep_joined_to_the_input():
+    torch.manual_seed(0)
+    t = torch.randint(0, 1000, (32, 1)).float() / 1000
+    return dict(model=_TimeConditioned(), inputs={"x_t": torch.randn(32, 6), "t": t}, target=torch.randn(32, 6),
+                loss=nn.MSELoss())
+
+
 def _good_standardised_features():
     torch.manual_seed(0)
     m = nn.Sequential(nn.Linear(3, 16), nn.Tanh(), nn.Linear(16, 1))
@@ -182,8 +207,10 @@ RULE = Rule(
     fix="Scale pixels to [0, 1] and standardise per channel; standardise tabular features with the "
         "training set's mean and std.",
     check=check,
-    bad=[_bad_raw_grayscale_pixels, _bad_prices_in_thousands, _bad_raw_readings_into_a_coupling_layer],
-    good=[_good_standardised_features, _good_standardised_readings_into_a_coupling_layer, _good_batchnorm_first,
+    bad=[_bad_raw_grayscale_pixels, _bad_prices_in_thousands, _bad_raw_readings_into_a_coupling_layer,
+         _bad_raw_timestep_joined_to_the_input],
+    good=[_good_standardised_features, _good_standardised_readings_into_a_coupling_layer,
+          _good_scaled_timestep_joined_to_the_input, _good_batchnorm_first,
           _good_scaled_inside_forward, _good_raw_pixels_into_conv_then_batchnorm],
     needs="forward",
     thresholds=f"Input RMS sqrt(mean² + std²) >= {RMS_LIMIT:g} (unit-scale data has RMS ≈ 1; my reasoning: an "
