@@ -327,8 +327,10 @@ class _Tracer:
         custom = not spec.stand_in and spec.kind not in CANONICAL.values()
         watch = loss_watch.watching(loss_input(self.output), loss_input(self.target)) if custom else \
             contextlib.nullcontext()
+        softmaxes = softmax_watch.watching_output(loss_input(self.output)) if custom else contextlib.nullcontext()
         try:
-            with torch.enable_grad() if self.want_backward else torch.no_grad(), watch as seen:
+            with torch.enable_grad() if self.want_backward else torch.no_grad(), watch as seen, \
+                    softmaxes as normalised:
                 value = compute_loss(spec, self.output, self.target)
         except Exception as e:
             t.error = error_info(e, "loss")
@@ -336,6 +338,8 @@ class _Tracer:
         finally:
             if custom:
                 _adopt_loss_call(t.loss, seen.single_call())
+                if normalised.records:
+                    t.checks["loss_softmax_on_output"] = normalised.records
         self._queue_shift_signal()
         if isinstance(value, torch.Tensor) and value.numel() == 1:
             self.batch.add_vector(value.detach().float().reshape(1), _setter(t.loss, "value"))

@@ -67,6 +67,27 @@ class SoftmaxWatch:
             return
 
 
+class OutputSoftmaxWatch:
+    """While the user's own loss runs: the (log-)softmax calls made on the model's output tensor itself
+    (`F.log_softmax(out, -1)` in a policy-gradient or hand-written loss). A model that already returns
+    probabilities gets a second softmax there."""
+
+    def __init__(self, output):
+        self.output = output
+        self.records: list = []   # {"dim", "log"}
+        self._thread = threading.get_ident()
+
+    def seen(self, x, args, kwargs, log: bool) -> None:
+        if x is not self.output or threading.get_ident() != self._thread or len(self.records) >= 8:
+            return
+        try:
+            dim = args[0] if args else kwargs.get("dim")
+            if isinstance(dim, int) and x.dim() and -x.dim() <= dim < x.dim():
+                self.records.append({"dim": dim % x.dim(), "log": log})
+        except Exception:
+            return
+
+
 def _wrapped(original, log: bool, watches: list):
     def softmax(x, *args, **kwargs):
         out = original(x, *args, **kwargs)
@@ -82,3 +103,8 @@ _ENTRY_POINTS = Wrapped(_TARGETS, _wrapped)
 def watching(recorder):
     """Note the softmax calls of `recorder`'s thread while the block runs; yields the SoftmaxWatch."""
     return _ENTRY_POINTS.active(SoftmaxWatch(recorder))
+
+
+def watching_output(output):
+    """Note the softmax calls on `output` itself while the block (the user's loss) runs."""
+    return _ENTRY_POINTS.active(OutputSoftmaxWatch(output))

@@ -70,7 +70,7 @@ RULE_MODULES = [
     "unused_modules",
     "output_without_grad",
     # -- losses, targets, gradients and training dynamics -------------------------------------
-    "double_softmax", "double_sigmoid", "sigmoid_twice", "sigmoid_into_cross_entropy",
+    "double_softmax", "softmax_in_loss", "double_sigmoid", "sigmoid_twice", "sigmoid_into_cross_entropy",
     "nll_without_log_softmax",
     "kl_div_input", "multi_hot_cross_entropy", "structured_output_into_loss", "relu_before_logits",
     "cross_entropy_one_class",

@@ -1,4 +1,4 @@
-"""Blind batch (eighth session): written by a helper that never read the rules; kept as written, except ppo_actor_softmax_layer_then_log_softmax_as_logits (a softmax applied again inside a custom loss is not watched yet; see NOTES.md)."""
+"""Blind batch (eighth session): written by a helper that never read the rules; kept as written."""
 import math
 import copy
 import torch, torch.nn as nn, torch.nn.functional as F
@@ -780,6 +780,23 @@ def affine_coupling_logdet_logs_raw_linear_scale():
                 expect=["nonfinite-created"], where="couplings.0")
 
 
+@case
+def ppo_actor_softmax_layer_then_log_softmax_as_logits():
+    # Bug: the actor ends in nn.Softmax, and the PPO loss treats its output as logits
+    # (log_softmax again, like Categorical(logits=probs)): softmax applied twice.
+    _seed()
+    m = nn.Sequential(nn.Linear(8, 64), nn.Tanh(), nn.Linear(64, 64), nn.Tanh(), nn.Linear(64, 4), nn.Softmax(dim=-1))
+    obs = torch.randn(64, 8)
+    actions = torch.arange(64) % 4
+    old_logp = torch.full((64,), -math.log(4.0))
+    adv = torch.randn(64)
+
+    def ppo_loss(out, a):
+        logp = F.log_softmax(out, -1).gather(1, a[:, None]).squeeze(1)
+        ratio = torch.exp(logp - old_logp)
+        return -torch.min(ratio * adv, torch.clamp(ratio, 0.8, 1.2) * adv).mean()
+
+    return dict(model=m, inputs=obs, target=actions, loss=ppo_loss, expect=["double-softmax"])
 
 
 @case
