@@ -15,7 +15,19 @@ def check(trace):
     if out is None or not out.has_values or not out.finite:
         return
     head = output_head(trace, out, ("Sigmoid",))
-    if head is None or out.min < 0 or out.max > 1:
+    functional = head is None and "sigmoid_bounds_frac" in out.extra  # `torch.sigmoid(...)` in forward
+    if (head is None and not functional) or out.min < 0 or out.max > 1:
+        return
+    if functional:
+        owner = trace.calls[0] if trace.calls else None
+        message = (f"The model's forward ends in a sigmoid (`torch.sigmoid`), so its {shape(out)} output is "
+                   f"already a probability in [{fmt(out.min)}, {fmt(out.max)}], and BCEWithLogitsLoss applies a "
+                   f"second sigmoid: predictions are squeezed into [0.5, 0.731] and the loss can never reach 0.")
+        fix = ("Return the logits from forward (drop the final `torch.sigmoid`) and keep BCEWithLogitsLoss; use "
+               "`torch.sigmoid(logits)` only for predictions. Or keep the sigmoid and use `F.binary_cross_entropy`.")
+        yield RULE.finding(owner.name if owner is not None else "", message, fix,
+                           call=owner.index if owner is not None else None,
+                           evidence={"min": out.min, "max": out.max, "functional": True})
         return
     message = (f"The model ends in `{head.name}` (Sigmoid), so its {shape(out)} output is already a probability "
                f"in [{fmt(out.min)}, {fmt(out.max)}], and BCEWithLogitsLoss applies a second sigmoid: "
@@ -64,6 +76,29 @@ def _good_sigmoid_with_bce():
                 loss=nn.BCELoss())
 
 
+class _FunctionalSigmoid(nn.Module):
+    def __init__(self, squash: bool):
+        super().__init__()
+        self.fc = nn.Linear(6, 3)
+        self.squash = squash
+
+    def forward(self, x):
+        z = self.fc(x)
+        return torch.sigmoid(z) if self.squash else z
+
+
+def _bad_functional_sigmoid_into_bce_with_logits():
+    torch.manual_seed(4)
+    return dict(model=_FunctionalSigmoid(squash=True), inputs=torch.randn(16, 6),
+                target=(torch.rand(16, 3) < 0.4).float(), loss=nn.BCEWithLogitsLoss())
+
+
+def _good_functional_logits_into_bce_with_logits():
+    torch.manual_seed(4)
+    return dict(model=_FunctionalSigmoid(squash=False), inputs=torch.randn(16, 6),
+                target=(torch.rand(16, 3) < 0.4).float(), loss=nn.BCEWithLogitsLoss())
+
+
 RULE = Rule(
     code="NBD402",
     cause="double-softmax",
@@ -77,8 +112,8 @@ RULE = Rule(
     ),
     fix="Remove the final Sigmoid and keep BCEWithLogitsLoss, or keep the Sigmoid and use BCELoss.",
     check=check,
-    bad=[_bad_sigmoid_head, _bad_sigmoid_then_squeeze],
-    good=[_good_logits_head, _good_sigmoid_with_bce],
+    bad=[_bad_sigmoid_head, _bad_sigmoid_then_squeeze, _bad_functional_sigmoid_into_bce_with_logits],
+    good=[_good_logits_head, _good_sigmoid_with_bce, _good_functional_logits_into_bce_with_logits],
     needs="loss",
     thresholds=(
         "The last layer that ran is an `nn.Sigmoid` whose values are the model's output and lie in "
