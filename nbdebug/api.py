@@ -338,6 +338,9 @@ class _Tracer:
         finally:
             if custom:
                 _adopt_loss_call(t.loss, seen.single_call())
+                if seen.calls:  # plain data for the rules: which torch loss functions ran, on what
+                    t.checks["loss_calls"] = [{"function": c.function, "on_target": c.on_target}
+                                              for c in seen.calls]
                 if normalised.records:
                     t.checks["loss_softmax_on_output"] = normalised.records
         self._queue_shift_signal()

@@ -24,7 +24,11 @@ MAX_RECORDS = 16
 # torch.nn.functional's loss functions and the loss class each one is
 _KINDS = {"cross_entropy": "CrossEntropyLoss", "nll_loss": "NLLLoss", "binary_cross_entropy": "BCELoss",
           "binary_cross_entropy_with_logits": "BCEWithLogitsLoss", "mse_loss": "MSELoss", "l1_loss": "L1Loss",
-          "smooth_l1_loss": "SmoothL1Loss", "huber_loss": "HuberLoss", "kl_div": "KLDivLoss"}
+          "smooth_l1_loss": "SmoothL1Loss", "huber_loss": "HuberLoss", "kl_div": "KLDivLoss",
+          # pair losses, whose target is a sign (+1 / -1): noted for the target rules, never adopted
+          # (their input is two tensors, not the output)
+          "margin_ranking_loss": "MarginRankingLoss", "cosine_embedding_loss": "CosineEmbeddingLoss",
+          "hinge_embedding_loss": "HingeEmbeddingLoss"}
 _FUNCTIONS = tuple(_KINDS)
 
 

@@ -145,12 +145,19 @@ def test_every_watched_function_is_known_and_never_breaks_the_loss(name, kind):
     targets = {"cross_entropy": torch.arange(6) % 3, "nll_loss": torch.arange(6) % 3,
                "binary_cross_entropy": torch.rand(6, 3), "binary_cross_entropy_with_logits": torch.rand(6, 3),
                "kl_div": torch.softmax(torch.randn(6, 3), 1)}
+    signs = (torch.arange(6) % 2).float() * 2 - 1
+    targets.update({"margin_ranking_loss": signs, "cosine_embedding_loss": signs,
+                    "hinge_embedding_loss": signs[:, None].expand(6, 3).contiguous()})
     y = targets.get(name, torch.randn(6, 3))
     fn = getattr(F, name)
 
     def loss(out, t):
         out = torch.sigmoid(out) if name == "binary_cross_entropy" else out
         out = torch.log_softmax(out, 1) if name in ("nll_loss", "kl_div") else out
+        if name == "margin_ranking_loss":  # pair losses: two inputs and a sign target
+            return fn(out[:, 0], out[:, 1], t)
+        if name == "cosine_embedding_loss":
+            return fn(out, out.flip(0), t)
         return fn(out, t)
 
     t = nbdebug.trace(m, x, target=y, loss=loss)

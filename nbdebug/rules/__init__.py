@@ -77,6 +77,7 @@ RULE_MODULES = [
     "bce_on_multiclass", "bce_on_logits", "regression_loss_on_labels", "float_class_labels",
     "labels_out_of_range", "bce_target_range", "target_shape", "target_outside_output_range",
     "class_imbalance", "poisson_log_input", "gaussian_nll_variance", "soft_targets_not_probabilities",
+    "sign_target_zero_one",
     "vanishing_gradients", "rnn_long_sequence", "exploding_gradients", "unscaled_regression_target",
     "lr_too_high", "lr_too_low", "target_out_of_reach",
     "target_loss_error",
