@@ -5,7 +5,7 @@ import torch
 import torch.nn as nn
 
 from .base import Rule
-from .helpers import RELU_TYPES, fmt, module_expr, params_of, pct, producer
+from .helpers import RELU_TYPES, ancestors, fmt, module_expr, params_of, pct, producer
 
 DEAD_FRAC = 0.7       # most units dead
 MIN_BATCH = 8         # a healthy unit is never positive by chance with probability ~0.5^batch
@@ -43,17 +43,9 @@ def _root(trace, call):
     if not call.inputs:
         return None
     src = producer(trace, call.inputs[0].ref, before=call.index)
-    if src is None or src.params == 0 or src.index in _ancestors(trace, call):
+    if src is None or src.params == 0 or src.index in {c.index for c in ancestors(trace, call)}:
         return None  # made by functional code in an enclosing forward: the ReLU is the place to show
     return src
-
-
-def _ancestors(trace, call) -> set:
-    out, parent = set(), call.parent
-    while parent is not None:
-        out.add(parent)
-        parent = trace.calls[parent].parent
-    return out
 
 
 def _fix(trace, call, src) -> str:

@@ -4,7 +4,7 @@ import torch
 import torch.nn as nn
 
 from .base import Rule
-from .helpers import (NORM_TYPES, WEIGHTED_TYPES, backward_ran, first_calls, module_expr, training_intent,
+from .helpers import (ALL_NORM_TYPES, WEIGHTED_TYPES, backward_ran, first_calls, module_expr, training_intent,
                       values_in)
 from .params_not_in_optimizer import module_order
 
@@ -17,7 +17,7 @@ def _by_module(trace) -> dict:
 
 
 
-FROZEN_NORM_TYPES = NORM_TYPES + ("LayerNorm", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d")
+FROZEN_NORM_TYPES = ALL_NORM_TYPES
 
 
 def _type_of(trace, module: str) -> str:

@@ -15,6 +15,8 @@ SQUASH_TYPES = ("Sigmoid", "Tanh", "Hardsigmoid", "Softsign", "LogSigmoid")
 SOFTMAX_TYPES = ("Softmax", "LogSoftmax", "Softmin", "Softmax2d")
 NORM_TYPES = ("BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm", "LazyBatchNorm1d",
               "LazyBatchNorm2d", "LazyBatchNorm3d")
+# batch norms and the normalisations that use each sample's own statistics
+ALL_NORM_TYPES = NORM_TYPES + ("LayerNorm", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d")
 DROPOUT_TYPES = ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout")
 # Modules that pass values through without mixing them (for data-flow questions).
 PASSTHROUGH_TYPES = ("Identity", "Flatten", "Unflatten") + DROPOUT_TYPES
@@ -188,6 +190,15 @@ def model_output(trace: Trace) -> Optional[TensorStats]:
 
 def weighted_calls(trace: Trace) -> list:
     return [c for c in trace.calls if c.type in WEIGHTED_TYPES]
+
+
+def ancestors(trace: Trace, call: Call) -> list:
+    """The calls enclosing `call`, innermost first."""
+    out = []
+    while call.parent is not None and 0 <= call.parent < len(trace.calls):
+        call = trace.calls[call.parent]
+        out.append(call)
+    return out
 
 
 def params_of(trace: Trace, module: str) -> list:

@@ -6,7 +6,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .base import Rule
-from .helpers import CONV_TYPES, LINEAR_TYPES, NORM_TYPES, PASSTHROUGH_TYPES, leaf_calls
+from .helpers import (ALL_NORM_TYPES, CONV_TYPES, LINEAR_TYPES, NORM_TYPES, PASSTHROUGH_TYPES, ancestors,
+                      leaf_calls)
 
 MAPS = tuple(t for t in LINEAR_TYPES if t != "Bilinear") + CONV_TYPES
 # what a value crosses without meeting a non-linearity: a batch norm scales and shifts each feature
@@ -60,25 +61,17 @@ def _next_maps(by_input: dict, a, uses: dict) -> list:
 CONTAINER_TYPES = ("Sequential", "ModuleList", "ModuleDict")
 
 
-def _ancestors(trace, c) -> list:
-    out = []
-    while c.parent is not None and 0 <= c.parent < len(trace.calls):
-        c = trace.calls[c.parent]
-        out.append(c)
-    return out
-
-
 def _around_b(trace, a, b) -> bool:
     """b sits inside a custom module that receives a's output and returns a tensor none of its own
     layers output (x + f(x)): a's output also reaches the result by a path around b, so a and b do
     not compose into one map (a residual stream entering a block that starts with a Linear)."""
     ref = a.outputs[0].ref
-    for k in _ancestors(trace, b):
+    for k in ancestors(trace, b):
         if k.type in CONTAINER_TYPES or not any(s.ref == ref for s in k.inputs):
             continue
         out_refs = {s.ref for s in k.outputs}
         inner = {s.ref for c in trace.calls if c.index > k.index
-                 and k.index in {x.index for x in _ancestors(trace, c)}
+                 and k.index in {x.index for x in ancestors(trace, c)}
                  for s in c.outputs}
         if out_refs and not out_refs & inner:
             return True
@@ -92,7 +85,7 @@ ACTIVATING = ("ReLU", "ReLU6", "LeakyReLU", "PReLU", "RReLU", "ELU", "SELU", "CE
 
 def _block_of(trace, c):
     """The nearest custom (non-container) module call around c."""
-    return next((k for k in _ancestors(trace, c) if k.type not in CONTAINER_TYPES), None)
+    return next((k for k in ancestors(trace, c) if k.type not in CONTAINER_TYPES), None)
 
 
 def _between_blocks(trace, a, b) -> bool:
@@ -102,12 +95,11 @@ def _between_blocks(trace, a, b) -> bool:
     ka, kb = _block_of(trace, a), _block_of(trace, b)
     if ka is None or kb is None or ka.index == kb.index or ka.type != kb.type or ka.parent is None:
         return False
-    inside = [c for c in trace.calls if ka.index < c.index < a.index and ka in _ancestors(trace, c)]
+    inside = [c for c in trace.calls if ka.index < c.index < a.index and ka in ancestors(trace, c)]
     return any(c.type in ACTIVATING for c in inside)
 
 
-NORMALISING = NORM_TYPES + ("LayerNorm", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
-                            "RMSNorm")
+NORMALISING = ALL_NORM_TYPES + ("RMSNorm",)
 
 
 def _into_unit(trace, a, b) -> bool:
@@ -118,7 +110,7 @@ def _into_unit(trace, a, b) -> bool:
         return False
     unit = trace.calls[b.parent]
     kids = children_of(trace, unit.index)
-    if unit.type != "Sequential" or not kids or kids[0].index != b.index or unit in _ancestors(trace, a):
+    if unit.type != "Sequential" or not kids or kids[0].index != b.index or unit in ancestors(trace, a):
         return False
     return any(c.type in NORMALISING or c.type in ACTIVATING for c in kids[1:])
 

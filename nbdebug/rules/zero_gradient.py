@@ -6,8 +6,8 @@ import torch
 import torch.nn as nn
 
 from .base import Rule
-from .helpers import (RELU_TYPES, SQUASH_TYPES, WEIGHTED_TYPES, backward_ran, fmt, leaf_calls, params_of, shape,
-                      zero_weight)
+from .helpers import (RELU_TYPES, SQUASH_TYPES, WEIGHTED_TYPES, ancestors, backward_ran, fmt, leaf_calls, params_of,
+                      shape, zero_weight)
 
 DEAD = 0.9   # a ReLU this dead, or a squash this saturated, after the layer explains a zero gradient
 
@@ -36,10 +36,8 @@ def explained(trace, call) -> bool:
 def zero_gate_above(trace, call) -> bool:
     """A module enclosing `call` owns a parameter that is exactly zero and learns: a ReZero alpha or a
     zero-initialised LayerScale gates the branch, whose layers get exact zeros until its first step."""
-    seen = 0
-    while call.parent is not None and seen < 64:
-        call, seen = trace.calls[call.parent], seen + 1
-        for p in params_of(trace, call.name):
+    for outer in ancestors(trace, call)[:64]:
+        for p in params_of(trace, outer.name):
             st = p.stats
             if (st is not None and st.has_values and st.min == 0 and st.max == 0 and p.requires_grad
                     and (p.grad_norm or 0) > 0):
