@@ -203,14 +203,14 @@ def param_grad_norms(loss: torch.Tensor, params: list, layer_calls: Optional[dic
     def store(i, value):
         norms[i] = NormUnavailable(f"{type(value).__name__}: {value}") if isinstance(value, Exception) else value
 
+    ordinary = [i for i in range(len(params)) if i not in layer_calls]
     handles = []
     try:
         for i, call in layer_calls.items():
             handles.append(call.node.register_prehook(weight_grads.norm_hook(call, store, i)))
-        for i, p in enumerate(params):
-            if i not in layer_calls:
-                handles.append(p.register_hook(hook_for(i)))
-        torch.autograd.grad(loss, [p for i, p in enumerate(params) if i not in layer_calls], allow_unused=True)
+        for i in ordinary:
+            handles.append(params[i].register_hook(hook_for(i)))
+        torch.autograd.grad(loss, [params[i] for i in ordinary], allow_unused=True)
     finally:
         for h in handles:  # hooks restored whatever happened, as the user's model must be
             h.remove()

@@ -43,6 +43,15 @@ _TARGETS = ((torch.Tensor, "softmax", False), (torch.Tensor, "log_softmax", True
             (torch, "softmax", False), (torch, "log_softmax", True))
 
 
+def _normalised_dim(x, args, kwargs):
+    """The dim a softmax call normalises over, in 0..x.dim()-1; None when it cannot be read."""
+    dim = args[0] if args else kwargs.get("dim")
+    if not isinstance(x, torch.Tensor) or not isinstance(dim, int) or x.is_nested:
+        return None
+    ndim = x.dim()
+    return dim % ndim if ndim and -ndim <= dim < ndim else None
+
+
 class SoftmaxWatch:
     def __init__(self, recorder):
         self.recorder = recorder
@@ -54,15 +63,12 @@ class SoftmaxWatch:
         if not rec.active or threading.get_ident() != self._thread or len(self.records) >= MAX_RECORDS:
             return
         try:
-            dim = args[0] if args else kwargs.get("dim")
-            if not isinstance(x, torch.Tensor) or not isinstance(dim, int) or x.is_nested:
-                return
-            ndim = x.dim()
-            if ndim == 0 or not -ndim <= dim < ndim:
+            dim = _normalised_dim(x, args, kwargs)
+            if dim is None:
                 return
             call = rec.current_call()
             self.records.append({"call": call.index if call is not None else None, "shape": list(x.shape),
-                                 "dim": dim % ndim, "log": log, "from_product": from_product(x)})
+                                 "dim": dim, "log": log, "from_product": from_product(x)})
         except Exception:  # a note for a rule: never worth breaking the user's forward
             return
 
@@ -81,9 +87,9 @@ class OutputSoftmaxWatch:
         if x is not self.output or threading.get_ident() != self._thread or len(self.records) >= 8:
             return
         try:
-            dim = args[0] if args else kwargs.get("dim")
-            if isinstance(dim, int) and x.dim() and -x.dim() <= dim < x.dim():
-                self.records.append({"dim": dim % x.dim(), "log": log})
+            dim = _normalised_dim(x, args, kwargs)
+            if dim is not None:
+                self.records.append({"dim": dim, "log": log})
         except Exception:
             return
 
